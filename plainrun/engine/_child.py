@@ -16,6 +16,7 @@ exits after sending it, because a process that ran out of memory half-way is not
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import os
@@ -130,6 +131,23 @@ def _send_frame(sock: socket.socket, body: bytes) -> None:
     sock.sendall(HEADER.pack(len(body)) + body)
 
 
+def _release_fork_server() -> None:
+    """Close the fork server's "alive" pipe that multiprocessing hands to every child it forks.
+
+    The fork server exits when every holder of that pipe's write end is gone; while a child keeps
+    it, the fork server outlives a killed worker, and so does the child (its death signal is tied
+    to the fork server). Executor children never start processes of their own, so they let it go.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    fd = server._forkserver_alive_fd
+    if fd is not None and server._forkserver_pid is None:  # we are a child, not the worker
+        server._forkserver_alive_fd = None
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 def _die_with_parent(worker_pid: int) -> None:
     """Ask Linux to SIGKILL this process when its parent dies; exit now if the worker is gone.
 
@@ -137,6 +155,7 @@ def _die_with_parent(worker_pid: int) -> None:
     ``spawn`` it is the worker itself. Either way the worker's death ends this process. The worker
     may have died before the prctl took effect, hence the check afterwards.
     """
+    _release_fork_server()
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
