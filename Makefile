@@ -1,0 +1,34 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PLAINRUN_DATA_DIR ?= var
+export PLAINRUN_DATABASE_URL ?= sqlite:///var/plainrun.db
+
+.PHONY: run test install lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, migrate the embedded SQLite database, set up the examples, serve on :8080
+run: $(STAMP)
+	$(BIN)/plainrun serve --examples
+
+## make test: install, then run every test (PostgreSQL tests use the local server)
+test: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check plainrun tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/runs.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,123 @@
+"""/v2/processes: list and read processes; create, edit the draft, publish, list versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from plainrun.api import render
+from plainrun.api.deps import PrincipalDep, ServicesDep
+from plainrun.api.models import CreateProcessRequest, ErrorModel, UpdateProcessRequest
+from plainrun.api.runs import ERRORS, check_path_id
+from plainrun.services.container import Services
+from plainrun.store.records import Process
+
+router = APIRouter(tags=["processes"])
+
+
+def _full(services: Services, process: Process) -> render.JSON:
+    source = services.store.get_source(process.draft_sha256)
+    info = services.processes.inspect(source)
+    return render.JSON(render.process(process, source=source, inputs=info.inputs))
+
+
+@router.get("/processes", operation_id="list_processes", responses=ERRORS, response_class=render.JSON)
+def list_processes(
+    services: ServicesDep,
+    principal: PrincipalDep,
+    agent_id: Annotated[str, Query(max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    after: Annotated[str | None, Query(max_length=26, description="the last id of the previous page")] = None,
+) -> render.JSON:
+    rows = services.processes.list(principal, agent_id, after_id=after, limit=limit + 1)
+    token = rows[limit - 1].id if len(rows) > limit else None
+    return render.JSON({"items": [render.process(p) for p in rows[:limit]], "continuation_token": token})
+
+
+@router.post(
+    "/processes",
+    operation_id="create_process",
+    status_code=201,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def create_process(body: CreateProcessRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+    process = services.processes.create(
+        principal,
+        agent_id=body.agent_id,
+        source=body.source,
+        name=body.name,
+        description=body.description,
+        settings=body.settings,
+    )
+    response = _full(services, process)
+    response.status_code = 201
+    return response
+
+
+@router.get("/processes/{process_id}", operation_id="get_process", responses=ERRORS, response_class=render.JSON)
+def get_process(
+    process_id: str,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> render.JSON:
+    process = services.processes.get(principal, check_path_id(process_id, "process_id"), agent_id)
+    return _full(services, process)
+
+
+@router.patch(
+    "/processes/{process_id}",
+    operation_id="update_process",
+    summary="Edit the draft (source, name, description, settings)",
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def update_process(
+    process_id: str, body: UpdateProcessRequest, services: ServicesDep, principal: PrincipalDep
+) -> render.JSON:
+    process = services.processes.update_draft(
+        principal,
+        check_path_id(process_id, "process_id"),
+        source=body.source,
+        name=body.name,
+        description=body.description,
+        settings=body.settings,
+    )
+    return _full(services, process)
+
+
+@router.post(
+    "/processes/{process_id}/publish",
+    operation_id="publish_process",
+    summary="Publish the draft as the next version",
+    status_code=201,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def publish_process(process_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+    version = services.processes.publish(principal, check_path_id(process_id, "process_id"))
+    return render.JSON(render.version(version), status_code=201)
+
+
+@router.get(
+    "/processes/{process_id}/versions",
+    operation_id="list_process_versions",
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def list_versions(process_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+    versions = services.processes.versions(principal, check_path_id(process_id, "process_id"))
+    return render.JSON({"items": [render.version(v) for v in versions], "continuation_token": None})
+
+
+@router.get(
+    "/processes/{process_id}/versions/{version}",
+    operation_id="get_process_version",
+    responses={**ERRORS, 404: {"model": ErrorModel, "description": "No such version"}},
+    response_class=render.JSON,
+)
+def get_version(process_id: str, version: int, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+    found = services.processes.version(principal, check_path_id(process_id, "process_id"), version)
+    return render.JSON(render.version(found, source=services.store.get_source(found.sha256)))

@@ -1,0 +1,78 @@
+"""``plainrun migrate``, ``plainrun keys …``, ``plainrun agents …``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from plainrun.api.render import ts
+from plainrun.cli._common import console, services
+from plainrun.settings import Settings
+from plainrun.store import migrate as migrations
+from plainrun.store import open_store
+
+keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+agents = typer.Typer(help="Agents: the owners of processes, runs and files.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def migrate() -> None:
+        """Create or upgrade the database schema to the newest revision."""
+        store = open_store(Settings().database_url)
+        try:
+            store.create_schema()
+            console.print(f"database at revision {migrations.current(store)}")
+        finally:
+            store.dispose()
+
+
+@keys.command("create")
+def keys_create(
+    agent: Annotated[str | None, typer.Option(help="Scope the key to this agent id (default: the installation)")] = None,
+    name: Annotated[str, typer.Option(help="A label for the key")] = "default",
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    with services() as s:
+        key, plaintext = s.keys.create(agent_id=agent, name=name)
+    console.print(f"key id {key.id} scope {key.agent_id or 'installation'}", highlight=False)
+    typer.echo(plaintext)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List API keys (never their secrets)."""
+    with services() as s:
+        rows = s.keys.list()
+    table = Table("id", "prefix", "scope", "name", "created", "revoked")
+    for k in rows:
+        table.add_row(k.id, k.prefix + "…", k.agent_id or "installation", k.name, ts(k.created_at), ts(k.revoked_at) or "")
+    console.print(table)
+
+
+@keys.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key."""
+    with services() as s:
+        s.keys.revoke(key_id)
+    console.print(f"revoked {key_id}")
+
+
+@agents.command("create")
+def agents_create(name: str) -> None:
+    """Create an agent and print its id."""
+    with services() as s:
+        agent = s.store.create_agent(name)
+    typer.echo(agent.id)
+
+
+@agents.command("list")
+def agents_list() -> None:
+    with services() as s:
+        rows = s.store.list_agents()
+    table = Table("id", "name", "created")
+    for a in rows:
+        table.add_row(a.id, a.name, ts(a.created_at))
+    console.print(table)

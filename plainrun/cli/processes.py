@@ -1,0 +1,69 @@
+"""``plainrun processes …``: push a process file as a draft, publish, list, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from plainrun.api.render import ts
+from plainrun.cli._common import console, services
+from plainrun.services.access import SYSTEM
+
+app = typer.Typer(help="Processes: push drafts, publish versions, list.", no_args_is_help=True)
+
+
+@app.command("push")
+def push(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    agent: Annotated[str, typer.Option(help="The agent id that owns the process")],
+    process_id: Annotated[str | None, typer.Option("--id", help="Update this process's draft")] = None,
+    publish: Annotated[bool, typer.Option(help="Publish the draft after pushing it")] = False,
+) -> None:
+    """Push a process file as the draft of a new (or, with --id, an existing) process."""
+    source = file.read_text(encoding="utf-8")
+    with services() as s:
+        if process_id:
+            process = s.processes.get(SYSTEM, process_id, agent)
+            process = s.processes.update_draft(SYSTEM, process.id, source=source)
+        else:
+            process = s.processes.create(SYSTEM, agent_id=agent, source=source)
+        console.print(f"draft revision {process.draft_revision} of {process.name!r}", highlight=False)
+        if publish:
+            version = s.processes.publish(SYSTEM, process.id)
+            console.print(f"published version {version.version}")
+    typer.echo(process.id)
+
+
+@app.command("publish")
+def publish_cmd(process_id: str) -> None:
+    """Publish the draft as the next version."""
+    with services() as s:
+        version = s.processes.publish(SYSTEM, process_id)
+    console.print(f"published version {version.version}")
+
+
+@app.command("list")
+def list_cmd(agent: Annotated[str, typer.Option(help="The agent id")]) -> None:
+    with services() as s:
+        rows = s.processes.list(SYSTEM, agent)
+    table = Table("id", "name", "draft", "published", "updated")
+    for p in rows:
+        table.add_row(p.id, p.name, str(p.draft_revision), str(p.published_version or "-"), ts(p.updated_at))
+    console.print(table)
+
+
+@app.command("show")
+def show(process_id: str) -> None:
+    """Print a process's draft source, its inputs and versions."""
+    with services() as s:
+        process = s.processes.get(SYSTEM, process_id)
+        source = s.store.get_source(process.draft_sha256)
+        info = s.processes.inspect(source)
+        versions = s.processes.versions(SYSTEM, process_id)
+    console.print(f"[bold]{process.name}[/bold] ({process.id}), agent {process.agent_id}", highlight=False)
+    console.print(f"inputs: {', '.join(info.inputs) or '-'}", highlight=False)
+    console.print(f"versions: {', '.join(str(v.version) for v in versions) or '-'}")
+    console.print(source, markup=False, highlight=False)

@@ -1,0 +1,50 @@
+"""``plainrun serve``: the API (and, in the embedded default, the worker) in one process."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from plainrun.api import create_app
+from plainrun.cli._common import console
+from plainrun.services.container import build_services
+from plainrun.settings import Settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+        port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+        examples: Annotated[bool, typer.Option(help="Set up the demo agent, example processes and a key")] = False,
+    ) -> None:
+        """Serve the API on the configured database (migrating it first)."""
+        overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        services = build_services(settings, migrate=True)
+        if examples:
+            from plainrun.demo import seed
+
+            demo = seed(services)
+            env = settings.data_dir / "demo.env"
+            env.parent.mkdir(parents=True, exist_ok=True)
+            lines = {
+                "PLAINRUN_URL": settings.base_url,
+                "PLAINRUN_KEY": demo.api_key,
+                "AGENT_ID": demo.agent_id,
+                **{f"PROCESS_{name.split()[0].upper()}": pid for name, pid in demo.processes.items()},
+            }
+            env.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()))
+            console.print(f"demo agent {demo.agent_id}; processes: {demo.processes}", highlight=False)
+            console.print(f"API key (shown once): [bold]{demo.api_key}[/bold]")
+            console.print(f"shell variables for the README's curl session: source {env}", highlight=False)
+        uvicorn.run(
+            create_app(settings, services=services),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )

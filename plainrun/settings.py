@@ -1,0 +1,64 @@
+"""Settings: read once from environment variables prefixed ``PLAINRUN_`` and passed in.
+
+Nothing here is a module-level instance; ``Settings()`` is built by the CLI (or a test) and handed to
+``create_app``, the worker and the stores. Secrets are masked in ``repr``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAINRUN_", extra="ignore", frozen=True)
+
+    #: SQLAlchemy URL: ``sqlite:///path/plainrun.db`` (default, embedded) or
+    #: ``postgresql+psycopg://user@host:5432/db`` (scale-out).
+    database_url: str = "sqlite:///var/plainrun.db"
+    #: Where uploaded and produced files live (the local file storage).
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: The URL clients use to reach this service (upload targets are built from it).
+    public_url: str | None = None
+    #: A secret for signing continuation and upload tokens. When unset, the installation's own
+    #: secret (made by ``plainrun migrate`` and kept in the database) is used, which every server of
+    #: one installation shares.
+    secret_key: SecretStr | None = None
+
+    #: Largest JSON request body, in bytes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Largest uploaded file, in bytes.
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    #: Largest process source, in bytes.
+    max_source_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: How long an upload target stays valid, in seconds.
+    upload_ttl_s: int = Field(default=3600, ge=1)
+    #: How long a validated API key is remembered before it is looked up again (revocation delay
+    #: across servers; revoking through this server takes effect at once).
+    key_cache_s: float = Field(default=2.0, ge=0)
+
+    #: Default maximum execution time of a run, in seconds.
+    run_timeout_s: float = Field(default=300.0, gt=0)
+    #: How many times a run is attempted when its worker is lost before it fails.
+    max_attempts: int = Field(default=3, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -1,0 +1,183 @@
+"""The database schema, as SQLAlchemy Core tables shared by both backends.
+
+Migrations under ``plainrun/store/migrations`` build exactly this schema; a test checks that a
+database migrated from the first revision equals one made from these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on both backends (SQLite keeps no zone of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Id = sa.String(26)
+Timestamp = UtcDateTime()
+
+installation = sa.Table(
+    "installation",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+processes = sa.Table(
+    "processes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(1000), nullable=False),
+    sa.Column("draft_sha256", sa.String(64), sa.ForeignKey("sources.sha256"), nullable=False),
+    sa.Column("draft_revision", sa.Integer, nullable=False),
+    sa.Column("published_version", sa.Integer, nullable=True),
+    sa.Column("settings", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+process_versions = sa.Table(
+    "process_versions",
+    metadata,
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), sa.ForeignKey("sources.sha256"), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("ready", sa.Boolean, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), sa.ForeignKey("sources.sha256"), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("inputs", Json, nullable=False),
+    sa.Column("file_ids", Json, nullable=False),
+    sa.Column("outputs", Json, nullable=True),
+    sa.Column("error", Json, nullable=True),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("trigger_ref", sa.String(255), nullable=True),
+    sa.Column("rerun_of", Id, nullable=True),
+    sa.Column("parent_run_id", Id, nullable=True),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("timeout_s", sa.Float, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", Timestamp, nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("exec_state", Json, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    # Newest first per process, with and without the stage filter (keyset pagination on id).
+    sa.Index("ix_runs_process_list", "process_id", "archived", "id"),
+    sa.Index("ix_runs_process_stage_list", "process_id", "stage", "archived", "id"),
+    # What workers claim: only pending runs, oldest first.
+    sa.Index(
+        "ix_runs_pending",
+        "id",
+        postgresql_where=sa.text("state = 'Pending'"),
+        sqlite_where=sa.text("state = 'Pending'"),
+    ),
+    # What recovery scans: running runs by lease expiry.
+    sa.Index(
+        "ix_runs_leases",
+        "lease_expires_at",
+        postgresql_where=sa.text("state = 'Running'"),
+        sqlite_where=sa.text("state = 'Running'"),
+    ),
+    sa.Index("ix_runs_parent", "parent_run_id"),
+)
+
+run_events = sa.Table(
+    "run_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("from_state", sa.String(20), nullable=True),
+    sa.Column("to_state", sa.String(20), nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("data", Json, nullable=True),
+    sa.Index("ix_run_events_run", "run_id", "id"),
+)

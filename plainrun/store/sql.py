@@ -1,0 +1,724 @@
+"""The store: every domain operation on the database, behind one class per backend.
+
+``SqlStore`` holds what SQLite and PostgreSQL share (SQLAlchemy Core); ``SqliteStore`` and
+``PostgresStore`` add what differs: how a write transaction begins, how workers claim runs and how
+a new run wakes them. Driver errors are translated to ``StoreError`` here, at the edge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from plainrun import ids
+from plainrun.domain.runs import FINAL_STATES, RunState, Stage, Trigger, can_move
+from plainrun.errors import Conflict, NotFound, StoreError, StoreUnavailable
+from plainrun.store import schema as t
+from plainrun.store.records import (
+    Agent,
+    ApiKey,
+    FileRecord,
+    NewRun,
+    Process,
+    ProcessVersion,
+    Run,
+    RunEvent,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _run(row: RowMapping) -> Run:
+    return Run(
+        id=row["id"],
+        agent_id=row["agent_id"],
+        process_id=row["process_id"],
+        name=row["name"],
+        stage=Stage(row["stage"]),
+        version=row["version"],
+        sha256=row["sha256"],
+        state=RunState(row["state"]),
+        inputs=row["inputs"],
+        file_ids=row["file_ids"],
+        outputs=row["outputs"],
+        error=row["error"],
+        trigger=Trigger(row["trigger"]),
+        trigger_ref=row["trigger_ref"],
+        rerun_of=row["rerun_of"],
+        parent_run_id=row["parent_run_id"],
+        archived=bool(row["archived"]),
+        attempt=row["attempt"],
+        max_attempts=row["max_attempts"],
+        timeout_s=row["timeout_s"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
+        cancel_requested=bool(row["cancel_requested"]),
+        exec_state=row["exec_state"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _process(row: RowMapping) -> Process:
+    return Process(**{k: row[k] for k in Process.__slots__})  # type: ignore[attr-defined]
+
+
+def _event(row: RowMapping) -> RunEvent:
+    return RunEvent(
+        id=row["id"],
+        run_id=row["run_id"],
+        at=row["at"],
+        kind=row["kind"],
+        from_state=RunState(row["from_state"]) if row["from_state"] else None,
+        to_state=RunState(row["to_state"]) if row["to_state"] else None,
+        attempt=row["attempt"],
+        data=row["data"],
+    )
+
+
+def _record(cls: type, row: RowMapping) -> Any:
+    return cls(**{k: row[k] for k in cls.__slots__})
+
+
+class SqlStore:
+    """Domain operations over one database. Thread-safe; every method is one transaction."""
+
+    dialect = ""
+
+    def __init__(self, url: str):
+        self.url = url
+        #: Called (with no argument, from the committing thread) whenever new runs become pending.
+        self.new_run_listeners: list[Callable[[], None]] = []
+        #: Called with a run id whenever a running run is asked to cancel.
+        self.cancel_listeners: list[Callable[[str], None]] = []
+        self._writer, self._reader = self._make_engines(url)
+
+    # --- the backend's hooks -------------------------------------------------------------
+
+    def _make_engines(self, url: str) -> tuple[Engine, Engine]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _claim_query(self, limit: int) -> sa.Select[Any]:
+        return (
+            sa.select(t.runs.c.id)
+            .where(t.runs.c.state == RunState.PENDING.value)
+            .order_by(t.runs.c.id)
+            .limit(limit)
+        )
+
+    def notify_new_runs(self, conn: Connection) -> None:
+        """Called inside the transaction that made runs pending: wake idle workers once it commits.
+
+        In-process listeners (the worker inside ``plainrun serve``) are called after the commit;
+        the PostgreSQL backend also sends a NOTIFY for workers in other processes.
+        """
+        conn.info["after_commit"].append(self._fire_new_runs)
+
+    def _fire_new_runs(self) -> None:
+        for listener in list(self.new_run_listeners):
+            listener()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction; callbacks queued on ``conn.info["after_commit"]`` run after it."""
+        after: list[Callable[[], None]] = []
+        try:
+            with self._writer.begin() as conn:
+                conn.info["after_commit"] = after
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"The database is unavailable: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(f"The database refused the operation: {type(exc.orig).__name__}") from exc
+        for callback in after:
+            callback()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self._reader.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"The database is unavailable: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(f"The database refused the operation: {type(exc.orig).__name__}") from exc
+
+    def create_schema(self) -> None:
+        """Create the schema by migrating to the newest revision."""
+        from plainrun.store.migrate import upgrade
+
+        upgrade(self)
+
+    def dispose(self) -> None:
+        self._writer.dispose()
+        if self._reader is not self._writer:
+            self._reader.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self.read() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except StoreError:
+            return False
+        return True
+
+    # --- installation ------------------------------------------------------------------------
+
+    def installation_secret(self) -> bytes:
+        with self.read() as conn:
+            value = conn.scalar(sa.select(t.installation.c.value).where(t.installation.c.key == "secret"))
+        if value is None:
+            with self.write() as conn:
+                value = conn.scalar(sa.select(t.installation.c.value).where(t.installation.c.key == "secret"))
+                if value is None:
+                    value = secrets.token_hex(32)
+                    conn.execute(sa.insert(t.installation).values(key="secret", value=value))
+        return bytes.fromhex(value)
+
+    # --- agents ------------------------------------------------------------------------------
+
+    def create_agent(self, name: str, agent_id: str | None = None) -> Agent:
+        agent = Agent(id=agent_id or ids.new_id(), name=name, created_at=utcnow())
+        with self.write() as conn:
+            conn.execute(sa.insert(t.agents).values(asdict(agent)))
+        return agent
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.agents).where(t.agents.c.id == agent_id)).mappings().first()
+        return _record(Agent, row) if row else None
+
+    def list_agents(self) -> list[Agent]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.agents).order_by(t.agents.c.id)).mappings().all()
+        return [_record(Agent, r) for r in rows]
+
+    # --- API keys ----------------------------------------------------------------------------
+
+    def create_api_key(self, *, agent_id: str | None, name: str, prefix: str, key_hash: str) -> ApiKey:
+        key = ApiKey(
+            id=ids.new_id(), agent_id=agent_id, name=name, prefix=prefix, created_at=utcnow(), revoked_at=None
+        )
+        with self.write() as conn:
+            conn.execute(sa.insert(t.api_keys).values(**asdict(key), key_hash=key_hash))
+        return key
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        with self.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(t.api_keys).where(
+                        t.api_keys.c.key_hash == key_hash, t.api_keys.c.revoked_at.is_(None)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _record(ApiKey, row) if row else None
+
+    def list_api_keys(self) -> list[ApiKey]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.api_keys).order_by(t.api_keys.c.id)).mappings().all()
+        return [_record(ApiKey, r) for r in rows]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        with self.write() as conn:
+            result = conn.execute(
+                sa.update(t.api_keys)
+                .where(t.api_keys.c.id == key_id, t.api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        return result.rowcount == 1
+
+    # --- sources and processes ---------------------------------------------------------------
+
+    @staticmethod
+    def _put_source(conn: Connection, text: str) -> str:
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        exists = conn.scalar(sa.select(t.sources.c.sha256).where(t.sources.c.sha256 == sha))
+        if exists is None:
+            conn.execute(sa.insert(t.sources).values(sha256=sha, text=text))
+        return sha
+
+    def get_source(self, sha256: str) -> str:
+        with self.read() as conn:
+            text = conn.scalar(sa.select(t.sources.c.text).where(t.sources.c.sha256 == sha256))
+        if text is None:
+            raise NotFound("The process source was not found.")
+        return text
+
+    def create_process(
+        self, *, agent_id: str, name: str, source: str, description: str = "", settings: dict[str, Any]
+    ) -> Process:
+        now = utcnow()
+        with self.write() as conn:
+            sha = self._put_source(conn, source)
+            values = dict(
+                id=ids.new_id(),
+                agent_id=agent_id,
+                name=name,
+                description=description,
+                draft_sha256=sha,
+                draft_revision=1,
+                published_version=None,
+                settings=settings,
+                created_at=now,
+                updated_at=now,
+            )
+            conn.execute(sa.insert(t.processes).values(values))
+        return Process(**values)  # type: ignore[arg-type]
+
+    def get_process(self, process_id: str) -> Process | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.processes).where(t.processes.c.id == process_id)).mappings().first()
+        return _process(row) if row else None
+
+    def list_processes(self, agent_id: str | None, *, after_id: str | None = None, limit: int = 100) -> list[Process]:
+        query = sa.select(t.processes).order_by(t.processes.c.id.desc()).limit(limit)
+        if agent_id is not None:
+            query = query.where(t.processes.c.agent_id == agent_id)
+        if after_id is not None:
+            query = query.where(t.processes.c.id < after_id)
+        with self.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_process(r) for r in rows]
+
+    def update_process(
+        self,
+        process_id: str,
+        *,
+        source: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Process:
+        with self.write() as conn:
+            row = conn.execute(sa.select(t.processes).where(t.processes.c.id == process_id)).mappings().first()
+            if row is None:
+                raise NotFound("The process was not found.")
+            values: dict[str, Any] = {"updated_at": utcnow()}
+            if source is not None:
+                sha = self._put_source(conn, source)
+                if sha != row["draft_sha256"]:
+                    values.update(draft_sha256=sha, draft_revision=row["draft_revision"] + 1)
+            if name is not None:
+                values["name"] = name
+            if description is not None:
+                values["description"] = description
+            if settings is not None:
+                values["settings"] = {**row["settings"], **settings}
+            conn.execute(sa.update(t.processes).where(t.processes.c.id == process_id).values(values))
+            return _process({**row, **values})  # type: ignore[arg-type]
+
+    def publish(self, process_id: str) -> ProcessVersion:
+        """Publish the current draft as version n+1 (atomically; concurrent publishes get n+1, n+2)."""
+        with self.write() as conn:
+            row = (
+                conn.execute(
+                    self._lock_for_update(sa.select(t.processes).where(t.processes.c.id == process_id))
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise NotFound("The process was not found.")
+            version = ProcessVersion(
+                process_id=process_id,
+                version=(row["published_version"] or 0) + 1,
+                sha256=row["draft_sha256"],
+                created_at=utcnow(),
+            )
+            conn.execute(sa.insert(t.process_versions).values(asdict(version)))
+            conn.execute(
+                sa.update(t.processes)
+                .where(t.processes.c.id == process_id)
+                .values(published_version=version.version, updated_at=version.created_at)
+            )
+        return version
+
+    def _lock_for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query
+
+    def list_versions(self, process_id: str) -> list[ProcessVersion]:
+        with self.read() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(t.process_versions)
+                    .where(t.process_versions.c.process_id == process_id)
+                    .order_by(t.process_versions.c.version.desc())
+                )
+                .mappings()
+                .all()
+            )
+        return [_record(ProcessVersion, r) for r in rows]
+
+    def get_version(self, process_id: str, version: int) -> ProcessVersion | None:
+        with self.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(t.process_versions).where(
+                        t.process_versions.c.process_id == process_id, t.process_versions.c.version == version
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _record(ProcessVersion, row) if row else None
+
+    # --- files -------------------------------------------------------------------------------
+
+    def create_file(self, record: FileRecord) -> FileRecord:
+        with self.write() as conn:
+            conn.execute(sa.insert(t.files).values(asdict(record)))
+        return record
+
+    def get_files(self, file_ids: Sequence[str]) -> dict[str, FileRecord]:
+        if not file_ids:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.files).where(t.files.c.id.in_(list(file_ids)))).mappings().all()
+        return {r["id"]: _record(FileRecord, r) for r in rows}
+
+    def get_file(self, file_id: str) -> FileRecord | None:
+        return self.get_files([file_id]).get(file_id)
+
+    def mark_file_ready(self, file_id: str, *, size: int, sha256: str) -> FileRecord:
+        with self.write() as conn:
+            conn.execute(
+                sa.update(t.files).where(t.files.c.id == file_id).values(ready=True, size=size, sha256=sha256)
+            )
+            row = conn.execute(sa.select(t.files).where(t.files.c.id == file_id)).mappings().first()
+        if row is None:
+            raise NotFound("The file was not found.")
+        return _record(FileRecord, row)
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def create_runs(self, new_runs: Sequence[NewRun]) -> list[Run]:
+        """Insert runs (state Pending) with their ``created`` events, in one transaction."""
+        rows = [
+            {
+                **{k: getattr(n, k) for k in NewRun.__slots__},  # type: ignore[attr-defined]
+                "stage": n.stage.value,
+                "trigger": n.trigger.value,
+                "state": RunState.PENDING.value,
+                "archived": False,
+                "attempt": 0,
+                "cancel_requested": False,
+                "outputs": None,
+                "error": None,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "exec_state": None,
+                "started_at": None,
+                "finished_at": None,
+            }
+            for n in new_runs
+        ]
+        events = [
+            {
+                "run_id": n.id,
+                "at": n.created_at,
+                "kind": "created",
+                "from_state": None,
+                "to_state": RunState.PENDING.value,
+                "attempt": 0,
+                "data": {"trigger": n.trigger.value},
+            }
+            for n in new_runs
+        ]
+        with self.write() as conn:
+            conn.execute(sa.insert(t.runs), rows)
+            conn.execute(sa.insert(t.run_events), events)
+            self.notify_new_runs(conn)
+        return [_run(r) for r in rows]  # type: ignore[arg-type]
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
+        return _run(row) if row else None
+
+    def get_runs(self, run_ids: Iterable[str]) -> dict[str, Run]:
+        run_ids = list(run_ids)
+        if not run_ids:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.runs).where(t.runs.c.id.in_(run_ids))).mappings().all()
+        return {r["id"]: _run(r) for r in rows}
+
+    def list_runs(
+        self,
+        process_id: str,
+        *,
+        stage: Stage | None = None,
+        archived: bool | None = False,
+        states: Sequence[RunState] | None = None,
+        before_id: str | None = None,
+        limit: int = 10,
+    ) -> list[Run]:
+        """Runs of a process, newest first; ``before_id`` continues after the last row of a page."""
+        query = sa.select(t.runs).where(t.runs.c.process_id == process_id)
+        if stage is not None:
+            query = query.where(t.runs.c.stage == stage.value)
+        if archived is not None:
+            query = query.where(t.runs.c.archived == archived)
+        if states:
+            query = query.where(t.runs.c.state.in_([s.value for s in states]))
+        if before_id is not None:
+            query = query.where(t.runs.c.id < before_id)
+        query = query.order_by(t.runs.c.id.desc()).limit(limit)
+        with self.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_run(r) for r in rows]
+
+    def list_run_events(self, run_id: str) -> list[RunEvent]:
+        with self.read() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(t.run_events).where(t.run_events.c.run_id == run_id).order_by(t.run_events.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [_event(r) for r in rows]
+
+    def set_archived(self, run_ids: Sequence[str], archived: bool) -> list[str]:
+        """Archive or unarchive runs; returns the ids changed. Execution is not touched."""
+        if not run_ids:
+            return []
+        now = utcnow()
+        with self.write() as conn:
+            changed = conn.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.id.in_(list(run_ids)), t.runs.c.archived != archived)
+                .values(archived=archived)
+                .returning(t.runs.c.id, t.runs.c.attempt)
+            ).all()
+            if changed:
+                conn.execute(
+                    sa.insert(t.run_events),
+                    [
+                        {
+                            "run_id": rid,
+                            "at": now,
+                            "kind": "archived" if archived else "unarchived",
+                            "from_state": None,
+                            "to_state": None,
+                            "attempt": attempt,
+                            "data": None,
+                        }
+                        for rid, attempt in changed
+                    ],
+                )
+        return [rid for rid, _ in changed]
+
+    # --- execution: claims, leases, outcomes --------------------------------------------------
+
+    def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
+        """Move up to ``limit`` pending runs to Running under this worker's lease."""
+        now = utcnow()
+        # A CTE, so the picking subquery runs once (an IN (subquery) may be re-run per row).
+        picked = self._claim_query(limit).cte("picked")
+        with self.write() as conn:
+            claimed = (
+                conn.execute(
+                    sa.update(t.runs)
+                    .where(t.runs.c.id == picked.c.id)
+                    .where(t.runs.c.state == RunState.PENDING.value)
+                    .values(
+                        state=RunState.RUNNING.value,
+                        attempt=t.runs.c.attempt + 1,
+                        lease_owner=worker_id,
+                        lease_expires_at=now + timedelta(seconds=lease_s),
+                        started_at=sa.func.coalesce(t.runs.c.started_at, now),
+                    )
+                    .returning(*t.runs.c)
+                )
+                .mappings()
+                .all()
+            )
+            if claimed:
+                conn.execute(
+                    sa.insert(t.run_events),
+                    [
+                        {
+                            "run_id": r["id"],
+                            "at": now,
+                            "kind": "state",
+                            "from_state": RunState.PENDING.value,
+                            "to_state": RunState.RUNNING.value,
+                            "attempt": r["attempt"],
+                            "data": {"worker": worker_id},
+                        }
+                        for r in claimed
+                    ],
+                )
+        return sorted((_run(r) for r in claimed), key=lambda r: r.id)
+
+    def extend_leases(self, worker_id: str, run_ids: Sequence[str], *, lease_s: float) -> set[str]:
+        """Heartbeat: extend the leases this worker still holds; returns the ids still held."""
+        if not run_ids:
+            return set()
+        with self.write() as conn:
+            held = conn.execute(
+                sa.update(t.runs)
+                .where(
+                    t.runs.c.id.in_(list(run_ids)),
+                    t.runs.c.lease_owner == worker_id,
+                    t.runs.c.state == RunState.RUNNING.value,
+                )
+                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+                .returning(t.runs.c.id)
+            ).scalars()
+            return set(held)
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        to_state: RunState,
+        outputs: list[dict[str, Any]] | None = None,
+        error: dict[str, Any] | None = None,
+        exec_state: dict[str, Any] | None = None,
+        event_data: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record an attempt's outcome. Fenced: only the attempt that holds the run may write."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "state": to_state.value,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "exec_state": exec_state,
+        }
+        if outputs is not None:
+            values["outputs"] = outputs
+        if error is not None:
+            values["error"] = error
+        if to_state in FINAL_STATES:
+            values["finished_at"] = now
+        with self.write() as conn:
+            result = conn.execute(
+                sa.update(t.runs)
+                .where(
+                    t.runs.c.id == run_id,
+                    t.runs.c.attempt == attempt,
+                    t.runs.c.state == RunState.RUNNING.value,
+                )
+                .values(values)
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(
+                sa.insert(t.run_events).values(
+                    run_id=run_id,
+                    at=now,
+                    kind="state",
+                    from_state=RunState.RUNNING.value,
+                    to_state=to_state.value,
+                    attempt=attempt,
+                    data=event_data,
+                )
+            )
+        return True
+
+    def cancel_run(self, run_id: str, *, reason: str = "cancelled") -> Run:
+        """Cancel a run: a pending or waiting run stops at once; a running one is flagged for its worker."""
+        now = utcnow()
+        with self.write() as conn:
+            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
+            if row is None:
+                raise NotFound("The run was not found.")
+            state = RunState(row["state"])
+            if state.is_final:
+                raise Conflict(f"The run has already ended ({state.value}).")
+            if state is RunState.RUNNING:
+                conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(cancel_requested=True))
+                self.notify_cancel(conn, run_id)
+                values: dict[str, Any] = {"cancel_requested": True}
+            else:
+                assert can_move(state, RunState.CANCELLED)
+                values = {"state": RunState.CANCELLED.value, "finished_at": now, "cancel_requested": True}
+                conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(values))
+                conn.execute(
+                    sa.insert(t.run_events).values(
+                        run_id=run_id,
+                        at=now,
+                        kind="state",
+                        from_state=state.value,
+                        to_state=RunState.CANCELLED.value,
+                        attempt=row["attempt"],
+                        data={"reason": reason},
+                    )
+                )
+        return _run({**row, **values})  # type: ignore[arg-type]
+
+    def notify_cancel(self, conn: Connection, run_id: str) -> None:
+        """Called inside the transaction that flagged a running run; its worker is told on commit."""
+        conn.info["after_commit"].append(lambda: [listener(run_id) for listener in list(self.cancel_listeners)])
+
+    def recover_expired_leases(self, *, now: datetime | None = None) -> list[tuple[str, RunState]]:
+        """Runs whose worker stopped heart-beating: back to Pending, or Failed after the last attempt."""
+        now = now or utcnow()
+        recovered: list[tuple[str, RunState]] = []
+        with self.write() as conn:
+            rows = (
+                conn.execute(
+                    self._lock_for_update(
+                        sa.select(t.runs.c.id, t.runs.c.attempt, t.runs.c.max_attempts, t.runs.c.lease_owner)
+                        .where(t.runs.c.state == RunState.RUNNING.value, t.runs.c.lease_expires_at < now)
+                        .limit(500)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            for r in rows:
+                last = r["attempt"] >= r["max_attempts"]
+                to_state = RunState.FAILED if last else RunState.PENDING
+                values: dict[str, Any] = {"state": to_state.value, "lease_owner": None, "lease_expires_at": None}
+                data: dict[str, Any] = {"reason": "worker lost", "worker": r["lease_owner"]}
+                if last:
+                    values["finished_at"] = now
+                    values["error"] = {
+                        "message": f"The run's worker was lost {r['attempt']} times; giving up.",
+                        "kind": "worker_lost",
+                    }
+                conn.execute(
+                    sa.update(t.runs)
+                    .where(t.runs.c.id == r["id"], t.runs.c.attempt == r["attempt"])
+                    .values(values)
+                )
+                conn.execute(
+                    sa.insert(t.run_events).values(
+                        run_id=r["id"],
+                        at=now,
+                        kind="attempt_lost",
+                        from_state=RunState.RUNNING.value,
+                        to_state=to_state.value,
+                        attempt=r["attempt"],
+                        data=data,
+                    )
+                )
+                recovered.append((r["id"], to_state))
+            if any(s is RunState.PENDING for _, s in recovered):
+                self.notify_new_runs(conn)
+        return recovered
+
+    def count_runs_by_state(self) -> dict[str, int]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.runs.c.state, sa.func.count()).group_by(t.runs.c.state)).all()
+        return {state: count for state, count in rows}

@@ -1,0 +1,77 @@
+"""Shared fixtures: a fresh database per test on SQLite and on the machine's PostgreSQL.
+
+PostgreSQL tests use the real server (``PLAINRUN_TEST_PG``, default the local trust-auth server).
+When it cannot be reached they are skipped on a developer's machine and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from plainrun.store import open_store
+from plainrun.store.sql import SqlStore
+
+PG_ADMIN = os.environ.get("PLAINRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+_counter = itertools.count()
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + database
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated database that each PostgreSQL test copies (CREATE DATABASE … TEMPLATE)."""
+    try:
+        _admin("SELECT 1")
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true and cannot be reached: {exc}")
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    name = f"plainrun_t{os.getpid()}_tpl"
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {name}")
+    store = open_store(_pg_url(name))
+    store.create_schema()
+    store.dispose()
+    yield name
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    name = f"plainrun_t{os.getpid()}_{next(_counter)}"
+    _admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _pg_url(name)
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'plainrun.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")  # type: ignore[no-any-return]
+    return request.getfixturevalue("pg_url")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    store = open_store(database_url)
+    store.create_schema()
+    yield store
+    store.dispose()
