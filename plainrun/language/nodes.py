@@ -1,0 +1,299 @@
+"""The typed syntax tree. Every node keeps the 1-based line and column where it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    line: int
+    column: int
+
+
+# --- expressions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expr(Node):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Literal(Expr):
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Text(Expr):
+    """A quoted text; ``parts`` are strings and interpolated expressions."""
+
+    parts: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FactRef(Expr):
+    name: str  # normalised
+    display: str  # as written
+
+
+@dataclass(frozen=True, slots=True)
+class Above(Expr):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Clock(Expr):
+    kind: str  # "today" | "now"
+
+
+@dataclass(frozen=True, slots=True)
+class Field(Expr):
+    """``the invoice's amount`` / ``the amount of the invoice``."""
+
+    target: Expr
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ordinal(Expr):
+    """``the first line``, ``the 3rd row of the table``, ``the last item``; ``index`` -1 is last."""
+
+    index: int
+    noun: str
+    source: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate(Expr):
+    """``the number of the items``, ``the sum of the amounts``."""
+
+    function: str
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Whose(Expr):
+    """``the items whose status is "open"``."""
+
+    source: Expr
+    field: str
+    op: str
+    value: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Expr):
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Expr):
+    op: str  # = != < > <= >= contains starts ends empty
+    left: Expr
+    right: Expr | None
+    negate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Logical(Expr):
+    op: str  # and | or
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Negate(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DurationExpr(Expr):
+    amount: Expr
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureRef(Expr):
+    """``/to make a pie``: a procedure named by its phrase, for ``start a run``."""
+
+    phrase: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallExpr(Expr):
+    """A call of a procedure by its phrase, inside an expression or as a statement."""
+
+    procedure: str  # the phrase key of the resolved procedure
+    args: tuple[Expr, ...]
+    where: tuple[Define, ...] = ()
+
+
+# --- statements --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stmt(Node):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Define(Stmt):
+    """``the X is E`` / ``the Xs are E, E`` / ``the invoice's status is E``."""
+
+    target: Expr  # FactRef or Field
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class SetFact(Stmt):
+    target: Expr
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UseAs(Stmt):
+    value: Expr
+    name: FactRef
+
+
+@dataclass(frozen=True, slots=True)
+class Imagine(Stmt):
+    name: FactRef
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Stmt):
+    """``add E to the X`` / ``subtract E from the X`` / ``remove E from the X``."""
+
+    op: str  # add | subtract | remove
+    value: Expr
+    target: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Convert(Stmt):
+    target: Expr
+    to: str  # text | number | date
+
+
+@dataclass(frozen=True, slots=True)
+class Say(Stmt):
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Stop(Stmt):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class If(Stmt):
+    condition: Expr
+    body: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ForEach(Stmt):
+    name: FactRef
+    source: Expr
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Get(Stmt):
+    value: Expr
+    may_be_missing: bool  # find: True, get: False
+
+
+@dataclass(frozen=True, slots=True)
+class Ask(Stmt):
+    question: Expr
+    choices: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ensure(Node):
+    condition: Expr
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validate(Stmt):
+    checks: tuple[Ensure, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Check(Stmt):
+    """A condition line in the body of an ``… if`` procedure."""
+
+    condition: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Stmt):
+    call: CallExpr
+
+
+@dataclass(frozen=True, slots=True)
+class RunChild(Stmt):
+    """``run to check the vendor where …`` (wait) / ``invoke to notify the team with …``."""
+
+    phrase: str
+    where: tuple[Define, ...]
+    wait: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StartRun(Stmt):
+    where: tuple[Define, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRuns(Stmt):
+    pass
+
+
+# --- procedures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str  # normalised noun
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """The words of a procedure's name: literal words (lower case) and parameter slots."""
+
+    items: tuple[str | Slot, ...]
+
+    @property
+    def key(self) -> str:
+        return " ".join(f"({item.name})" if isinstance(item, Slot) else item for item in self.items)
+
+    @property
+    def params(self) -> list[str]:
+        return [item.name for item in self.items if isinstance(item, Slot)]
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure(Node):
+    name: str  # the name line as written
+    kind: str  # "to" (an action), "is"/"are" (a value), "if" (a condition)
+    phrase: Phrase
+    body: tuple[Stmt, ...] = field(default=())

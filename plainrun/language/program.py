@@ -1,0 +1,93 @@
+"""Parsing a whole process file into a ``Program``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from plainrun.language import nodes as n
+from plainrun.language.blocks import build_blocks
+from plainrun.language.discovery import discover_inputs
+from plainrun.language.errors import ProcessSyntaxError, SyntaxIssue
+from plainrun.language.phrases import PhraseError, read_phrase
+from plainrun.language.procedures import Known, ProcedureIndex
+from plainrun.language.statements import StatementParser
+
+MAX_SOURCE_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Program:
+    """A parsed process: its procedures (the first one is the process) and its inputs."""
+
+    name: str
+    procedures: tuple[n.Procedure, ...]
+    inputs: list[str]
+    source: str = field(repr=False)
+    filename: str = "<process>"
+
+    @property
+    def process(self) -> n.Procedure:
+        return self.procedures[0]
+
+    def procedure(self, key: str) -> n.Procedure | None:
+        """The procedure whose phrase key is ``key`` (as in ``CallExpr.procedure``)."""
+        for procedure in self.procedures:
+            if procedure.phrase.key == key:
+                return procedure
+        return None
+
+
+def parse(source: str, *, filename: str = "<process>", library: object | None = None) -> Program:
+    """Parses ``source``; raises ProcessSyntaxError listing every problem of the file.
+
+    ``library`` is a ``plainrun.language.books.Library``; by default, every installed book.
+    """
+    from plainrun.language.books import Library, default_library
+
+    lib: Library = library if isinstance(library, Library) else default_library()
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ProcessSyntaxError([SyntaxIssue(1, 1, f"the process is longer than {MAX_SOURCE_CHARS} characters",
+                                              "", filename)])
+    try:
+        return _parse(source, filename, lib.known())
+    except RecursionError:
+        raise ProcessSyntaxError([SyntaxIssue(1, 1, "the process is nested too deeply", "", filename)]) from None
+
+
+def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
+    roots, issues = build_blocks(source, filename)
+    headers = []
+    seen: dict[str, int] = {}
+    for line in roots:
+        try:
+            kind, phrase = read_phrase(line.tokens)
+        except PhraseError as err:
+            issues.append(SyntaxIssue(line.number, err.column, err.message, line.text, filename))
+            continue
+        if phrase.key in seen:
+            issues.append(SyntaxIssue(line.number, line.column,
+                                      f"this procedure is already defined on line {seen[phrase.key]}",
+                                      line.text, filename))
+            continue
+        seen[phrase.key] = line.number
+        headers.append((line, kind, phrase))
+    if not roots and not issues:
+        issues.append(SyntaxIssue(1, 1, 'the file has no procedure; start with a name such as "to process an invoice"',
+                                  "", filename))
+    index = ProcedureIndex([*(Known(kind, phrase, "file") for _, kind, phrase in headers), *books])
+    statements = StatementParser(index, filename, issues)
+    procedures = []
+    for line, kind, phrase in headers:
+        if not line.children:
+            issues.append(SyntaxIssue(line.number, line.tokens[-1].end,
+                                      "expected the procedure's steps, indented below its name", line.text, filename))
+        body = statements.block(line.children, predicate=kind == "if")
+        name = " ".join(t.text for t in line.tokens)
+        procedures.append(n.Procedure(line.number, line.column, name, kind, phrase, body))
+    if issues:
+        raise ProcessSyntaxError(issues)
+    name = procedures[0].name
+    if procedures[0].kind == "to":
+        name = name.split(" ", 1)[1]
+    return Program(name, tuple(procedures), discover_inputs(procedures), source, filename)

@@ -1,0 +1,315 @@
+"""The values a process works with, and how each one round-trips through JSON.
+
+=========  ====================================  ==========================================
+value      Python                                JSON
+=========  ====================================  ==========================================
+text       ``str``                               a string
+number     ``int`` or ``Decimal``                a number / ``{"$t": "dec", "v": "1.5"}``
+money      ``Money(amount, currency)``           ``{"$t": "money", "v": "120.20", "c": "$"}``
+boolean    ``bool``                              true / false
+date       ``datetime.date`` / ``datetime``      ``{"$t": "date"|"datetime", "v": iso}``
+duration   ``Duration(amount, unit)``            ``{"$t": "duration", ...}``
+list       ``list``                              a list
+record     ``dict`` (field name -> value)        ``{"$t": "record", "v": {...}}``
+table      a ``list`` of records                 a list of records
+file       ``FileRef``                           ``{"$t": "file", ...}``
+not found  ``NOT_FOUND``                         ``{"$t": "notfound"}``
+=========  ====================================  ==========================================
+
+Numbers are exact: a literal with a fraction is a ``Decimal`` (so 0.1 + 0.2 is 0.3), whole numbers
+are ``int``; a float that arrives from outside is turned into a Decimal through its shortest text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from plainrun.language.names import normalise
+
+Value = Any
+Number = int | Decimal
+
+
+class NotFoundType:
+    """What ``find`` yields when nothing is there; empty and false."""
+
+    _instance: NotFoundType | None = None
+
+    def __new__(cls) -> NotFoundType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_FOUND"
+
+    def __str__(self) -> str:
+        return "Not Found"
+
+
+NOT_FOUND = NotFoundType()
+
+CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount with its currency symbol, as written: ``$120.20``."""
+
+    amount: Decimal
+    currency: str = "$"
+
+    def __str__(self) -> str:
+        sign = "-" if self.amount < 0 else ""
+        return f"{sign}{self.currency}{abs(self.amount):,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A span of time such as ``5 days``; units are days, weeks, months, years, hours, minutes."""
+
+    amount: Number
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{format_number(self.amount)} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file known to the environment by its id."""
+
+    id: str
+    name: str
+    size: int = 0
+    content_type: str = "application/octet-stream"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def is_number(value: Value) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
+
+
+_NUMBER_TEXT = re.compile(r"^\s*(-)?\s*([$€£¥])?\s*(-)?\s*(\d[\d,]*(?:\.\d+)?|\.\d+)\s*([$€£¥])?\s*$")
+
+
+def parse_number(text: str) -> Number | Money | None:
+    """``"1,000.50"`` -> Decimal('1000.50'); ``"$120.20"`` -> Money; anything else -> None."""
+    match = _NUMBER_TEXT.match(text)
+    if match is None:
+        return None
+    minus_a, currency, minus_b, digits, currency_after = match.groups()
+    digits = digits.replace(",", "")
+    number: Number = int(digits) if "." not in digits else Decimal(digits)
+    if minus_a or minus_b:
+        number = -number
+    symbol = currency or currency_after
+    if symbol:
+        return Money(Decimal(number), symbol)
+    return number
+
+
+def from_python_number(value: float) -> Number:
+    """A float from outside (an API input, a JSON document) as an exact number."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    if value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return Decimal(repr(value))
+
+
+def format_number(value: Number) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if value == value.to_integral_value() and abs(value) < 10**15:
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def to_text(value: Value) -> str:
+    """How a value reads in a sentence: ``say``, interpolation, ``convert … to text``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return format_number(value)
+    if isinstance(value, float):
+        return format_number(from_python_number(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(to_text(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(to_plain(value), ensure_ascii=False)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def to_plain(value: Value) -> Any:
+    """A value as plain JSON data for people and other programs (not for resuming)."""
+    if isinstance(value, dict):
+        return {str(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal | float):
+        return output_value(value)
+    if isinstance(value, Money):
+        return float(value.amount)
+    if isinstance(value, FileRef):
+        return {"id": value.id, "name": value.name, "size": value.size, "content_type": value.content_type}
+    return to_text(value)
+
+
+def output_value(value: Value) -> str | int | float:
+    """A run output's value, which the API allows to be text, an integer or a float.
+
+    Whole numbers become ``int``, other numbers and money amounts ``float``; booleans
+    ``"true"``/``"false"``; dates ISO text; a file its id; lists of plain values ``"a, b, c"``;
+    records and tables JSON text; ``Not Found`` the text ``"Not Found"``.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Money):
+        return float(value.amount)
+    if isinstance(value, FileRef):
+        return value.id
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        return json.dumps(to_plain(value), ensure_ascii=False)
+    return to_text(value)
+
+
+def to_json(value: Value) -> Any:
+    """A value as JSON data from which ``from_json`` rebuilds it exactly."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return to_json(from_python_number(value))
+    if isinstance(value, Decimal):
+        return {"$t": "dec", "v": str(value)}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {"$t": "record", "v": {str(key): to_json(item) for key, item in value.items()}}
+    if isinstance(value, Money):
+        return {"$t": "money", "v": str(value.amount), "c": value.currency}
+    if isinstance(value, dt.datetime):
+        return {"$t": "datetime", "v": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$t": "date", "v": value.isoformat()}
+    if isinstance(value, Duration):
+        return {"$t": "duration", "v": to_json(value.amount), "u": value.unit}
+    if isinstance(value, FileRef):
+        return {"$t": "file", "id": value.id, "name": value.name, "size": value.size, "type": value.content_type}
+    if value is NOT_FOUND:
+        return {"$t": "notfound"}
+    raise TypeError(f"cannot store a {type(value).__name__} in a process state")
+
+
+def from_json(data: Any) -> Value:
+    """The inverse of ``to_json``."""
+    if isinstance(data, list):
+        return [from_json(item) for item in data]
+    if not isinstance(data, dict):
+        return from_python_number(data) if isinstance(data, float) else data
+    tag = data.get("$t")
+    if tag == "dec":
+        return Decimal(data["v"])
+    if tag == "record":
+        return {key: from_json(item) for key, item in data["v"].items()}
+    if tag == "money":
+        return Money(Decimal(data["v"]), data["c"])
+    if tag == "datetime":
+        return dt.datetime.fromisoformat(data["v"])
+    if tag == "date":
+        return dt.date.fromisoformat(data["v"])
+    if tag == "duration":
+        return Duration(from_json(data["v"]), data["u"])
+    if tag == "file":
+        return FileRef(data["id"], data["name"], data["size"], data["type"])
+    if tag == "notfound":
+        return NOT_FOUND
+    # A plain JSON object that came from outside (an API input, a book's JSON): a record.
+    return {key: from_json(item) for key, item in data.items()}
+
+
+def from_outside(value: Any) -> Value:
+    """A value from the API, a book or a JSON document, as a process value."""
+    if isinstance(value, float):
+        return from_python_number(value)
+    if isinstance(value, tuple):
+        return [from_outside(item) for item in value]
+    if isinstance(value, list):
+        return [from_outside(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): from_outside(item) for key, item in value.items()}
+    return value
+
+
+def get_field(record: dict[str, Value], name: str) -> Value:
+    """A record's field by name, case- and underscore-insensitively; NOT_FOUND when absent."""
+    value = record.get(name, NOT_FOUND)
+    if value is not NOT_FOUND:
+        return value
+    wanted = normalise(name)
+    for key, item in record.items():
+        if normalise(key) == wanted:
+            return item
+    return NOT_FOUND
+
+
+def set_field(record: dict[str, Value], name: str, value: Value) -> None:
+    wanted = normalise(name)
+    for key in record:
+        if normalise(key) == wanted:
+            record[key] = value
+            return
+    record[name] = value
+
+
+def type_name(value: Value) -> str:
+    """A value's kind in words, for messages."""
+    if isinstance(value, bool):
+        return "a yes/no value"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, int | Decimal | float):
+        return "a number"
+    if isinstance(value, Money):
+        return "an amount of money"
+    if isinstance(value, dt.datetime):
+        return "a date-time"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a record"
+    if isinstance(value, FileRef):
+        return "a file"
+    if isinstance(value, Duration):
+        return "a duration"
+    if value is NOT_FOUND:
+        return "Not Found"
+    return type(value).__name__
