@@ -52,8 +52,11 @@ def main(sock: socket.socket, config: dict[str, Any]) -> None:
     except BaseException as exc:
         _send(sock, {"fatal": _describe(exc)})
         raise SystemExit(1) from None
-    _send(sock, {"ready": os.getpid()})
-    _serve(sock, reader, config["max_message_bytes"])
+    try:
+        _send(sock, {"ready": os.getpid()})
+        _serve(sock, reader, config["max_message_bytes"])
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the pool let us go (or died): nothing left to report to
 
 
 def _serve(sock: socket.socket, reader: Any, max_message_bytes: int) -> None:

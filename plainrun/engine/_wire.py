@@ -30,13 +30,13 @@ class FrameBuffer:
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> list[Any]:
+    def feed(self, data: bytes | memoryview) -> list[Any]:
         buf = self._buf
         if not buf and len(data) >= 4:
             # Fast path: the data is exactly one whole frame (the common case for small results).
             (size,) = HEADER.unpack_from(data)
             if len(data) == size + 4:
-                return [orjson.loads(memoryview(data)[4:])]
+                return [orjson.loads(data[4:])]
         buf += data
         messages: list[Any] = []
         start = 0

@@ -38,8 +38,9 @@ import signal
 import socket
 import sys
 import time
+import types
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,6 +58,7 @@ OnStart = Callable[[str, int], None]
 # How long a child that was told to exit (or lost its socket) may take before it is SIGKILLed.
 _EXIT_GRACE_S = 2.0
 _MAX_SPAWN_BACKOFF_S = 5.0
+_RECV_BUFFER = 64 * 1024
 
 
 class ExecutorError(PlainrunError):
@@ -156,7 +158,7 @@ class _Channel:
     socket error or end of file closes the channel and tells the pool once.
     """
 
-    __slots__ = ("_child", "_closed", "_fd", "_frames", "_loop", "_out", "_pool", "_sock")
+    __slots__ = ("_child", "_closed", "_fd", "_frames", "_in", "_in_view", "_loop", "_out", "_pool", "_sock")
 
     def __init__(self, pool: ExecutorPool, child: _Child, sock: socket.socket) -> None:
         self._pool = pool
@@ -165,6 +167,9 @@ class _Channel:
         self._fd = sock.fileno()
         self._frames = _wire.FrameBuffer()
         self._out = bytearray()
+        # One receive buffer, reused: recv() would allocate (and free) a fresh buffer per call.
+        self._in = bytearray(_RECV_BUFFER)
+        self._in_view = memoryview(self._in)
         self._closed = False
         loop = pool._loop
         assert loop is not None
@@ -203,16 +208,16 @@ class _Channel:
 
     def _on_readable(self) -> None:
         try:
-            data = self._sock.recv(262144)
+            size = self._sock.recv_into(self._in)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            data = b""
-        if not data:
+            size = 0
+        if not size:
             self._lost()
             return
         try:
-            messages = self._frames.feed(data)
+            messages = self._frames.feed(self._in_view[:size])
         except ValueError:  # not our framing: the process code wrote to our socket
             self._lost()
             return
@@ -309,7 +314,8 @@ class ExecutorPool:
         loop = self._loop = asyncio.get_running_loop()
         self._all_reaped = asyncio.Event()
         if self._start_method == "forkserver":
-            self._ctx.set_forkserver_preload(["plainrun.engine._child", *self._preload])  # type: ignore[attr-defined]
+            preload = ["plainrun.engine._child", *self._preload]
+            self._ctx.set_forkserver_preload(preload)  # type: ignore[attr-defined]
             from multiprocessing import forkserver
 
             # Launching the fork server imports the preload list: slow, so not on the event loop.
@@ -425,7 +431,8 @@ class ExecutorPool:
             target=_child.main, args=(child_sock, config), name="plainrun-executor", daemon=True
         )
         try:
-            process.start()
+            with _main_module_hidden():
+                process.start()
         except BaseException:
             parent_sock.close()
             raise
@@ -577,6 +584,7 @@ class ExecutorPool:
         if child.kill_timer is not None:
             child.kill_timer.cancel()
         child.reaped = True
+        child.channel = None  # break the child <-> channel cycle
         child.process.close()
         self._children.discard(child)
         job = child.lost_job
@@ -651,6 +659,28 @@ class ExecutorPool:
         duration = time.monotonic() - job.started_at if job.started_at else 0.0
         if not job.future.done():
             job.future.set_result(ExecResult(job.id, kind, duration_s=duration, pid=pid, **fields))
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Keep multiprocessing from re-running the main script in each new child.
+
+    multiprocessing tells every child to import the parent's main module (as ``__mp_main__``) so
+    that objects defined there unpickle. The executor child runs ``_child.main`` and receives no
+    such objects, and re-running a script such as the ``plainrun`` CLI would import the whole web
+    stack into every child (and cost tens of milliseconds per replacement). The preparation data is
+    built synchronously inside ``Process.start()``, so the main module is swapped for an empty one
+    for that call only.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__file__", None) is None:
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _sigkill(pid: int) -> None:
