@@ -1,29 +1,56 @@
-"""``create_app(settings)``: the ASGI application (API v2 under /v2)."""
+"""``create_app(settings)``: the ASGI application (API v2 under /v2, metrics at /metrics).
+
+With a ``WorkerConfig`` the app also runs a worker in its own event loop, as ``plainrun serve``
+does for the embedded default, so one process is the whole service.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, make_asgi_app
 
 from plainrun import __version__
 from plainrun.api import files, processes, runs, system
 from plainrun.api.errors import install_error_handlers
 from plainrun.api.limits import BodyLimitMiddleware
+from plainrun.api.metrics import StoreCollector
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, services: Services | None = None, worker: object | None = None
+) -> FastAPI:
+    """``worker``: a ``WorkerConfig`` to run a worker beside the API, or None for the API alone."""
     owned = services is None
     services = services or build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            services.close()
+        stop = asyncio.Event()
+        task = None
+        if worker is not None:
+            from plainrun.engine.worker import Worker
+
+            engine = Worker(services, worker)  # type: ignore[arg-type]
+            app.state.worker = engine
+            task = asyncio.create_task(engine.run(stop), name="plainrun-worker")
+            ready = asyncio.create_task(engine.ready.wait())
+            await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()  # the worker could not start: fail the start-up loudly
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            if owned:
+                services.close()
 
     app = FastAPI(
         title="plainrun",
@@ -38,7 +65,25 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     install_error_handlers(app)
     for module in (runs, processes, files, system):
         app.include_router(module.router, prefix="/v2")
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(services.store))
+    from prometheus_client import REGISTRY
+
+    app.mount("/metrics", make_asgi_app(_Combined(REGISTRY, registry)))
     app.add_middleware(
-        BodyLimitMiddleware, body_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes + 64 * 1024
+        BodyLimitMiddleware,
+        body_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes + 64 * 1024,
     )
     return app
+
+
+class _Combined:
+    """The process's default metrics plus this app's store gauges, as one registry."""
+
+    def __init__(self, *registries: CollectorRegistry):
+        self.registries = registries
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        for registry in self.registries:
+            yield from registry.collect()

@@ -19,7 +19,9 @@ log = logging.getLogger("plainrun.api")
 def error_response(status_code: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
     body = {"status_code": status_code, "message": message, "details": details}
     headers = {"WWW-Authenticate": 'APIKey header="x-api-key"'} if status_code == 401 else None
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+    )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

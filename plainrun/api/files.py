@@ -22,7 +22,9 @@ from plainrun.errors import InvalidInput
 router = APIRouter(tags=["files"])
 
 
-@router.post("/files", operation_id="create_file", status_code=201, responses=ERRORS, response_class=render.JSON)
+@router.post(
+    "/files", operation_id="create_file", status_code=201, responses=ERRORS, response_class=render.JSON
+)
 def create_file(body: CreateFileRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     target = services.files.create_upload(
         principal, agent_id=body.agent_id, name=body.name, content_type=body.content_type

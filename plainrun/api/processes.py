@@ -56,7 +56,9 @@ def create_process(body: CreateProcessRequest, services: ServicesDep, principal:
     return response
 
 
-@router.get("/processes/{process_id}", operation_id="get_process", responses=ERRORS, response_class=render.JSON)
+@router.get(
+    "/processes/{process_id}", operation_id="get_process", responses=ERRORS, response_class=render.JSON
+)
 def get_process(
     process_id: str,
     services: ServicesDep,

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import BulkResult, BulkRunsRequest, CreateRunRequest, ErrorModel, ListResponse, ProcessStage, RunResource
+from plainrun.api.models import (
+    BulkResult,
+    BulkRunsRequest,
+    CreateRunRequest,
+    ErrorModel,
+    ListResponse,
+    ProcessStage,
+    RunResource,
+)
 from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.errors import InvalidInput
 from plainrun.ids import SPEC_ID_PATTERN

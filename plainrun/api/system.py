@@ -18,19 +18,30 @@ router = APIRouter()
 def health(services: ServicesDep) -> render.JSON:
     ok = services.store.ping()
     return render.JSON(
-        {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable", "version": __version__},
+        {
+            "status": "ok" if ok else "degraded",
+            "database": "ok" if ok else "unavailable",
+            "version": __version__,
+        },
         status_code=200 if ok else 503,
     )
 
 
-@router.get("/agents", operation_id="list_agents", tags=["agents"], responses=ERRORS, response_class=render.JSON)
+@router.get(
+    "/agents", operation_id="list_agents", tags=["agents"], responses=ERRORS, response_class=render.JSON
+)
 def list_agents(services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     agents = [a for a in services.store.list_agents() if principal.can_see(a.id)]
     return render.JSON({"items": [render.agent(a) for a in agents], "continuation_token": None})
 
 
 @router.post(
-    "/agents", operation_id="create_agent", tags=["agents"], status_code=201, responses=ERRORS, response_class=render.JSON
+    "/agents",
+    operation_id="create_agent",
+    tags=["agents"],
+    status_code=201,
+    responses=ERRORS,
+    response_class=render.JSON,
 )
 def create_agent(body: CreateAgentRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     if principal.agent_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plainrun.cli import admin, processes, runs, serve
+from plainrun.cli import admin, processes, runs, serve, worker
 
 app = typer.Typer(
     name="plainrun",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 serve.register(app)
+worker.register(app)
 admin.register(app)
 app.add_typer(admin.keys, name="keys")
 app.add_typer(admin.agents, name="agents")

@@ -31,7 +31,9 @@ def register(app: typer.Typer) -> None:
 
 @keys.command("create")
 def keys_create(
-    agent: Annotated[str | None, typer.Option(help="Scope the key to this agent id (default: the installation)")] = None,
+    agent: Annotated[
+        str | None, typer.Option(help="Scope the key to this agent id (default: the installation)")
+    ] = None,
     name: Annotated[str, typer.Option(help="A label for the key")] = "default",
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
@@ -48,7 +50,14 @@ def keys_list() -> None:
         rows = s.keys.list()
     table = Table("id", "prefix", "scope", "name", "created", "revoked")
     for k in rows:
-        table.add_row(k.id, k.prefix + "…", k.agent_id or "installation", k.name, ts(k.created_at), ts(k.revoked_at) or "")
+        table.add_row(
+            k.id,
+            k.prefix + "…",
+            k.agent_id or "installation",
+            k.name,
+            ts(k.created_at),
+            ts(k.revoked_at) or "",
+        )
     console.print(table)
 
 

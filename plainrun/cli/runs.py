@@ -35,7 +35,8 @@ def start(
     stage: Annotated[Stage, typer.Option(help="Run the Draft or the Published version")] = Stage.PUBLISHED,
     input: Annotated[list[str] | None, typer.Option("--input", "-i", help="name=value (repeatable)")] = None,
     file: Annotated[
-        list[Path] | None, typer.Option("--file", "-f", exists=True, dir_okay=False, help="a file (repeatable)")
+        list[Path] | None,
+        typer.Option("--file", "-f", exists=True, dir_okay=False, help="a file (repeatable)"),
     ] = None,
     name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
     wait: Annotated[bool, typer.Option(help="Wait until the run ends and print it")] = False,
@@ -49,7 +50,11 @@ def start(
         for path in file or []:
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             record = s.files.put(
-                SYSTEM, agent_id=process.agent_id, name=path.name, content_type=content_type, data=path.read_bytes()
+                SYSTEM,
+                agent_id=process.agent_id,
+                name=path.name,
+                content_type=content_type,
+                data=path.read_bytes(),
             )
             file_ids.append(record.id)
         run = s.runs.start(
@@ -95,7 +100,9 @@ def list_cmd(
     """The newest runs of a process."""
     with services() as s:
         process = s.processes.get(SYSTEM, process_id)
-        page = s.runs.list(SYSTEM, agent_id=process.agent_id, process_id=process_id, limit=limit, archived=archived)
+        page = s.runs.list(
+            SYSTEM, agent_id=process.agent_id, process_id=process_id, limit=limit, archived=archived
+        )
     table = Table("id", "name", "stage", "state", "created", "outputs")
     for r in page.items:
         outputs = ", ".join(f"{o['name']}={o['value']}" for o in r.outputs or [])

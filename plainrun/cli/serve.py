@@ -10,6 +10,7 @@ import uvicorn
 
 from plainrun.api import create_app
 from plainrun.cli._common import console
+from plainrun.engine.worker import WorkerConfig
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
 
@@ -19,7 +20,12 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
         port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
-        examples: Annotated[bool, typer.Option(help="Set up the demo agent, example processes and a key")] = False,
+        examples: Annotated[
+            bool, typer.Option(help="Set up the demo agent, example processes and a key")
+        ] = False,
+        no_worker: Annotated[
+            bool, typer.Option("--no-worker", help="Serve the API only (workers run apart)")
+        ] = False,
     ) -> None:
         """Serve the API on the configured database (migrating it first)."""
         overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -42,7 +48,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"API key (shown once): [bold]{demo.api_key}[/bold]")
             console.print(f"shell variables for the README's curl session: source {env}", highlight=False)
         uvicorn.run(
-            create_app(settings, services=services),
+            create_app(settings, services=services, worker=None if no_worker else WorkerConfig()),
             host=settings.host,
             port=settings.port,
             log_level="warning",

@@ -32,7 +32,11 @@ def build_services(settings: Settings, *, store: SqlStore | None = None, migrate
     store = store or open_store(settings.database_url)
     if migrate:
         store.create_schema()
-    secret = settings.secret_key.get_secret_value().encode() if settings.secret_key else store.installation_secret()
+    secret = (
+        settings.secret_key.get_secret_value().encode()
+        if settings.secret_key
+        else store.installation_secret()
+    )
     blobs = LocalBlobStorage(settings.data_dir / "files")
     processes = ProcessService(store, max_source_bytes=settings.max_source_bytes)
     return Services(

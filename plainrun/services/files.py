@@ -36,7 +36,9 @@ class UploadTarget:
 
 
 class FileService:
-    def __init__(self, store: SqlStore, blobs: BlobStorage, *, secret: bytes, base_url: str, max_bytes: int, ttl_s: int):
+    def __init__(
+        self, store: SqlStore, blobs: BlobStorage, *, secret: bytes, base_url: str, max_bytes: int, ttl_s: int
+    ):
         self.store = store
         self.blobs = blobs
         self.base_url = base_url
@@ -48,7 +50,9 @@ class FileService:
         if not principal.can_see(agent_id) or self.store.get_agent(agent_id) is None:
             raise NotFound("The agent was not found.")
 
-    def create_upload(self, principal: Principal, *, agent_id: str, name: str, content_type: str) -> UploadTarget:
+    def create_upload(
+        self, principal: Principal, *, agent_id: str, name: str, content_type: str
+    ) -> UploadTarget:
         self._check_agent(principal, agent_id)
         record = self.store.create_file(
             FileRecord(
@@ -82,7 +86,9 @@ class FileService:
         size, sha256 = self.blobs.put(file_id, chunks, max_bytes=self.max_bytes)
         return self.store.mark_file_ready(file_id, size=size, sha256=sha256)
 
-    def put(self, principal: Principal, *, agent_id: str, name: str, content_type: str, data: bytes) -> FileRecord:
+    def put(
+        self, principal: Principal, *, agent_id: str, name: str, content_type: str, data: bytes
+    ) -> FileRecord:
         """Store a file in one step (CLI, e-mail attachments, files a process writes)."""
         target = self.create_upload(principal, agent_id=agent_id, name=name, content_type=content_type)
         return self.receive(target.file.id, token=target.fields["token"], key=None, chunks=iter([data]))

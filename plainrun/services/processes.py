@@ -27,7 +27,9 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("on_exception must be 'pause' or 'fail'.")
     for key in ("timeout_s", "max_concurrency"):
         value = settings.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        ):
             raise InvalidInput(f"{key} must be a positive number.")
     return settings
 

@@ -39,11 +39,15 @@ def normalize_inputs(inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | N
     out = []
     for name, value in pairs:
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
-            raise InvalidInput("An input name must be text of 1 to 100 characters.", details=[("name", str(name))])
+            raise InvalidInput(
+                "An input name must be text of 1 to 100 characters.", details=[("name", str(name))]
+            )
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise InvalidInput("An input value must be text or a number.", details=[("name", name)])
         if isinstance(value, str) and len(value) > MAX_INPUT_TEXT:
-            raise InvalidInput(f"An input value is longer than {MAX_INPUT_TEXT} characters.", details=[("name", name)])
+            raise InvalidInput(
+                f"An input value is longer than {MAX_INPUT_TEXT} characters.", details=[("name", name)]
+            )
         key = " ".join(name.replace("_", " ").lower().split())
         if key in seen:
             raise InvalidInput("Each input may be given once.", details=[("name", name)])
@@ -53,7 +57,15 @@ def normalize_inputs(inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | N
 
 
 class RunService:
-    def __init__(self, store: SqlStore, processes: ProcessService, *, secret: bytes, timeout_s: float, max_attempts: int):
+    def __init__(
+        self,
+        store: SqlStore,
+        processes: ProcessService,
+        *,
+        secret: bytes,
+        timeout_s: float,
+        max_attempts: int,
+    ):
         self.store = store
         self.processes = processes
         self.timeout_s = timeout_s
@@ -160,7 +172,7 @@ class RunService:
         return self.store.cancel_run(run_id)
 
     def set_archived(self, principal: Principal, run_ids: Sequence[str], archived: bool) -> dict[str, str]:
-        """Archive or unarchive; the outcome per id: ``archived``, ``unarchived``, ``unchanged`` or ``not_found``."""
+        """Archive or unarchive; per id: ``archived``, ``unarchived``, ``unchanged`` or ``not_found``."""
         visible = {
             rid: run
             for rid, run in self.store.get_runs([r for r in run_ids if ids.is_id(r)]).items()
@@ -169,5 +181,6 @@ class RunService:
         changed = set(self.store.set_archived(list(visible), archived))
         word = "archived" if archived else "unarchived"
         return {
-            rid: (word if rid in changed else "unchanged") if rid in visible else "not_found" for rid in run_ids
+            rid: (word if rid in changed else "unchanged") if rid in visible else "not_found"
+            for rid in run_ids
         }

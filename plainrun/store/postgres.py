@@ -37,7 +37,9 @@ class PostgresStore(SqlStore):
 
     def notify_cancel(self, conn: Connection, run_id: str) -> None:
         super().notify_cancel(conn, run_id)
-        conn.execute(sa.text("SELECT pg_notify(:channel, :run_id)"), {"channel": CANCEL_CHANNEL, "run_id": run_id})
+        conn.execute(
+            sa.text("SELECT pg_notify(:channel, :run_id)"), {"channel": CANCEL_CHANNEL, "run_id": run_id}
+        )
 
     @property
     def psycopg_dsn(self) -> str:

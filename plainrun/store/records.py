@@ -123,3 +123,18 @@ class RunEvent:
     to_state: RunState | None
     attempt: int
     data: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one attempt of a run ended, as the worker reports it."""
+
+    run_id: str
+    attempt: int
+    to_state: RunState
+    outputs: list[dict[str, Any]] | None = None
+    error: dict[str, Any] | None = None
+    exec_state: dict[str, Any] | None = None
+    event_data: dict[str, Any] | None = None
+    #: Log lines (``{"text": …, "line": …}``) recorded as events before the state change.
+    log: list[dict[str, Any]] = field(default_factory=list)

@@ -22,7 +22,6 @@ metadata = sa.MetaData(
 )
 
 
-
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, on both backends (SQLite keeps no zone of its own)."""
 

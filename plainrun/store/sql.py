@@ -27,6 +27,7 @@ from plainrun.store.records import (
     ApiKey,
     FileRecord,
     NewRun,
+    Outcome,
     Process,
     ProcessVersion,
     Run,
@@ -283,10 +284,14 @@ class SqlStore:
 
     def get_process(self, process_id: str) -> Process | None:
         with self.read() as conn:
-            row = conn.execute(sa.select(t.processes).where(t.processes.c.id == process_id)).mappings().first()
+            row = (
+                conn.execute(sa.select(t.processes).where(t.processes.c.id == process_id)).mappings().first()
+            )
         return _process(row) if row else None
 
-    def list_processes(self, agent_id: str | None, *, after_id: str | None = None, limit: int = 100) -> list[Process]:
+    def list_processes(
+        self, agent_id: str | None, *, after_id: str | None = None, limit: int = 100
+    ) -> list[Process]:
         query = sa.select(t.processes).order_by(t.processes.c.id.desc()).limit(limit)
         if agent_id is not None:
             query = query.where(t.processes.c.agent_id == agent_id)
@@ -306,7 +311,9 @@ class SqlStore:
         settings: dict[str, Any] | None = None,
     ) -> Process:
         with self.write() as conn:
-            row = conn.execute(sa.select(t.processes).where(t.processes.c.id == process_id)).mappings().first()
+            row = (
+                conn.execute(sa.select(t.processes).where(t.processes.c.id == process_id)).mappings().first()
+            )
             if row is None:
                 raise NotFound("The process was not found.")
             values: dict[str, Any] = {"updated_at": utcnow()}
@@ -568,10 +575,14 @@ class SqlStore:
                 )
         return sorted((_run(r) for r in claimed), key=lambda r: r.id)
 
-    def extend_leases(self, worker_id: str, run_ids: Sequence[str], *, lease_s: float) -> set[str]:
-        """Heartbeat: extend the leases this worker still holds; returns the ids still held."""
+    def extend_leases(self, worker_id: str, run_ids: Sequence[str], *, lease_s: float) -> dict[str, bool]:
+        """Heartbeat: extend the leases this worker still holds.
+
+        Returns the ids still held, each with whether a cancel was asked for (a fallback for a
+        missed cancel notification).
+        """
         if not run_ids:
-            return set()
+            return {}
         with self.write() as conn:
             held = conn.execute(
                 sa.update(t.runs)
@@ -581,59 +592,118 @@ class SqlStore:
                     t.runs.c.state == RunState.RUNNING.value,
                 )
                 .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-                .returning(t.runs.c.id)
-            ).scalars()
-            return set(held)
+                .returning(t.runs.c.id, t.runs.c.cancel_requested)
+            ).all()
+            return {rid: bool(cancel) for rid, cancel in held}
 
-    def finish_run(
-        self,
-        run_id: str,
-        *,
-        attempt: int,
-        to_state: RunState,
-        outputs: list[dict[str, Any]] | None = None,
-        error: dict[str, Any] | None = None,
-        exec_state: dict[str, Any] | None = None,
-        event_data: dict[str, Any] | None = None,
-    ) -> bool:
-        """Record an attempt's outcome. Fenced: only the attempt that holds the run may write."""
+    def hand_back_runs(self, worker_id: str, run_ids: Sequence[str]) -> list[str]:
+        """A worker shutting down returns runs it will not finish; the attempt is not counted as lost."""
+        if not run_ids:
+            return []
         now = utcnow()
-        values: dict[str, Any] = {
-            "state": to_state.value,
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "exec_state": exec_state,
-        }
-        if outputs is not None:
-            values["outputs"] = outputs
-        if error is not None:
-            values["error"] = error
-        if to_state in FINAL_STATES:
-            values["finished_at"] = now
         with self.write() as conn:
-            result = conn.execute(
+            rows = conn.execute(
                 sa.update(t.runs)
                 .where(
-                    t.runs.c.id == run_id,
-                    t.runs.c.attempt == attempt,
+                    t.runs.c.id.in_(list(run_ids)),
+                    t.runs.c.lease_owner == worker_id,
                     t.runs.c.state == RunState.RUNNING.value,
                 )
-                .values(values)
-            )
-            if result.rowcount != 1:
-                return False
-            conn.execute(
-                sa.insert(t.run_events).values(
-                    run_id=run_id,
-                    at=now,
-                    kind="state",
-                    from_state=RunState.RUNNING.value,
-                    to_state=to_state.value,
-                    attempt=attempt,
-                    data=event_data,
+                .values(
+                    state=RunState.PENDING.value,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    max_attempts=t.runs.c.max_attempts + 1,
                 )
-            )
-        return True
+                .returning(t.runs.c.id, t.runs.c.attempt)
+            ).all()
+            if rows:
+                conn.execute(
+                    sa.insert(t.run_events),
+                    [
+                        {
+                            "run_id": rid,
+                            "at": now,
+                            "kind": "handed_back",
+                            "from_state": RunState.RUNNING.value,
+                            "to_state": RunState.PENDING.value,
+                            "attempt": attempt,
+                            "data": {"worker": worker_id},
+                        }
+                        for rid, attempt in rows
+                    ],
+                )
+                self.notify_new_runs(conn)
+        return [rid for rid, _ in rows]
+
+    def finish_run(self, run_id: str, *, attempt: int, to_state: RunState, **outcome: Any) -> bool:
+        """Record one attempt's outcome; see :meth:`finish_runs`."""
+        return self.finish_runs([Outcome(run_id=run_id, attempt=attempt, to_state=to_state, **outcome)])[0]
+
+    def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Record attempts' outcomes in one transaction, each with its log lines and state event.
+
+        Fenced: an outcome is written only while its attempt still holds the run (state Running and
+        the same attempt number), so a worker that lost its lease cannot overwrite a recovered run.
+        """
+        now = utcnow()
+        written: list[bool] = []
+        events: list[dict[str, Any]] = []
+        with self.write() as conn:
+            for o in outcomes:
+                values: dict[str, Any] = {
+                    "state": o.to_state.value,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "exec_state": o.exec_state,
+                }
+                if o.outputs is not None:
+                    values["outputs"] = o.outputs
+                if o.error is not None:
+                    values["error"] = o.error
+                if o.to_state in FINAL_STATES:
+                    values["finished_at"] = now
+                result = conn.execute(
+                    sa.update(t.runs)
+                    .where(
+                        t.runs.c.id == o.run_id,
+                        t.runs.c.attempt == o.attempt,
+                        t.runs.c.state == RunState.RUNNING.value,
+                    )
+                    .values(values)
+                )
+                ok = result.rowcount == 1
+                written.append(ok)
+                if not ok:
+                    continue
+                events.extend(
+                    {
+                        "run_id": o.run_id,
+                        "at": now,
+                        "kind": "log",
+                        "from_state": None,
+                        "to_state": None,
+                        "attempt": o.attempt,
+                        "data": line,
+                    }
+                    for line in o.log
+                )
+                events.append(
+                    {
+                        "run_id": o.run_id,
+                        "at": now,
+                        "kind": "state",
+                        "from_state": RunState.RUNNING.value,
+                        "to_state": o.to_state.value,
+                        "attempt": o.attempt,
+                        "data": o.event_data,
+                    }
+                )
+            if events:
+                conn.execute(sa.insert(t.run_events), events)
+            if any(o.to_state is RunState.PENDING for o, ok in zip(outcomes, written, strict=True) if ok):
+                self.notify_new_runs(conn)
+        return written
 
     def cancel_run(self, run_id: str, *, reason: str = "cancelled") -> Run:
         """Cancel a run: a pending or waiting run stops at once; a running one is flagged for its worker."""
@@ -668,7 +738,9 @@ class SqlStore:
 
     def notify_cancel(self, conn: Connection, run_id: str) -> None:
         """Called inside the transaction that flagged a running run; its worker is told on commit."""
-        conn.info["after_commit"].append(lambda: [listener(run_id) for listener in list(self.cancel_listeners)])
+        conn.info["after_commit"].append(
+            lambda: [listener(run_id) for listener in list(self.cancel_listeners)]
+        )
 
     def recover_expired_leases(self, *, now: datetime | None = None) -> list[tuple[str, RunState]]:
         """Runs whose worker stopped heart-beating: back to Pending, or Failed after the last attempt."""
@@ -689,7 +761,11 @@ class SqlStore:
             for r in rows:
                 last = r["attempt"] >= r["max_attempts"]
                 to_state = RunState.FAILED if last else RunState.PENDING
-                values: dict[str, Any] = {"state": to_state.value, "lease_owner": None, "lease_expires_at": None}
+                values: dict[str, Any] = {
+                    "state": to_state.value,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                }
                 data: dict[str, Any] = {"reason": "worker lost", "worker": r["lease_owner"]}
                 if last:
                     values["finished_at"] = now

@@ -21,7 +21,9 @@ from plainrun.store.sql import SqlStore, utcnow
 SOURCE = "to greet a customer\n  say 1\n"
 
 
-def make_runs(store: SqlStore, n: int, *, stage: Stage = Stage.DRAFT, process_id: str | None = None) -> list[str]:
+def make_runs(
+    store: SqlStore, n: int, *, stage: Stage = Stage.DRAFT, process_id: str | None = None
+) -> list[str]:
     if process_id is None:
         agent = store.create_agent("acme")
         process_id = store.create_process(agent_id=agent.id, name="p", source=SOURCE, settings={}).id
@@ -51,7 +53,9 @@ def make_runs(store: SqlStore, n: int, *, stage: Stage = Stage.DRAFT, process_id
 def test_migrated_schema_equals_the_declared_one(store: SqlStore) -> None:
     assert migrate.current(store) == migrate.head()
     with store._writer.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         assert compare_metadata(context, metadata) == []
 
 
@@ -117,8 +121,8 @@ def test_outcomes_are_fenced_by_attempt_and_lost_workers_are_recovered(store: Sq
     [second] = store.claim_runs("healthy", limit=1, lease_s=30)
     assert second.attempt == first.attempt + 1 == 2
     assert not store.finish_run(run_id, attempt=first.attempt, to_state=RunState.FAILED)  # fenced out
-    assert store.extend_leases("zombie", [run_id], lease_s=30) == set()
-    assert store.extend_leases("healthy", [run_id], lease_s=30) == {run_id}
+    assert store.extend_leases("zombie", [run_id], lease_s=30) == {}
+    assert store.extend_leases("healthy", [run_id], lease_s=30) == {run_id: False}
     outputs = [{"name": "total", "value": 42}]
     assert store.finish_run(run_id, attempt=second.attempt, to_state=RunState.SUCCEEDED, outputs=outputs)
     run = store.get_run(run_id)
@@ -145,6 +149,7 @@ def test_cancel_stops_a_pending_run_and_flags_a_running_one_after_commit(store: 
     assert store.cancel_run(running).state is RunState.CANCELLED  # the newer one was still pending
     flagged = store.cancel_run(pending)
     assert flagged.state is RunState.RUNNING and flagged.cancel_requested and told == [pending]
+    assert store.extend_leases("w", [pending], lease_s=30) == {pending: True}
     store.finish_run(pending, attempt=1, to_state=RunState.CANCELLED)
     with pytest.raises(Conflict):
         store.cancel_run(pending)
@@ -164,3 +169,14 @@ def test_api_keys_are_found_by_hash_until_revoked(store: SqlStore) -> None:
     assert store.revoke_api_key(key.id) and not store.revoke_api_key(key.id)
     assert store.find_api_key("h" * 64) is None
     assert store.installation_secret() == store.installation_secret()
+
+
+def test_a_run_handed_back_at_shutdown_keeps_its_attempts(store: SqlStore) -> None:
+    [run_id] = make_runs(store, 1)  # max_attempts=2
+    store.claim_runs("leaving", limit=1, lease_s=30)
+    assert store.hand_back_runs("other", [run_id]) == []
+    assert store.hand_back_runs("leaving", [run_id]) == [run_id]
+    run = store.get_run(run_id)
+    assert run is not None and run.state is RunState.PENDING and run.max_attempts == 3
+    [again] = store.claim_runs("next", limit=1, lease_s=30)
+    assert again.attempt == 2 and again.max_attempts - again.attempt == 1

@@ -1,0 +1,331 @@
+"""The worker: claims runs under a lease, runs them in the executor pool, records how they ended.
+
+One worker is an asyncio loop with four tasks:
+
+    claim      take as many pending runs as there are free slots (one transaction per batch);
+               woken at once by new runs (in-process or NOTIFY), polling only as a fallback
+    heartbeat  extend the leases of the runs in flight; a run whose lease was lost is stopped
+    recover    hand runs of dead workers (expired leases) back to pending, or fail them
+    complete   write finished attempts in batches, fenced by attempt number
+
+Many workers may run against one PostgreSQL database; ``plainrun serve`` runs one beside the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from plainrun import ids
+from plainrun.domain.runs import RunState
+from plainrun.engine import metrics
+from plainrun.engine.executor import ExecResult, ExecutorPool
+from plainrun.engine.wakeups import Wakeups
+from plainrun.errors import StoreError
+from plainrun.services.container import Services
+from plainrun.store.records import Outcome, Run
+
+log = logging.getLogger(__name__)
+
+JOB_TARGET = "plainrun.engine.job:execute"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    #: Runs in flight at once (waiting for or using an executor process).
+    concurrency: int = 16
+    #: Executor processes; defaults to the number of cores.
+    executor_size: int = field(default_factory=lambda: os.cpu_count() or 2)
+    lease_s: float = 15.0
+    heartbeat_s: float = 5.0
+    poll_s: float = 2.0
+    recover_s: float = 5.0
+    #: On shutdown, how long runs in flight may take to finish before they are handed back.
+    grace_s: float = 10.0
+    memory_limit_mb: int | None = 2048
+    max_jobs_per_child: int = 2000
+
+
+class Worker:
+    def __init__(
+        self, services: Services, config: WorkerConfig | None = None, *, worker_id: str | None = None
+    ):
+        self.services = services
+        self.store = services.store
+        self.config = config or WorkerConfig()
+        self.id = worker_id or f"{socket.gethostname()[:30]}-{os.getpid()}-{ids.new_id()[-6:]}"
+        self.pool = ExecutorPool(
+            size=self.config.executor_size,
+            max_jobs_per_child=self.config.max_jobs_per_child,
+            memory_limit_mb=self.config.memory_limit_mb,
+            preload=["plainrun.engine.job"],
+        )
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._attempts: dict[str, int] = {}
+        self._cancelled: set[str] = set()
+        self._lost: set[str] = set()
+        self._wake = asyncio.Event()
+        self._completions: asyncio.Queue[tuple[Outcome, asyncio.Future[bool]]] = asyncio.Queue()
+        self._sources: OrderedDict[str, str] = OrderedDict()
+        self._stopping = False
+        self.ready = asyncio.Event()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set, then finish or hand back the runs in flight."""
+        await self.pool.start()
+        wakeups = Wakeups(self.store, self._wake.set, self._on_cancel)
+        await wakeups.start()
+        tasks = [
+            asyncio.create_task(self._claim_loop(), name="claim"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._recover_loop(), name="recover"),
+            asyncio.create_task(self._complete_loop(), name="complete"),
+        ]
+        log.info("worker started", extra={"action": "worker_started", "worker": self.id})
+        self.ready.set()
+        try:
+            await stop.wait()
+        finally:
+            self._stopping = True
+            self._wake.set()
+            await self._shutdown(tasks, wakeups)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[Any]], wakeups: Wakeups) -> None:
+        tasks[0].cancel()  # no more claims
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()), timeout=self.config.grace_s)
+        leftover = list(self._inflight)
+        for run_id in leftover:
+            self._lost.add(run_id)  # their outcome is not ours to write any more
+        await self.pool.close(grace_s=0)
+        if leftover:
+            with contextlib.suppress(StoreError):
+                handed = await asyncio.to_thread(self.store.hand_back_runs, self.id, leftover)
+                log.info("runs handed back", extra={"action": "handed_back", "runs": handed})
+        await self._drain_completions()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await wakeups.stop()
+        log.info("worker stopped", extra={"action": "worker_stopped", "worker": self.id})
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            free = self.config.concurrency - len(self._inflight)
+            runs: list[Run] = []
+            if free > 0:
+                self._wake.clear()
+                try:
+                    runs = await asyncio.to_thread(
+                        self.store.claim_runs, self.id, limit=free, lease_s=self.config.lease_s
+                    )
+                except StoreError as exc:
+                    log.warning("claim failed", extra={"action": "claim_failed", "error": str(exc)})
+                    await asyncio.sleep(1.0)
+                    continue
+                now = time.time()
+                for run in runs:
+                    metrics.CLAIM_LATENCY.observe(max(0.0, now - run.created_at.timestamp()))
+                    self._attempts[run.id] = run.attempt
+                    self._inflight[run.id] = asyncio.create_task(self._execute(run), name=f"run-{run.id}")
+                metrics.INFLIGHT.set(len(self._inflight))
+                if len(runs) == free:
+                    continue  # there may be more waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.config.poll_s)
+
+    def _on_cancel(self, run_id: str) -> None:
+        if run_id in self._inflight and run_id not in self._cancelled:
+            self._cancelled.add(run_id)
+            self.pool.cancel(run_id)
+
+    # --- executing ---------------------------------------------------------------------------
+
+    async def _execute(self, run: Run) -> None:
+        started = time.monotonic()
+        try:
+            if run.cancel_requested:
+                self._cancelled.add(run.id)
+                result = ExecResult(job_id=run.id, kind="cancelled")
+            else:
+                payload = await asyncio.to_thread(self._payload, run)
+                result = await self.pool.run(run.id, JOB_TARGET, payload, timeout_s=run.timeout_s)
+            if run.id in self._lost:
+                log.warning("lease lost; outcome dropped", extra={"action": "lease_lost", "run": run.id})
+                return
+            outcome = self._outcome(run, result)
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            await self._completions.put((outcome, future))
+            if await future:
+                metrics.RUNS_FINISHED.labels(state=outcome.to_state.value).inc()
+                metrics.RUN_DURATION.observe(time.monotonic() - started)
+        except Exception:
+            log.exception("run execution failed", extra={"action": "execute_failed", "run": run.id})
+        finally:
+            self._inflight.pop(run.id, None)
+            self._attempts.pop(run.id, None)
+            self._cancelled.discard(run.id)
+            self._lost.discard(run.id)
+            metrics.INFLIGHT.set(len(self._inflight))
+            self._wake.set()  # a slot is free
+
+    def _payload(self, run: Run) -> dict[str, Any]:
+        source = self._sources.get(run.sha256)
+        if source is None:
+            source = self.store.get_source(run.sha256)
+            self._sources[run.sha256] = source
+            if len(self._sources) > 256:
+                self._sources.popitem(last=False)
+        files = self.store.get_files(run.file_ids) if run.file_ids else {}
+        process = self.store.get_process(run.process_id)
+        on_exception = (process.settings.get("on_exception") if process else None) or "pause"
+        settings = self.services.settings
+        return {
+            "run": {
+                "id": run.id,
+                "agent_id": run.agent_id,
+                "process_id": run.process_id,
+                "stage": run.stage.value,
+                "attempt": run.attempt,
+                "inputs": run.inputs,
+            },
+            "sha256": run.sha256,
+            "source": source,
+            "files": [
+                {"id": f.id, "name": f.name, "size": f.size, "content_type": f.content_type}
+                for f in (files[i] for i in run.file_ids if i in files)
+            ],
+            "exec_state": run.exec_state,
+            "on_exception": on_exception,
+            "data_dir": str(settings.data_dir),
+            "database_url": settings.database_url,
+        }
+
+    def _outcome(self, run: Run, result: ExecResult) -> Outcome:
+        base = {"run_id": run.id, "attempt": run.attempt}
+        if result.kind == "ok":
+            value = result.value
+            kind = value.get("outcome")
+            logs = value.get("log", [])
+            if kind == "succeeded":
+                return Outcome(**base, to_state=RunState.SUCCEEDED, outputs=value["outputs"], log=logs)
+            if kind == "paused":
+                return Outcome(
+                    **base,
+                    to_state=RunState.AWAITING_GUIDANCE,
+                    outputs=value.get("outputs"),
+                    error=value["error"],
+                    exec_state=value.get("exec_state"),
+                    log=logs,
+                )
+            return Outcome(
+                **base, to_state=RunState.FAILED, error=value["error"], outputs=value.get("outputs"), log=logs
+            )
+        if result.kind == "cancelled" and run.id in self._cancelled:
+            return Outcome(
+                **base, to_state=RunState.CANCELLED, event_data={"reason": "cancelled by a person"}
+            )
+        if result.kind == "timeout":
+            return Outcome(
+                **base,
+                to_state=RunState.TIMED_OUT,
+                error={
+                    "kind": "timeout",
+                    "message": f"The run passed its maximum execution time of {run.timeout_s:g} s "
+                    "and was stopped.",
+                },
+            )
+        messages = {
+            "memory": "The run used more memory than a run may use and was stopped.",
+            "crashed": f"The process's code crashed (exit code {result.exit_code}, signal {result.signal}).",
+            "error": f"The run failed inside the engine: {result.error_type}: {result.error_message}",
+            "cancelled": "The run was stopped by the engine.",
+        }
+        return Outcome(
+            **base, to_state=RunState.FAILED, error={"kind": result.kind, "message": messages[result.kind]}
+        )
+
+    # --- completing --------------------------------------------------------------------------
+
+    async def _complete_loop(self) -> None:
+        while True:
+            first = await self._completions.get()
+            batch = [first]
+            while not self._completions.empty() and len(batch) < 256:
+                batch.append(self._completions.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[Outcome, asyncio.Future[bool]]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                written = await asyncio.to_thread(self.store.finish_runs, [o for o, _ in batch])
+                break
+            except StoreError as exc:
+                # The database is away: keep the outcomes and try again; the lease protects the runs.
+                log.warning("writing outcomes failed", extra={"action": "complete_failed", "error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        for (outcome, future), ok in zip(batch, written, strict=True):
+            if not ok:
+                log.warning("outcome fenced out", extra={"action": "fenced", "run": outcome.run_id})
+            if not future.done():
+                future.set_result(ok)
+
+    async def _drain_completions(self) -> None:
+        batch = []
+        while not self._completions.empty():
+            batch.append(self._completions.get_nowait())
+        if batch:
+            with contextlib.suppress(StoreError):
+                await self._write(batch)
+
+    # --- leases ------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            run_ids = list(self._attempts)
+            if not run_ids:
+                continue
+            try:
+                held = await asyncio.to_thread(
+                    self.store.extend_leases, self.id, run_ids, lease_s=self.config.lease_s
+                )
+            except StoreError as exc:
+                log.warning("heartbeat failed", extra={"action": "heartbeat_failed", "error": str(exc)})
+                continue
+            for run_id in run_ids:
+                if run_id not in self._inflight:
+                    continue
+                if run_id not in held:
+                    # Another worker recovered it (or it was cancelled while pending): stop our copy.
+                    self._lost.add(run_id)
+                    self.pool.cancel(run_id)
+                elif held[run_id]:
+                    self._on_cancel(run_id)
+
+    async def _recover_loop(self) -> None:
+        while True:
+            try:
+                recovered = await asyncio.to_thread(self.store.recover_expired_leases)
+            except StoreError as exc:
+                log.warning("recovery failed", extra={"action": "recover_failed", "error": str(exc)})
+            else:
+                for run_id, state in recovered:
+                    metrics.RECOVERED.labels(state=state.value).inc()
+                    log.warning(
+                        "run recovered", extra={"action": "recovered", "run": run_id, "state": state.value}
+                    )
+            await asyncio.sleep(self.config.recover_s)
