@@ -394,3 +394,20 @@ def test_frames_split_and_joined_arbitrarily_decode_in_order() -> None:
 
     assert [m["n"] for m in decoded] == list(range(50))
     assert frames.feed(_wire.encode([1])) == [[1]]
+
+
+def test_spawn_start_method_runs_crashes_and_recovers() -> None:
+    async def body(pool: ExecutorPool) -> list[ExecResult]:
+        return [
+            await pool.run("ok", target("echo"), {}),
+            await pool.run("boom", target("exit_hard"), {"code": 5}),
+            await pool.run("spin", target("spin"), {}, timeout_s=0.2),
+            await pool.run("next", target("echo"), {}),
+        ]
+
+    ok, crashed, timed_out, after = with_pool(body, start_method="spawn")
+
+    assert ok.kind == "ok"
+    assert crashed.kind == "crashed" and crashed.exit_code == 5
+    assert timed_out.kind == "timeout"
+    assert after.kind == "ok" and len({ok.pid, crashed.pid, timed_out.pid, after.pid}) == 3
