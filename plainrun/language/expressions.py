@@ -16,8 +16,7 @@ from plainrun.language.tokens import DATE, NUMBER, ORDINAL, POSS, STRING, WORD, 
 
 # Words that end a fact name: they are operators or keywords of the surrounding statement.
 STOP_WORDS = frozenset(
-    """is are and or then plus minus times divided multiplied contains contain starts ends whose
-    of in as to from with where not does equals than else""".split()
+    ["is", "are", "and", "or", "then", "plus", "minus", "times", "divided", "multiplied", "contains", "contain", "starts", "ends", "whose", "of", "in", "as", "to", "from", "with", "where", "not", "does", "equals", "than", "else"]
 )
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,

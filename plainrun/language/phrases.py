@@ -17,7 +17,7 @@ from plainrun.language.names import normalise
 from plainrun.language.tokens import WORD, Token
 
 ARTICLES = ("a", "an", "the")
-_SLOT_END = frozenset("a an the of to from with in on for by and into as at is are if then or".split())
+_SLOT_END = frozenset(["a", "an", "the", "of", "to", "from", "with", "in", "on", "for", "by", "and", "into", "as", "at", "is", "are", "if", "then", "or"])
 
 
 class PhraseError(Exception):

@@ -1,0 +1,76 @@
+"""What running a process gives: it succeeded, it paused on a question, or it failed; and guidance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+GUIDANCE_KINDS = ("value", "retry", "skip", "stop")
+PAUSE_KINDS = ("missing", "ask", "validate", "book", "conversion", "error")
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """The run finished; ``outputs`` are ``{"name", "value"}`` with text, int or float values."""
+
+    outputs: list[dict[str, Any]]
+    log: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"outcome": "succeeded", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Paused:
+    """The run waits for guidance on ``question`` (an exception, or an ``ask``).
+
+    ``kind`` is one of missing, ask, validate, book, conversion, error; ``facts`` names the facts
+    involved; ``known_facts`` is every fact of the procedure at the pause, as plain JSON.
+    """
+
+    question: str
+    line: int
+    column: int
+    kind: str
+    choices: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    known_facts: dict[str, Any] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"outcome": "paused", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run ended with an error that guidance cannot fix (or ``on_exception="fail"``)."""
+
+    message: str
+    line: int
+    column: int
+    kind: str = "error"
+    log: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"outcome": "failed", **asdict(self)}
+
+
+Outcome = Succeeded | Paused | Failed
+
+
+def outcome_from_json(data: dict[str, Any]) -> Outcome:
+    data = dict(data)
+    kind = data.pop("outcome")
+    return {"succeeded": Succeeded, "paused": Paused, "failed": Failed}[kind](**data)
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """A person's answer to a pause: give a ``value``, ``retry`` the step, ``skip`` it, or ``stop``."""
+
+    kind: str
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in GUIDANCE_KINDS:
+            raise ValueError(f"guidance is one of {', '.join(GUIDANCE_KINDS)}, not {self.kind!r}")

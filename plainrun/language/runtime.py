@@ -1,0 +1,228 @@
+"""The state of one execution pass: facts in frames, the journal it replays, and exception points.
+
+Every effect of the outside world goes through ``Runtime.effect`` (book calls, clock readings,
+child runs) and every exception through ``Runtime.exception``. Both consume the journal in order
+when it has an entry, so re-executing a paused run from its first line with the same journal
+reaches exactly the same state; past the journal's end they act live and append to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from plainrun.language import nodes as n
+from plainrun.language.errors import BookError, LimitExceeded, ProcessRuntimeError, StateError
+from plainrun.language.limits import Limits, resident_mb
+from plainrun.language.names import variants
+from plainrun.language.outcome import Failed, Paused
+from plainrun.language.values import NOT_FOUND, Value, from_json, to_json, to_plain, to_text
+
+if TYPE_CHECKING:
+    from plainrun.language.books import BookProcedure, Library
+    from plainrun.language.environment import Environment
+    from plainrun.language.program import Program
+
+MISSING: Any = object()
+MEMORY_CHECK_EVERY = 8192
+
+
+class Signal(BaseException):
+    """Control flow through the interpreter; never seen outside it."""
+
+
+class SkipStep(Signal):
+    pass
+
+
+class RetryStep(Signal):
+    pass
+
+
+class StopRun(Signal):
+    """``stop``: end the run successfully."""
+
+
+class EndRun(Signal):
+    def __init__(self, outcome: Paused | Failed):
+        super().__init__()
+        self.outcome = outcome
+
+
+class PredicateFalse(Signal):
+    pass
+
+
+class Frame:
+    """The facts of one procedure call."""
+
+    __slots__ = ("above", "depth", "facts", "globals", "last_result", "runs")
+
+    def __init__(self, facts: dict[str, Value], globals_: dict[str, Value] | None, depth: int):
+        self.facts = facts
+        self.globals = globals_ if globals_ is not None else facts
+        self.above: Value = NOT_FOUND
+        self.last_result: Value = MISSING
+        self.depth = depth
+        self.runs: list[str] = []
+
+
+class Runtime:
+    def __init__(self, program: Program, library: Library, env: Environment, journal: list[dict[str, Any]],
+                 log: list[str], limits: Limits, on_exception: str):
+        self.program = program
+        self.library = library
+        self.env = env
+        self.journal = journal
+        self.cursor = 0
+        self.log = log
+        self.logged = 0
+        self.limits = limits
+        self.on_exception = on_exception
+        self.steps = 0
+        self.iterations = 0
+        self.next_memory_check = MEMORY_CHECK_EVERY
+        self.frame: Frame | None = None  # the innermost frame, for reporting facts at a pause
+
+    # --- journal -------------------------------------------------------------------------------
+    def _replayed(self, kind: str) -> dict[str, Any] | None:
+        if self.cursor >= len(self.journal):
+            return None
+        entry = self.journal[self.cursor]
+        if entry.get("kind") != kind:
+            raise StateError(
+                f"the saved run does not match this process (expected {kind}, found {entry.get('kind')} at step "
+                f"{self.cursor}); the process changed since the run paused"
+            )
+        self.cursor += 1
+        return entry
+
+    def effect(self, kind: str, action: Callable[[], Value], node: n.Node, question: str) -> Value:
+        """The value of an outside effect, run once and then replayed from the journal."""
+        entry = self._replayed(kind)
+        if entry is None:
+            try:
+                value = action()
+                data = to_json(value)
+            except ProcessRuntimeError as err:
+                entry = {"kind": kind, "error": err.message}
+            except (TypeError, ValueError) as err:
+                entry = {"kind": kind, "error": str(err)}
+            else:
+                entry = {"kind": kind, "ok": data}
+            self.journal.append(entry)
+            self.cursor += 1
+        if "ok" in entry:
+            return from_json(entry["ok"])
+        return self.exception("book", f"{question}: {entry['error']}", node)
+
+    def exception(self, kind: str, question: str, node: n.Node, *, facts: Iterable[str] = (),
+                  choices: Iterable[str] = ()) -> Value:
+        """Asks for guidance; returns a given value, or raises SkipStep/RetryStep/EndRun."""
+        entry = self._replayed("guidance")
+        if entry is None:
+            if self.on_exception == "fail" or kind == "limit":
+                raise EndRun(Failed(question, node.line, node.column, kind, list(self.log)))
+            raise EndRun(Paused(question, node.line, node.column, kind, list(choices), list(facts),
+                                self.known_facts(), list(self.log)))
+        guidance = entry["guidance"]
+        if guidance == "value":
+            return from_json(entry.get("value"))
+        if guidance == "skip":
+            raise SkipStep
+        if guidance == "retry":
+            raise RetryStep
+        raise EndRun(Failed(f"stopped by guidance: {question}", node.line, node.column, "stopped", list(self.log)))
+
+    def known_facts(self) -> dict[str, Any]:
+        if self.frame is None:
+            return {}
+        facts = dict(self.frame.globals)
+        facts.update(self.frame.facts)
+        return {name: to_plain(value) for name, value in facts.items()}
+
+    # --- facts ---------------------------------------------------------------------------------
+    def missing(self, frame: Frame, node: n.FactRef, lenient: bool) -> Value:
+        name = node.name
+        if name in frame.globals:
+            return frame.globals[name]
+        if name in ("result", "results") and frame.last_result is not MISSING:
+            return frame.last_result
+        for other in variants(name):
+            for facts in (frame.facts, frame.globals):
+                if other in facts:
+                    return facts[other]
+        if lenient:
+            return NOT_FOUND
+        value = self.exception("missing", f"What is the {node.display}?", node, facts=[node.display])
+        frame.facts[name] = value
+        return value
+
+    # --- limits and bookkeeping ----------------------------------------------------------------
+    def step(self, node: n.Node) -> None:
+        self.steps += 1
+        if self.steps > self.limits.max_steps:
+            self.limit(f"the run passed its limit of {self.limits.max_steps} steps", node)
+        if self.steps >= self.next_memory_check:
+            self.next_memory_check += MEMORY_CHECK_EVERY
+            ceiling = self.limits.max_memory_mb
+            if ceiling is not None and (used := resident_mb()) is not None and used > ceiling:
+                self.limit(f"the run uses {used:.0f} MB of memory, over its limit of {ceiling} MB", node)
+
+    def limit(self, message: str, node: n.Node) -> None:
+        raise EndRun(Failed(message, node.line, node.column, "limit", list(self.log)))
+
+    def check_value(self, value: Value, node: n.Node) -> Value:
+        if isinstance(value, str) and len(value) > self.limits.max_text_chars:
+            raise LimitExceeded(f"a text of {len(value)} characters is over the limit of {self.limits.max_text_chars}")
+        if isinstance(value, list) and len(value) > self.limits.max_list_items:
+            raise LimitExceeded(f"a list of {len(value)} items is over the limit of {self.limits.max_list_items}")
+        return value
+
+    def say(self, text: str) -> None:
+        self.logged += 1
+        if self.logged <= len(self.log):
+            return  # already written before the run paused
+        self.log.append(text)
+        self.env.log(text)
+
+    # --- the outside world ---------------------------------------------------------------------
+    def clock(self, kind: str, node: n.Node) -> Value:
+        value = self.effect("clock", lambda: self.env.now(), node, "reading the clock")
+        if isinstance(value, dt.datetime) and kind == "today":
+            return value.date()
+        return value
+
+    def call_book(self, book: BookProcedure, args: list[Value], where: dict[str, Value], node: n.Node) -> Value:
+        name = book.text.removeprefix("to ")
+        return self.effect("book", lambda: book.call(args, where, self.env), node, name)
+
+    def start_child(self, process: str, inputs: dict[str, Value], node: n.Node) -> str:
+        plain = {name: value for name, value in inputs.items()}
+
+        def start() -> str:
+            try:
+                return self.env.start_child(process, plain)
+            except ProcessRuntimeError:
+                raise
+            except Exception as err:
+                raise BookError(str(err)) from err
+
+        return str(self.effect("child", start, node, f'starting "{process}"'))
+
+    def wait_children(self, ids: list[str], node: n.Node) -> list[dict[str, Value]]:
+        def wait() -> list[dict[str, Value]]:
+            try:
+                results = self.env.wait_children(list(ids))
+            except ProcessRuntimeError:
+                raise
+            except Exception as err:
+                raise BookError(str(err)) from err
+            return [{item["name"]: item["value"] for item in outputs} for outputs in results]
+
+        value = self.effect("wait", wait, node, "waiting for the child runs")
+        return value if isinstance(value, list) else []
+
+    def text(self, value: Value) -> str:
+        return to_text(value)
