@@ -1,9 +1,9 @@
 """The plain-English process language: parser, interpreter and books.
 
-    program = parse(source)                       # or ProcessSyntaxError with every issue
-    ex = Execution.start(program, inputs, files, env)
-    outcome = ex.run()                            # Succeeded | Paused | Failed
-    state = ex.to_json()                          # resume later: Execution.from_json(program, state, env)
+program = parse(source)                       # or ProcessSyntaxError with every issue
+ex = Execution.start(program, inputs, files, env)
+outcome = ex.run()                            # Succeeded | Paused | Failed
+state = ex.to_json()                          # resume later: Execution.from_json(program, state, env)
 """
 
 from plainrun.language.books import Library, discover, procedure

@@ -61,7 +61,13 @@ def build_blocks(source: str, filename: str) -> tuple[list[Line], list[SyntaxIss
         if line.indent > current.level:
             if not current.lines:
                 issues.append(
-                    SyntaxIssue(number, line.column, "this line is indented deeper than its block allows", raw, filename)
+                    SyntaxIssue(
+                        number,
+                        line.column,
+                        "this line is indented deeper than its block allows",
+                        raw,
+                        filename,
+                    )
                 )
                 current.lines.append(line)
                 continue
@@ -73,8 +79,13 @@ def build_blocks(source: str, filename: str) -> tuple[list[Line], list[SyntaxIss
             stack.pop()
         if stack[-1].level != line.indent:
             issues.append(
-                SyntaxIssue(number, line.column, "this line goes back to an indentation that no block opened",
-                      raw, filename)
+                SyntaxIssue(
+                    number,
+                    line.column,
+                    "this line goes back to an indentation that no block opened",
+                    raw,
+                    filename,
+                )
             )
         stack[-1].lines.append(line)
     return roots, issues

@@ -71,7 +71,7 @@ class BookProcedure:
         except (PhraseError, LexError) as err:
             raise BookDefinitionError(f"{function.__qualname__}: bad phrase {text!r}: {err}") from None
         if kind != "to":
-            raise BookDefinitionError(f"{function.__qualname__}: a book phrase starts with \"to\": {text!r}")
+            raise BookDefinitionError(f'{function.__qualname__}: a book phrase starts with "to": {text!r}')
         self.phrase: n.Phrase = phrase
         signature = inspect.signature(function)
         try:
@@ -127,8 +127,18 @@ class BookProcedure:
 
 
 def describe(hint: Any) -> str:
-    names = {str: "text", int: "a whole number", float: "a number", Decimal: "a number", bool: "yes or no",
-             dt.date: "a date", dt.datetime: "a date-time", list: "a list", dict: "a record", FileRef: "a file"}
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        Decimal: "a number",
+        bool: "yes or no",
+        dt.date: "a date",
+        dt.datetime: "a date-time",
+        list: "a list",
+        dict: "a record",
+        FileRef: "a file",
+    }
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         return " or ".join(describe(h) for h in typing.get_args(hint) if h is not type(None))

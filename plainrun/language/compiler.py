@@ -106,7 +106,9 @@ class Compiler:
         def define_field(frame: Frame) -> None:
             owner = record(frame)
             if not isinstance(owner, dict):
-                raise ProcessRuntimeError(f"cannot set the {field} of {to_text(owner)[:40] or 'nothing'}: it is not a record")
+                raise ProcessRuntimeError(
+                    f"cannot set the {field} of {to_text(owner)[:40] or 'nothing'}: it is not a record"
+                )
             set_field(owner, field, value(frame))
 
         return define_field
@@ -282,7 +284,9 @@ class Compiler:
         return run_call
 
     def where(self, defines: Sequence[n.Define]) -> Callable[[Frame], dict[str, Value]]:
-        parts = [(d.target.display if isinstance(d.target, n.FactRef) else "", self.expr(d.value)) for d in defines]
+        parts = [
+            (d.target.display if isinstance(d.target, n.FactRef) else "", self.expr(d.value)) for d in defines
+        ]
 
         def values(frame: Frame) -> dict[str, Value]:
             return {name: value(frame) for name, value in parts}
@@ -437,7 +441,10 @@ class Compiler:
             else:
                 value = field_of(owner, name)
             if value is NOT_FOUND and strict:
-                raise MissingFact(f"the {_describe(node.target)} has no {name}", facts=[f"{_describe(node.target)}'s {name}"])
+                raise MissingFact(
+                    f"the {_describe(node.target)} has no {name}",
+                    facts=[f"{_describe(node.target)}'s {name}"],
+                )
             return value
 
         return field
@@ -468,8 +475,12 @@ class Compiler:
             if type(a) is int and type(b) is int and op != "/":
                 return a + b if op == "+" else a - b if op == "-" else a * b
             if a is NOT_FOUND or b is NOT_FOUND:
-                empty = [_describe(side) for side, which in sides if (a if which == "left" else b) is NOT_FOUND]
-                raise MissingFact(f"the {empty[0]} is Not Found, so it cannot be calculated with", facts=empty)
+                empty = [
+                    _describe(side) for side, which in sides if (a if which == "left" else b) is NOT_FOUND
+                ]
+                raise MissingFact(
+                    f"the {empty[0]} is Not Found, so it cannot be calculated with", facts=empty
+                )
             result = arithmetic(op, a, b)
             return rt.check_value(result, node) if isinstance(result, str | list) else result
 
@@ -480,7 +491,12 @@ class Compiler:
         right = self.expr(node.right, mode) if node.right is not None else (lambda frame: None)
         op, negate = node.op, node.negate
         compare = ops.compare
-        if op == "=" and not negate and isinstance(node.right, n.Literal) and isinstance(node.right.value, str):
+        if (
+            op == "="
+            and not negate
+            and isinstance(node.right, n.Literal)
+            and isinstance(node.right.value, str)
+        ):
             wanted = node.right.value.strip().casefold()
             literal = node.right.value
 

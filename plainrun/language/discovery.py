@@ -73,7 +73,7 @@ def defined_names(body: Sequence[n.Stmt]) -> set[str]:
     for stmt in walk(body):
         if isinstance(stmt, n.Define | n.SetFact) and isinstance(stmt.target, n.FactRef):
             names.add(stmt.target.name)
-        elif isinstance(stmt, n.UseAs | n.Imagine) or isinstance(stmt, n.ForEach):
+        elif isinstance(stmt, (n.UseAs | n.Imagine, n.ForEach)):
             names.add(stmt.name.name)
     return names
 

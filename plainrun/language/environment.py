@@ -81,7 +81,9 @@ class LocalEnvironment:
     # files
     def add_file(self, name: str, data: bytes, content_type: str | None = None) -> FileRef:
         """Stores ``data`` as a new file and returns its value."""
-        return self.write_file(name, data, content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")
+        return self.write_file(
+            name, data, content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
 
     def add_path(self, path: Path) -> FileRef:
         return self.add_file(Path(path).name, Path(path).read_bytes())

@@ -45,11 +45,24 @@ STATE_VERSION = 1
 _RECURSION_FLOOR = 20_000
 
 
-def email_fact(subject: str, sender: str, body: str, attachments: Iterable[FileRef] = (), *,
-               to: str = "", message_id: str = "") -> dict[str, Value]:
+def email_fact(
+    subject: str,
+    sender: str,
+    body: str,
+    attachments: Iterable[FileRef] = (),
+    *,
+    to: str = "",
+    message_id: str = "",
+) -> dict[str, Value]:
     """The record that ``the email`` holds in a run started by an e-mail."""
-    return {"subject": subject, "sender": sender, "to": to, "body": body, "attachments": list(attachments),
-            "message id": message_id}
+    return {
+        "subject": subject,
+        "sender": sender,
+        "to": to,
+        "body": body,
+        "attachments": list(attachments),
+        "message id": message_id,
+    }
 
 
 class Execution:
@@ -65,9 +78,19 @@ class Execution:
         self.limits = Limits.from_json(state.get("limits", {}))
 
     @classmethod
-    def start(cls, program: Program, inputs: Mapping[str, Any] | Iterable[Mapping[str, Any]], files: Iterable[FileRef],
-              env: Environment, *, on_exception: str = "pause", limits: Limits | None = None,
-              email: Mapping[str, Value] | None = None, entry: str | None = None, library: Any = None) -> Execution:
+    def start(
+        cls,
+        program: Program,
+        inputs: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+        files: Iterable[FileRef],
+        env: Environment,
+        *,
+        on_exception: str = "pause",
+        limits: Limits | None = None,
+        email: Mapping[str, Value] | None = None,
+        entry: str | None = None,
+        library: Any = None,
+    ) -> Execution:
         """A new execution. ``inputs`` is ``{name: value}`` or the API's ``[{"name", "value"}]``."""
         if on_exception not in ("pause", "fail"):
             raise ValueError('on_exception is "pause" or "fail"')
@@ -89,7 +112,9 @@ class Execution:
         return cls(program, env, state, library)
 
     @classmethod
-    def from_json(cls, program: Program, state: Mapping[str, Any], env: Environment, *, library: Any = None) -> Execution:
+    def from_json(
+        cls, program: Program, state: Mapping[str, Any], env: Environment, *, library: Any = None
+    ) -> Execution:
         if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
             raise StateError("this saved state was written by another version of the interpreter")
         return cls(program, env, _copy(state), library)
@@ -132,8 +157,15 @@ class Execution:
 
     def _run(self) -> Outcome:
         program = self.program
-        rt = Runtime(program, self.library, self.env, self.state["journal"], self.state["log"], self.limits,
-                     self.state["on_exception"])
+        rt = Runtime(
+            program,
+            self.library,
+            self.env,
+            self.state["journal"],
+            self.state["log"],
+            self.limits,
+            self.state["on_exception"],
+        )
         procedure = program.procedure(self.state["entry"]) if self.state.get("entry") else program.process
         if procedure is None:
             return Failed(f"the process has no procedure {self.state['entry']}", 1, 1)
@@ -152,8 +184,13 @@ class Execution:
         except StateError as err:
             return Failed(err.message, procedure.line, procedure.column, "state", list(rt.log))
         except RecursionError:
-            return Failed("the process is nested or calls itself too deeply", procedure.line, procedure.column,
-                          "limit", list(rt.log))
+            return Failed(
+                "the process is nested or calls itself too deeply",
+                procedure.line,
+                procedure.column,
+                "limit",
+                list(rt.log),
+            )
         finally:
             sys.setrecursionlimit(limit)
         return Succeeded(self._outputs(facts), list(rt.log))

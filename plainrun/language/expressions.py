@@ -16,20 +16,73 @@ from plainrun.language.tokens import DATE, NUMBER, ORDINAL, POSS, STRING, WORD, 
 
 # Words that end a fact name: they are operators or keywords of the surrounding statement.
 STOP_WORDS = frozenset(
-    ["is", "are", "and", "or", "then", "plus", "minus", "times", "divided", "multiplied", "contains", "contain", "starts", "ends", "whose", "of", "in", "as", "to", "from", "with", "where", "not", "does", "equals", "than", "else"]
+    [
+        "is",
+        "are",
+        "and",
+        "or",
+        "then",
+        "plus",
+        "minus",
+        "times",
+        "divided",
+        "multiplied",
+        "contains",
+        "contain",
+        "starts",
+        "ends",
+        "whose",
+        "of",
+        "in",
+        "as",
+        "to",
+        "from",
+        "with",
+        "where",
+        "not",
+        "does",
+        "equals",
+        "than",
+        "else",
+    ]
 )
 ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "last": -1,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "last": -1,
 }
 AGGREGATES = {
-    "number": "count", "count": "count", "sum": "sum", "total": "sum", "average": "average",
-    "mean": "average", "minimum": "minimum", "maximum": "maximum", "length": "length",
+    "number": "count",
+    "count": "count",
+    "sum": "sum",
+    "total": "sum",
+    "average": "average",
+    "mean": "average",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "length": "length",
 }
 UNITS = {
-    "day": "days", "days": "days", "week": "weeks", "weeks": "weeks", "month": "months",
-    "months": "months", "year": "years", "years": "years", "hour": "hours", "hours": "hours",
-    "minute": "minutes", "minutes": "minutes",
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "month": "months",
+    "months": "months",
+    "year": "years",
+    "years": "years",
+    "hour": "hours",
+    "hours": "hours",
+    "minute": "minutes",
+    "minutes": "minutes",
 }
 ARTICLES = ("the", "a", "an")
 MAX_NESTING = 60
@@ -56,7 +109,9 @@ class Resolver(Protocol):
 class ExprParser:
     """Parses tokens ``[start, stop)`` of a line; ``parse_all`` insists on using them all."""
 
-    def __init__(self, tokens: Sequence[Token], line: int, resolver: Resolver | None = None, end_column: int = 0):
+    def __init__(
+        self, tokens: Sequence[Token], line: int, resolver: Resolver | None = None, end_column: int = 0
+    ):
         self.tokens = tokens
         self.i = 0
         self.line = line
@@ -187,14 +242,26 @@ class ExprParser:
                 self.take()
                 return "empty", negate, False
             for words, op in (
-                (("greater", "than"), ">"), (("more", "than"), ">"), (("bigger", "than"), ">"),
-                (("less", "than"), "<"), (("fewer", "than"), "<"), (("smaller", "than"), "<"),
-                (("at", "least"), ">="), (("at", "most"), "<="), (("equal", "to"), "="),
-                (("before",), "<"), (("after",), ">"),
+                (("greater", "than"), ">"),
+                (("more", "than"), ">"),
+                (("bigger", "than"), ">"),
+                (("less", "than"), "<"),
+                (("fewer", "than"), "<"),
+                (("smaller", "than"), "<"),
+                (("at", "least"), ">="),
+                (("at", "most"), "<="),
+                (("equal", "to"), "="),
+                (("before",), "<"),
+                (("after",), ">"),
             ):
                 if all(self.at_word(w, k=k) for k, w in enumerate(words)):
                     self.i += len(words)
-                    if op in "<>" and self.at_word("or") and self.at_word("equal", k=1) and self.at_word("to", k=2):
+                    if (
+                        op in "<>"
+                        and self.at_word("or")
+                        and self.at_word("equal", k=1)
+                        and self.at_word("to", k=2)
+                    ):
                         self.i += 3
                         op += "="
                     return op, negate, True
@@ -287,7 +354,9 @@ class ExprParser:
                     raise self.error('expected a comparison such as "is" after the field name')
                 op, negate, needs_right = operator
                 value = self.additive() if needs_right else None
-                expr = n.Whose(self.line, tok.column, expr, " ".join(words), ("!" if negate else "") + op, value)
+                expr = n.Whose(
+                    self.line, tok.column, expr, " ".join(words), ("!" if negate else "") + op, value
+                )
             else:
                 return expr
 
@@ -298,8 +367,12 @@ class ExprParser:
                 # "the date of birth": "of" followed by a plain word stays in the name.
                 nxt = self.peek(1)
                 if not (
-                    tok.value == "of" and words and nxt is not None and nxt.kind == WORD
-                    and nxt.value not in ARTICLES and nxt.value not in STOP_WORDS
+                    tok.value == "of"
+                    and words
+                    and nxt is not None
+                    and nxt.kind == WORD
+                    and nxt.value not in ARTICLES
+                    and nxt.value not in STOP_WORDS
                     and not self._of_is_field(nxt)
                 ):
                     break
@@ -392,7 +465,7 @@ class ExprParser:
             self.take()
             words = self.name_words()
             if not words:
-                raise self.error("expected what to pick, as in \"the first item\"")
+                raise self.error('expected what to pick, as in "the first item"')
             noun = normalise(" ".join(words))
             if self.at_word("of", "in"):
                 self.take()

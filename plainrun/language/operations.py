@@ -127,7 +127,9 @@ def arithmetic(op: str, a: Value, b: Value) -> Value:
         if isinstance(a, str) or isinstance(b, str):
             return to_text(a) + to_text(b)
     words = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[op]
-    raise ProcessRuntimeError(f"cannot {words} {type_name(a)} ({to_text(a)[:40]}) and {type_name(b)} ({to_text(b)[:40]})")
+    raise ProcessRuntimeError(
+        f"cannot {words} {type_name(a)} ({to_text(a)[:40]}) and {type_name(b)} ({to_text(b)[:40]})"
+    )
 
 
 def truthy(value: Value) -> bool:
@@ -137,9 +139,7 @@ def truthy(value: Value) -> bool:
         text = value.strip().lower()
         if text in _TRUE_TEXT:
             return True
-        if text in _FALSE_TEXT:
-            return False
-        return True
+        return text not in _FALSE_TEXT
     if value is NOT_FOUND or value is None:
         return False
     if is_number(value):
@@ -220,7 +220,9 @@ def order(a: Value, b: Value) -> int:
     if isinstance(a, str) and isinstance(b, str):
         fa, fb = a.casefold(), b.casefold()
         return (fa > fb) - (fa < fb)
-    raise ProcessRuntimeError(f"cannot compare {type_name(a)} ({to_text(a)[:40]}) with {type_name(b)} ({to_text(b)[:40]})")
+    raise ProcessRuntimeError(
+        f"cannot compare {type_name(a)} ({to_text(a)[:40]}) with {type_name(b)} ({to_text(b)[:40]})"
+    )
 
 
 def contains(container: Value, item: Value) -> bool:
@@ -254,8 +256,17 @@ def compare(op: str, a: Value, b: Value) -> bool:
 
 # --- conversions -----------------------------------------------------------------------------
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%m/%d/%Y", "%d.%m.%Y",
-                 "%Y/%m/%d")
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%B %d %Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+)
 
 
 def to_date(value: Value) -> dt.date:
@@ -263,7 +274,9 @@ def to_date(value: Value) -> dt.date:
         return value
     text = to_text(value).strip()
     try:
-        return dt.datetime.fromisoformat(text) if ("T" in text or ":" in text) else dt.date.fromisoformat(text)
+        return (
+            dt.datetime.fromisoformat(text) if ("T" in text or ":" in text) else dt.date.fromisoformat(text)
+        )
     except ValueError:
         pass
     for fmt in _DATE_FORMATS:
@@ -290,6 +303,7 @@ def convert(value: Value, kind: str) -> Value:
 
 
 # --- lists -----------------------------------------------------------------------------------
+
 
 def items_of(value: Value) -> list[Value]:
     """What ``process each`` goes through: a list's items; Not Found gives none; anything else is one item."""
@@ -361,8 +375,13 @@ def field_of(value: Value, name: str) -> Value:
         return [field_of(item, name) for item in value]
     key = name.lower()
     if isinstance(value, FileRef):
-        table = {"name": value.name, "size": value.size, "content type": value.content_type, "type": value.content_type,
-                 "id": value.id}
+        table = {
+            "name": value.name,
+            "size": value.size,
+            "content type": value.content_type,
+            "type": value.content_type,
+            "id": value.id,
+        }
         return table.get(key, NOT_FOUND)
     if isinstance(value, Money):
         return {"amount": _tidy(value.amount), "currency": value.currency}.get(key, NOT_FOUND)

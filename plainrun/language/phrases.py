@@ -17,7 +17,30 @@ from plainrun.language.names import normalise
 from plainrun.language.tokens import WORD, Token
 
 ARTICLES = ("a", "an", "the")
-_SLOT_END = frozenset(["a", "an", "the", "of", "to", "from", "with", "in", "on", "for", "by", "and", "into", "as", "at", "is", "are", "if", "then", "or"])
+_SLOT_END = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "from",
+        "with",
+        "in",
+        "on",
+        "for",
+        "by",
+        "and",
+        "into",
+        "as",
+        "at",
+        "is",
+        "are",
+        "if",
+        "then",
+        "or",
+    ]
+)
 
 
 class PhraseError(Exception):
@@ -39,11 +62,11 @@ def read_phrase(tokens: Sequence[Token]) -> tuple[str, n.Phrase]:
     else:
         raise PhraseError(
             first.column,
-            "a procedure name starts with \"to\" or ends with \"is\", \"if\" or \"are\""
+            'a procedure name starts with "to" or ends with "is", "if" or "are"'
             f' (this line is "{" ".join(t.text for t in tokens)}")',
         )
     if not words:
-        raise PhraseError(first.column, "the procedure has no name after \"to\"")
+        raise PhraseError(first.column, 'the procedure has no name after "to"')
     for tok in words:
         if tok.kind != WORD and not tok.is_op("(", ")"):
             raise PhraseError(tok.column, f'a procedure name is made of words; "{tok.text}" is not a word')
@@ -99,10 +122,16 @@ def _by_articles(words: list[Token]) -> tuple[str | n.Slot, ...]:
 ParseSpan = Callable[[Sequence[Token]], n.Expr | None]
 
 
-def match(phrase: n.Phrase, tokens: Sequence[Token], parse_span: ParseSpan, budget: list[int]) -> list[n.Expr] | None:
+def match(
+    phrase: n.Phrase, tokens: Sequence[Token], parse_span: ParseSpan, budget: list[int]
+) -> list[n.Expr] | None:
     """The argument expressions if ``tokens`` is a call of ``phrase``; None if it is not."""
     items = phrase.items
-    if items and isinstance(items[0], str) and not (tokens and tokens[0].kind == WORD and tokens[0].value == items[0]):
+    if (
+        items
+        and isinstance(items[0], str)
+        and not (tokens and tokens[0].kind == WORD and tokens[0].value == items[0])
+    ):
         return None
     literal_words = {item for item in items if isinstance(item, str)}
     present = {tok.value for tok in tokens if tok.kind == WORD}
@@ -127,7 +156,11 @@ def match(phrase: n.Phrase, tokens: Sequence[Token], parse_span: ParseSpan, budg
         else:
             following = items[i + 1]
             if isinstance(following, str):
-                ends = [q for q in range(p + 1, len(tokens)) if tokens[q].kind == WORD and tokens[q].value == following]
+                ends = [
+                    q
+                    for q in range(p + 1, len(tokens))
+                    if tokens[q].kind == WORD and tokens[q].value == following
+                ]
             else:
                 ends = range(p + 1, len(tokens))
         for q in ends:

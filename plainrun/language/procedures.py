@@ -48,7 +48,9 @@ class ProcedureIndex:
         self._nesting += 1
         try:
             for known in candidates:
-                args = match(known.phrase, tokens, lambda span: try_expression(span, line, self), self._budget)
+                args = match(
+                    known.phrase, tokens, lambda span: try_expression(span, line, self), self._budget
+                )
                 if args is not None:
                     return n.CallExpr(line, tokens[0].column, known.phrase.key, tuple(args))
         finally:

@@ -47,12 +47,15 @@ def parse(source: str, *, filename: str = "<process>", library: object | None = 
 
     lib: Library = library if isinstance(library, Library) else default_library()
     if len(source) > MAX_SOURCE_CHARS:
-        raise ProcessSyntaxError([SyntaxIssue(1, 1, f"the process is longer than {MAX_SOURCE_CHARS} characters",
-                                              "", filename)])
+        raise ProcessSyntaxError(
+            [SyntaxIssue(1, 1, f"the process is longer than {MAX_SOURCE_CHARS} characters", "", filename)]
+        )
     try:
         return _parse(source, filename, lib.known())
     except RecursionError:
-        raise ProcessSyntaxError([SyntaxIssue(1, 1, "the process is nested too deeply", "", filename)]) from None
+        raise ProcessSyntaxError(
+            [SyntaxIssue(1, 1, "the process is nested too deeply", "", filename)]
+        ) from None
 
 
 def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
@@ -66,22 +69,42 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
             issues.append(SyntaxIssue(line.number, err.column, err.message, line.text, filename))
             continue
         if phrase.key in seen:
-            issues.append(SyntaxIssue(line.number, line.column,
-                                      f"this procedure is already defined on line {seen[phrase.key]}",
-                                      line.text, filename))
+            issues.append(
+                SyntaxIssue(
+                    line.number,
+                    line.column,
+                    f"this procedure is already defined on line {seen[phrase.key]}",
+                    line.text,
+                    filename,
+                )
+            )
             continue
         seen[phrase.key] = line.number
         headers.append((line, kind, phrase))
     if not roots and not issues:
-        issues.append(SyntaxIssue(1, 1, 'the file has no procedure; start with a name such as "to process an invoice"',
-                                  "", filename))
+        issues.append(
+            SyntaxIssue(
+                1,
+                1,
+                'the file has no procedure; start with a name such as "to process an invoice"',
+                "",
+                filename,
+            )
+        )
     index = ProcedureIndex([*(Known(kind, phrase, "file") for _, kind, phrase in headers), *books])
     statements = StatementParser(index, filename, issues)
     procedures = []
     for line, kind, phrase in headers:
         if not line.children:
-            issues.append(SyntaxIssue(line.number, line.tokens[-1].end,
-                                      "expected the procedure's steps, indented below its name", line.text, filename))
+            issues.append(
+                SyntaxIssue(
+                    line.number,
+                    line.tokens[-1].end,
+                    "expected the procedure's steps, indented below its name",
+                    line.text,
+                    filename,
+                )
+            )
         body = statements.block(line.children, predicate=kind == "if")
         name = " ".join(t.text for t in line.tokens)
         procedures.append(n.Procedure(line.number, line.column, name, kind, phrase, body))

@@ -69,8 +69,16 @@ class Frame:
 
 
 class Runtime:
-    def __init__(self, program: Program, library: Library, env: Environment, journal: list[dict[str, Any]],
-                 log: list[str], limits: Limits, on_exception: str):
+    def __init__(
+        self,
+        program: Program,
+        library: Library,
+        env: Environment,
+        journal: list[dict[str, Any]],
+        log: list[str],
+        limits: Limits,
+        on_exception: str,
+    ):
         self.program = program
         self.library = library
         self.env = env
@@ -92,7 +100,8 @@ class Runtime:
         entry = self.journal[self.cursor]
         if entry.get("kind") != kind:
             raise StateError(
-                f"the saved run does not match this process (expected {kind}, found {entry.get('kind')} at step "
+                f"the saved run does not match this process (expected {kind}, "
+                f"found {entry.get('kind')} at step "
                 f"{self.cursor}); the process changed since the run paused"
             )
         self.cursor += 1
@@ -117,15 +126,32 @@ class Runtime:
             return from_json(entry["ok"])
         return self.exception("book", f"{question}: {entry['error']}", node)
 
-    def exception(self, kind: str, question: str, node: n.Node, *, facts: Iterable[str] = (),
-                  choices: Iterable[str] = ()) -> Value:
+    def exception(
+        self,
+        kind: str,
+        question: str,
+        node: n.Node,
+        *,
+        facts: Iterable[str] = (),
+        choices: Iterable[str] = (),
+    ) -> Value:
         """Asks for guidance; returns a given value, or raises SkipStep/RetryStep/EndRun."""
         entry = self._replayed("guidance")
         if entry is None:
             if self.on_exception == "fail" or kind == "limit":
                 raise EndRun(Failed(question, node.line, node.column, kind, list(self.log)))
-            raise EndRun(Paused(question, node.line, node.column, kind, list(choices), list(facts),
-                                self.known_facts(), list(self.log)))
+            raise EndRun(
+                Paused(
+                    question,
+                    node.line,
+                    node.column,
+                    kind,
+                    list(choices),
+                    list(facts),
+                    self.known_facts(),
+                    list(self.log),
+                )
+            )
         guidance = entry["guidance"]
         if guidance == "value":
             return from_json(entry.get("value"))
@@ -133,7 +159,9 @@ class Runtime:
             raise SkipStep
         if guidance == "retry":
             raise RetryStep
-        raise EndRun(Failed(f"stopped by guidance: {question}", node.line, node.column, "stopped", list(self.log)))
+        raise EndRun(
+            Failed(f"stopped by guidance: {question}", node.line, node.column, "stopped", list(self.log))
+        )
 
     def known_facts(self) -> dict[str, Any]:
         if self.frame is None:
@@ -175,9 +203,13 @@ class Runtime:
 
     def check_value(self, value: Value, node: n.Node) -> Value:
         if isinstance(value, str) and len(value) > self.limits.max_text_chars:
-            raise LimitExceeded(f"a text of {len(value)} characters is over the limit of {self.limits.max_text_chars}")
+            raise LimitExceeded(
+                f"a text of {len(value)} characters is over the limit of {self.limits.max_text_chars}"
+            )
         if isinstance(value, list) and len(value) > self.limits.max_list_items:
-            raise LimitExceeded(f"a list of {len(value)} items is over the limit of {self.limits.max_list_items}")
+            raise LimitExceeded(
+                f"a list of {len(value)} items is over the limit of {self.limits.max_list_items}"
+            )
         return value
 
     def say(self, text: str) -> None:
@@ -194,7 +226,9 @@ class Runtime:
             return value.date()
         return value
 
-    def call_book(self, book: BookProcedure, args: list[Value], where: dict[str, Value], node: n.Node) -> Value:
+    def call_book(
+        self, book: BookProcedure, args: list[Value], where: dict[str, Value], node: n.Node
+    ) -> Value:
         name = book.text.removeprefix("to ")
         return self.effect("book", lambda: book.call(args, where, self.env), node, name)
 

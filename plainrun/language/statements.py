@@ -161,7 +161,9 @@ class StatementParser:
         if call is None:
             return None
         where = self.where(line)
-        return n.Call(line.number, line.column, n.CallExpr(call.line, call.column, call.procedure, call.args, where))
+        return n.Call(
+            line.number, line.column, n.CallExpr(call.line, call.column, call.procedure, call.args, where)
+        )
 
     def where(self, line: Line) -> tuple[n.Define, ...]:
         out: list[n.Define] = []
@@ -182,7 +184,7 @@ class StatementParser:
         parser = ExprParser(tokens, line.number, self.index)
         target = parser.postfix()
         if not isinstance(target, n.FactRef | n.Field):
-            raise parser.error("expected the name of a fact before \"is\"", tokens[0])
+            raise parser.error('expected the name of a fact before "is"', tokens[0])
         verb = parser.peek()
         if verb is None or not verb.is_word("is", "are"):
             raise parser.error('expected "is" or "are" after the name')
@@ -223,7 +225,7 @@ class StatementParser:
     def target(self, parser: ExprParser) -> n.Expr:
         target = parser.postfix()
         if not isinstance(target, n.FactRef | n.Field):
-            raise parser.error("expected the name of a fact, as in \"the total\"")
+            raise parser.error('expected the name of a fact, as in "the total"')
         return target
 
     # --- keywords --------------------------------------------------------------------------
@@ -276,8 +278,10 @@ class StatementParser:
         for child in line.children:
             stmt = self.statement(child)
             if (
-                isinstance(stmt, n.Define) and isinstance(stmt.target, n.FactRef)
-                and stmt.target.name in ("choices", "choice", "options") and isinstance(stmt.value, n.ListExpr)
+                isinstance(stmt, n.Define)
+                and isinstance(stmt.target, n.FactRef)
+                and stmt.target.name in ("choices", "choice", "options")
+                and isinstance(stmt.value, n.ListExpr)
             ):
                 choices = stmt.value.items
             elif stmt is not None:
@@ -287,11 +291,15 @@ class StatementParser:
     def kw_validate(self, line: Line) -> n.Stmt:
         rest = [t for t in line.tokens[1:] if not t.is_op(":")]
         if [t.value for t in rest] not in (["the", "following"], ["following"], []):
-            raise ParseError(rest[0].column, 'write "validate the following" and indent "ensure …" lines below')
+            raise ParseError(
+                rest[0].column, 'write "validate the following" and indent "ensure …" lines below'
+            )
         checks: list[n.Ensure] = []
         for child in line.children:
             if not child.tokens[0].is_word("ensure"):
-                self.issue(child, child.column, 'below "validate the following" every line starts with "ensure"')
+                self.issue(
+                    child, child.column, 'below "validate the following" every line starts with "ensure"'
+                )
                 continue
             ensure = self.ensure(child)
             if ensure is not None:
@@ -303,7 +311,7 @@ class StatementParser:
     def kw_ensure(self, line: Line) -> n.Stmt:
         ensure = self.ensure(line)
         if ensure is None:
-            raise ParseError(line.column, "expected a condition after \"ensure\"")
+            raise ParseError(line.column, 'expected a condition after "ensure"')
         return n.Validate(line.number, line.column, (ensure,))
 
     def ensure(self, line: Line) -> n.Ensure | None:
@@ -388,7 +396,9 @@ class StatementParser:
             raise ParseError(line.column, 'expected "start a run where" with the procedure below it')
         where = self.where(line)
         if not any(d.target.name == "procedure" for d in where if isinstance(d.target, n.FactRef)):
-            raise ParseError(line.column, 'expected "the procedure is /to …" in the block below "start a run"')
+            raise ParseError(
+                line.column, 'expected "the procedure is /to …" in the block below "start a run"'
+            )
         return n.StartRun(line.number, line.column, where)
 
     def kw_wait(self, line: Line) -> n.Stmt:

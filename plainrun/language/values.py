@@ -221,7 +221,13 @@ def to_json(value: Value) -> Any:
     if isinstance(value, Duration):
         return {"$t": "duration", "v": to_json(value.amount), "u": value.unit}
     if isinstance(value, FileRef):
-        return {"$t": "file", "id": value.id, "name": value.name, "size": value.size, "type": value.content_type}
+        return {
+            "$t": "file",
+            "id": value.id,
+            "name": value.name,
+            "size": value.size,
+            "type": value.content_type,
+        }
     if value is NOT_FOUND:
         return {"$t": "notfound"}
     raise TypeError(f"cannot store a {type(value).__name__} in a process state")
