@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from plainrun.language import nodes as n
 from plainrun.language.phrases import closest, display, match
-from plainrun.language.tokens import Token
+from plainrun.language.tokens import WORD, Token
 
 _MATCH_BUDGET = 20_000
+_VALUE_WORDS = frozenset({"the", "a", "an", "true", "false", "yes", "no", "today", "now", "not"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,11 @@ class ProcedureIndex:
         return self._match(self.actions, tokens, line)
 
     def value_call(self, tokens: Sequence[Token], line: int) -> n.CallExpr | None:
-        return self._match(self.values, tokens, line)
+        """A value procedure's call, or an action's (``the tax is compute the tax of 120``)."""
+        found = self._match(self.values, tokens, line)
+        if found is None and tokens and tokens[0].kind == WORD and tokens[0].value not in _VALUE_WORDS:
+            found = self._match(self.actions, tokens, line)
+        return found
 
     def predicate_call(self, tokens: Sequence[Token], line: int) -> n.CallExpr | None:
         return self._match(self.predicates, tokens, line)

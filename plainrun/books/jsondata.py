@@ -1,0 +1,22 @@
+"""JSON: reading a JSON text into values and writing values as JSON text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from plainrun.language.books import procedure
+from plainrun.language.values import to_plain
+
+
+@procedure("to parse a (text) as json")
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"the text is not JSON: {err}") from None
+
+
+@procedure("to encode a (value) as json")
+def encode_json(value: Any) -> str:
+    return json.dumps(to_plain(value), ensure_ascii=False)

@@ -1,0 +1,49 @@
+"""E-mail: send a message through the environment's SMTP server.
+
+send an email to "ops@example.com" where
+  the subject is "Invoice {the invoice number}"
+  the body is "…"
+  the attachments are the file
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from plainrun.language.books import procedure
+from plainrun.language.environment import Environment
+from plainrun.language.values import FileRef, to_text
+
+
+@procedure("to send an email to a (recipient)")
+def send_email(
+    recipient: str,
+    env: Environment,
+    subject: str = "",
+    body: str = "",
+    attachments: Any = None,
+    cc: str | None = None,
+) -> str:
+    """Sends the message; the result is its Message-ID."""
+    message = EmailMessage()
+    message["From"] = env.smtp.sender
+    message["To"] = recipient
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=env.smtp.sender.rpartition("@")[2] or "localhost")
+    message.set_content(body)
+    files = attachments if isinstance(attachments, list) else [attachments] if attachments else []
+    for file in files:
+        if not isinstance(file, FileRef):
+            raise ValueError(f"an attachment must be a file, not {to_text(file)[:40]!r}")
+        maintype, _, subtype = (file.content_type or "application/octet-stream").partition("/")
+        message.add_attachment(
+            env.read_file(file.id), maintype=maintype, subtype=subtype or "octet-stream", filename=file.name
+        )
+    with smtplib.SMTP(env.smtp.host, env.smtp.port, timeout=env.smtp.timeout) as smtp:
+        smtp.send_message(message)
+    return str(message["Message-ID"])
