@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     #: How many times a run is attempted when its worker is lost before it fails.
     max_attempts: int = Field(default=3, ge=1)
 
+    #: Where the e-mail book sends mail.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_sender: str = "plainrun@localhost"
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -18,7 +18,7 @@ from plainrun.api.models import (
     RunResource,
 )
 from plainrun.domain.runs import RunState, Stage, Trigger
-from plainrun.errors import InvalidInput
+from plainrun.errors import NotFound
 from plainrun.ids import SPEC_ID_PATTERN
 
 router = APIRouter(tags=["runs"])
@@ -31,8 +31,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def check_path_id(value: str, what: str) -> str:
+    """An id in a path that cannot be one of ours names nothing: 404, saying what an id looks like."""
     if len(value) > 26 or not SPEC_ID_PATTERN.match(value):
-        raise InvalidInput(f"The {what} is not a valid id.", details=[(what, value[:100])])
+        raise NotFound(
+            f"The {what.removesuffix('_id')} was not found: ids are 25 lowercase letters and digits.",
+            details=[(what, value[:100])],
+        )
     return value
 
 

@@ -210,6 +210,7 @@ class Worker:
             "on_exception": on_exception,
             "data_dir": str(settings.data_dir),
             "database_url": settings.database_url,
+            "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
         }
 
     def _outcome(self, run: Run, result: ExecResult) -> Outcome:

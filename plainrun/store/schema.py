@@ -180,3 +180,12 @@ run_events = sa.Table(
     sa.Column("data", Json, nullable=True),
     sa.Index("ix_run_events_run", "run_id", "id"),
 )
+
+box = sa.Table(
+    "box",
+    metadata,
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", Json, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)

@@ -794,6 +794,23 @@ class SqlStore:
                 self.notify_new_runs(conn)
         return recovered
 
+    # --- the per-agent key-value box ---------------------------------------------------------
+
+    def box_get(self, agent_id: str, key: str) -> Any:
+        with self.read() as conn:
+            return conn.scalar(sa.select(t.box.c.value).where(t.box.c.agent_id == agent_id, t.box.c.key == key))
+
+    def box_set(self, agent_id: str, key: str, value: Any) -> None:
+        with self.write() as conn:
+            where = (t.box.c.agent_id == agent_id, t.box.c.key == key)
+            updated = conn.execute(sa.update(t.box).where(*where).values(value=value, updated_at=utcnow()))
+            if updated.rowcount == 0:
+                conn.execute(sa.insert(t.box).values(agent_id=agent_id, key=key, value=value, updated_at=utcnow()))
+
+    def box_delete(self, agent_id: str, key: str) -> None:
+        with self.write() as conn:
+            conn.execute(sa.delete(t.box).where(t.box.c.agent_id == agent_id, t.box.c.key == key))
+
     def count_runs_by_state(self) -> dict[str, int]:
         with self.read() as conn:
             rows = conn.execute(sa.select(t.runs.c.state, sa.func.count()).group_by(t.runs.c.state)).all()

@@ -195,7 +195,7 @@ def test_authentication_and_errors_are_error_models(api: Api) -> None:
     assert_error(api.client.get(f"/v2/runs?process_id={process_id}&agent_id={api.agent_id}"), 401)
     assert_error(api.client.get("/v2/runs/x", headers={"x-api-key": "prk_wrong"}), 401)
     assert_error(api.get("/v2/runs/" + "0" * 25), 404)
-    assert_error(api.get("/v2/runs/bad$id"), 400)
+    assert_error(api.get("/v2/runs/bad$id"), 404)
     assert_error(api.get("/v2/no/such/route"), 404)
     assert_error(
         api.client.post(
