@@ -19,6 +19,7 @@ class Line:
     text: str
     tokens: list[Token]
     children: list[Line] = field(default_factory=list)
+    broken: bool = False  # the line did not tokenize; its error is already reported
 
     @property
     def column(self) -> int:
@@ -53,10 +54,13 @@ def build_blocks(source: str, filename: str) -> tuple[list[Line], list[SyntaxIss
             tokens = tokenize(raw)
         except LexError as err:
             issues.append(SyntaxIssue(number, err.column, err.message, raw, filename))
-            continue
+            column = len(raw) - len(raw.lstrip()) + 1
+            tokens, broken = [Token("broken", "", None, column, column)], True
+        else:
+            broken = False
         if not tokens:
             continue
-        line = Line(number, _indent_of(raw), raw, tokens)
+        line = Line(number, _indent_of(raw), raw, tokens, broken=broken)
         current = stack[-1]
         if line.indent > current.level:
             if not current.lines:

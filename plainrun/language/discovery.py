@@ -79,7 +79,7 @@ def defined_names(body: Sequence[n.Stmt]) -> set[str]:
 
 
 def _known(name: str, defined: set[str]) -> bool:
-    return name in PROVIDED or name in defined or any(v in defined or v in PROVIDED for v in variants(name))
+    return name in PROVIDED or name in defined or any(v in PROVIDED for v in variants(name))
 
 
 def discover_inputs(procedures: Sequence[n.Procedure]) -> list[str]:

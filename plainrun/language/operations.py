@@ -250,6 +250,8 @@ def compare(op: str, a: Value, b: Value) -> bool:
         return to_text(a).casefold().endswith(to_text(b).casefold())
     if op == "empty":
         return is_empty(a)
+    if a is NOT_FOUND or b is NOT_FOUND:
+        return False  # a missing value is neither smaller nor greater than anything
     sign = order(a, b)
     return {"<": sign < 0, ">": sign > 0, "<=": sign <= 0, ">=": sign >= 0}[op]
 

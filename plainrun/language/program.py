@@ -63,6 +63,8 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     headers = []
     seen: dict[str, int] = {}
     for line in roots:
+        if line.broken:
+            continue
         try:
             kind, phrase = read_phrase(line.tokens)
         except PhraseError as err:

@@ -37,6 +37,9 @@ class StatementParser:
         i = 0
         while i < len(lines):
             line = lines[i]
+            if line.broken:
+                i += 1
+                continue
             if line.tokens[0].is_word("else", "otherwise"):
                 self.issue(line, line.column, '"else" must follow an "if" block at the same indentation')
                 i += 1
@@ -98,6 +101,8 @@ class StatementParser:
 
     # --- one line --------------------------------------------------------------------------
     def statement(self, line: Line, predicate: bool = False) -> n.Stmt | None:
+        if line.broken:
+            return None
         try:
             stmt = self._statement(line, predicate)
         except ParseError as err:
@@ -190,14 +195,17 @@ class StatementParser:
             raise parser.error('expected "is" or "are" after the name')
         parser.take()
         rest = tokens[parser.i :]
-        if verb.value == "are":
-            value: n.Expr = n.ListExpr(line.number, verb.end, tuple(self.items(line, rest, verb)))
+        items = self.items(line, rest, verb)
+        if verb.value == "are" or len(items) > 1:
+            value: n.Expr = n.ListExpr(line.number, verb.end, tuple(items))
         else:
-            value = self.expr(line, rest, verb)
+            value = items[0]
         return n.Define(line.number, line.column, target, value)
 
     def items(self, line: Line, tokens: Sequence[Token], after: Token) -> list[n.Expr]:
         """Comma-separated values (``"a", "b" and "c"`` also works)."""
+        if not tokens:
+            raise ParseError(after.end, f'expected a value after "{after.text}"')
         spans: list[list[Token]] = [[]]
         depth = 0
         for tok in tokens:
@@ -250,8 +258,9 @@ class StatementParser:
         display = " ".join(names)
         var = n.FactRef(line.number, tokens[start].column, normalise(display), display)
         if parser.at_word("in", "of", "from"):
-            parser.take()
-            source = parser.parse_all()
+            keyword = parser.take()
+            items = self.items(line, tokens[parser.i :], keyword)
+            source = items[0] if len(items) == 1 else n.ListExpr(line.number, keyword.end, tuple(items))
         elif parser.done():
             source = n.FactRef(line.number, var.column, plural(var.name), plural(var.name))
         else:
