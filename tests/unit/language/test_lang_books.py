@@ -25,13 +25,13 @@ from plainrun.language import (
     procedure,
 )
 
-BOOK = '''
+BOOK = """
 from plainrun.language import procedure
 
 @procedure("to shout a (text) at a (volume)")
 def shout(text: str, volume: int, suffix: str = "!") -> str:
     return text.upper() * volume + suffix
-'''
+"""
 
 
 @pytest.fixture
@@ -58,8 +58,10 @@ def test_an_installed_book_is_found_through_its_entry_point(installed_book: str,
     library = discover()
     assert "shout (text) at (volume)" in library.procedures
     assert "uppercase (text)" in library.procedures  # the built-in books are always there
-    program = parse('to go\n  shout "hey" at 2 with\n    the suffix is "?"\n  the output x is the above\n',
-                    library=library)
+    program = parse(
+        'to go\n  shout "hey" at 2 with\n    the suffix is "?"\n  the output x is the above\n',
+        library=library,
+    )
     outcome = Execution.start(program, {}, [], LocalEnvironment(tmp_path), library=library).run()
     assert isinstance(outcome, Succeeded) and outcome.outputs == [{"name": "x", "value": "HEYHEY?"}]
 
@@ -78,7 +80,7 @@ def test_arguments_are_checked_against_type_hints_on_the_calls_line(tmp_path: Pa
     bad = parse('to go\n  say "start"\n  double the list\n', library=library)
     outcome = Execution.start(bad, {"list": [1]}, [], env, library=library).run()
     assert isinstance(outcome, Paused) and (outcome.kind, outcome.line, outcome.column) == ("book", 3, 3)
-    assert 'needs a number for (number), but got a list' in outcome.question
+    assert "needs a number for (number), but got a list" in outcome.question
 
 
 def test_unknown_where_facts_and_env_injection(tmp_path: Path) -> None:
@@ -89,8 +91,10 @@ def test_unknown_where_facts_and_env_injection(tmp_path: Path) -> None:
 
     library = Library.from_functions([note])
     env = LocalEnvironment(tmp_path)
-    program = parse('to go\n  note "a" where\n    the value is 3\n  note "b" where\n    the colour is 1\n',
-                    library=library)
+    program = parse(
+        'to go\n  note "a" where\n    the value is 3\n  note "b" where\n    the colour is 1\n',
+        library=library,
+    )
     outcome = Execution.start(program, {}, [], env, library=library).run()
     assert env.box == {"a": 3}
     assert isinstance(outcome, Paused) and outcome.line == 4

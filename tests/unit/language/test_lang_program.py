@@ -42,13 +42,13 @@ def test_the_contract_example_parses_to_typed_nodes_with_positions() -> None:
 
 
 def test_every_error_of_a_file_is_reported_at_once_with_a_caret() -> None:
-    source = "to do things\n  the total is\n  say \"unterminated\n  the x is 1 +\n"
+    source = 'to do things\n  the total is\n  say "unterminated\n  the x is 1 +\n'
     with pytest.raises(ProcessSyntaxError) as caught:
         parse(source, filename="bad.process")
     errors = caught.value.errors
     assert [(e.line, e.column) for e in errors] == [(2, 15), (3, 7), (4, 15)]
     rendered = str(caught.value)
-    assert "bad.process:2:15: expected a value after \"is\"" in rendered
+    assert 'bad.process:2:15: expected a value after "is"' in rendered
     assert "      the total is\n                  ^" in rendered
     assert "bad.process:3:7: this text has no closing quote" in rendered
 
@@ -56,7 +56,7 @@ def test_every_error_of_a_file_is_reported_at_once_with_a_caret() -> None:
 def test_a_name_line_that_is_not_a_procedure_is_an_error_on_its_line() -> None:
     [(line, column, message)] = errors_of("to start\n  say 1\nprocess the invoice\n  say 2\n")
     assert (line, column) == (3, 1)
-    assert "starts with \"to\" or ends with" in message
+    assert 'starts with "to" or ends with' in message
 
 
 def test_indentation_errors_name_the_line() -> None:
@@ -73,16 +73,20 @@ def test_tabs_count_as_two_spaces_and_may_be_mixed() -> None:
 
 
 def test_an_unknown_phrase_names_the_closest_known_ones() -> None:
-    source = "to go\n  compute the taxes of 5\n\nto compute the tax of an amount\n  the result is the amount\n"
+    source = (
+        "to go\n  compute the taxes of 5\n\nto compute the tax of an amount\n  the result is the amount\n"
+    )
     [(line, column, message)] = errors_of(source)
     assert (line, column) == (2, 3)
-    assert "no procedure matches \"compute the taxes of 5\"" in message
+    assert 'no procedure matches "compute the taxes of 5"' in message
     assert "'compute the tax of (amount)'" in message
 
 
 def test_names_ignore_case_underscores_and_plurals() -> None:
-    program = parse("to go\n  say the Invoice_Number\n  say the invoice number\n  process each item as follows\n"
-                    "    say the item\n")
+    program = parse(
+        "to go\n  say the Invoice_Number\n  say the invoice number\n  process each item as follows\n"
+        "    say the item\n"
+    )
     assert program.inputs == ["invoice number", "items"]
 
 
@@ -109,15 +113,15 @@ def test_procedures_are_called_by_phrase_with_where_blocks() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("the total is 1 +", 'expected a value at the end of the line'),
+        ("the total is 1 +", "expected a value at the end of the line"),
         ("set the total 5", 'expected "to"'),
         ("convert the total to banana", 'expected "text", "number" or "date"'),
         ("stop now", '"stop" stands alone'),
         ("say the", 'expected a name after "the"'),
         ("say 2026-02-30", "is not a real date"),
         ("say (1 + 2", 'expected ")"'),
-        ("say \"{the}\"", 'expected a name after "the"'),
-        ("say \"{the\"", "this { has no closing }"),
+        ('say "{the}"', 'expected a name after "the"'),
+        ('say "{the"', "this { has no closing }"),
     ],
 )
 def test_statement_errors_explain_themselves(line: str, message: str) -> None:

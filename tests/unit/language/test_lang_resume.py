@@ -33,7 +33,9 @@ def charge(customer: str) -> str:
     return f"receipt for {customer}"
 
 
-LIBRARY = Library([*default_library().procedures.values(), *Library.from_functions([charge]).procedures.values()])
+LIBRARY = Library(
+    [*default_library().procedures.values(), *Library.from_functions([charge]).procedures.values()]
+)
 
 SOURCE = """\
 to bill a customer
@@ -70,7 +72,10 @@ def test_a_paused_run_resumes_from_json_and_never_repeats_a_completed_book_call(
     second.answer(Guidance("value", "YES"))
     done = second.run()
     assert isinstance(done, Succeeded)
-    assert done.outputs == [{"name": "receipt", "value": "receipt for Ann"}, {"name": "answer", "value": "yes"}]
+    assert done.outputs == [
+        {"name": "receipt", "value": "receipt for Ann"},
+        {"name": "answer", "value": "yes"},
+    ]
     assert CALLS == ["Ann"]
     assert done.log == ["billing Ann", "answer yes"]
 
@@ -86,7 +91,9 @@ def test_each_pass_writes_log_lines_once(tmp_path: Path) -> None:
     assert env.lines == ["billing Bo", "answer no"]
 
 
-def test_a_failed_book_call_is_an_exception_and_guidance_can_retry_skip_or_give_a_value(tmp_path: Path) -> None:
+def test_a_failed_book_call_is_an_exception_and_guidance_can_retry_skip_or_give_a_value(
+    tmp_path: Path,
+) -> None:
     CALLS.clear()
     program = parse(SOURCE, library=LIBRARY)
     env = LocalEnvironment(tmp_path)
@@ -109,7 +116,10 @@ def test_a_failed_book_call_is_an_exception_and_guidance_can_retry_skip_or_give_
     ex.answer(Guidance("skip"))
     done = ex.run()
     assert isinstance(done, Succeeded)
-    assert done.outputs == [{"name": "receipt", "value": "manual receipt"}, {"name": "answer", "value": "Not Found"}]
+    assert done.outputs == [
+        {"name": "receipt", "value": "manual receipt"},
+        {"name": "answer", "value": "Not Found"},
+    ]
     assert CALLS == ["broken", "broken"]
 
 
@@ -144,7 +154,9 @@ def test_the_clock_is_journaled_so_a_resumed_run_sees_the_same_time(tmp_path: Pa
     ex = Execution.from_json(program, ex.to_json(), env)
     ex.answer(Guidance("value", "ok"))
     outcome = ex.run()
-    assert isinstance(outcome, Succeeded) and outcome.outputs == [{"name": "start", "value": "2026-01-01T08:00:00"}]
+    assert isinstance(outcome, Succeeded) and outcome.outputs == [
+        {"name": "start", "value": "2026-01-01T08:00:00"}
+    ]
 
 
 def test_state_of_another_version_or_a_changed_process_is_refused(tmp_path: Path) -> None:
