@@ -120,7 +120,7 @@ class BookProcedure:
         ok, converted = convert_argument(value, hint)
         if not ok:
             raise BookError(
-                f'"{self.text.removeprefix("to ")}" needs {describe(hint)} for ({name.replace("_", " ")}), '
+                f"needs {describe(hint)} for ({name.replace('_', ' ')}), "
                 f"but got {type_name(value)}: {to_text(value)[:60]!r}"
             )
         return converted

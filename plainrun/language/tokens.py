@@ -23,6 +23,8 @@ _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"([$€£¥])?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w])")
 _WORD = re.compile(r"[^\W\d]\w*(?:-[^\W\d]\w*)*")
 _OPS = ("<=", ">=", "!=", "<>", "==", "<", ">", "=", "+", "-", "*", "/", "(", ")", ",", ":", ";", "{", "}")
+# Only these are escapes; any other backslash is kept, so patterns such as "\d+" read as written.
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "{": "{", "}": "}", "\u201d": "\u201d"}
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 
 
@@ -121,8 +123,8 @@ def _string(text: str, i: int, offset: int, tokens: list[Token]) -> int:
         ch = text[i]
         if ch == close:
             break
-        if ch == "\\" and i + 1 < len(text):
-            buf.append({"n": "\n", "t": "\t"}.get(text[i + 1], text[i + 1]))
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPES:
+            buf.append(_ESCAPES[text[i + 1]])
             i += 2
             continue
         if ch == "{":
