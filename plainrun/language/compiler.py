@@ -525,6 +525,8 @@ class Compiler:
 
     def e_ListExpr(self, node: n.ListExpr, mode: str) -> Eval:
         items = [self.expr(item, mode) for item in node.items]
+        if not items:
+            return lambda frame: []
         if len(items) == 1:
             only = items[0]
 

@@ -436,6 +436,9 @@ class ExprParser:
         if word in ("today", "now"):
             self.take()
             return n.Clock(line, col, str(word))
+        if word in ("a", "an") and self.at_word("empty", k=1) and self.at_word("list", "table", k=2):
+            self.i += 3
+            return n.ListExpr(line, col, ())
         if word in ("a", "an"):
             self.take()
             words = self.name_words()

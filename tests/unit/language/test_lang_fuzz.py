@@ -8,7 +8,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plainrun.language import Execution, Failed, Limits, LocalEnvironment, Paused, ProcessSyntaxError, Succeeded, parse
+from plainrun.language import (
+    Execution,
+    Failed,
+    Limits,
+    LocalEnvironment,
+    Paused,
+    ProcessSyntaxError,
+    Succeeded,
+    parse,
+)
 
 SEED = """\
 to process an invoice
@@ -34,10 +43,66 @@ to compute the tax of an amount
   the result is the amount * 0.2
 """
 
-WORDS = ["the", "is", "are", "to", "if", "then", "else", "say", "ask", "add", "process", "each", "as", "follows",
-         "get", "find", "of", "'s", "whose", "(", ")", '"', "{", "}", "+", "-", "*", "/", ",", "1", "2.5", "$3",
-         "2026-01-02", "first", "total", "x", "\n", "\n  ", "\n    ", "\t", "#", ":", "not", "and", "or",
-         "stop", "validate", "ensure", "where", "with", "run", "start", "a", "run", "wait", "for", "runs", "/"]
+WORDS = [
+    "the",
+    "is",
+    "are",
+    "to",
+    "if",
+    "then",
+    "else",
+    "say",
+    "ask",
+    "add",
+    "process",
+    "each",
+    "as",
+    "follows",
+    "get",
+    "find",
+    "of",
+    "'s",
+    "whose",
+    "(",
+    ")",
+    '"',
+    "{",
+    "}",
+    "+",
+    "-",
+    "*",
+    "/",
+    ",",
+    "1",
+    "2.5",
+    "$3",
+    "2026-01-02",
+    "first",
+    "total",
+    "x",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "\t",
+    "#",
+    ":",
+    "not",
+    "and",
+    "or",
+    "stop",
+    "validate",
+    "ensure",
+    "where",
+    "with",
+    "run",
+    "start",
+    "a",
+    "run",
+    "wait",
+    "for",
+    "runs",
+    "/",
+]
 
 tokens = st.lists(st.sampled_from(WORDS), max_size=40).map(" ".join)
 
@@ -72,10 +137,16 @@ def test_parse_raises_only_syntax_errors(source: str) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated(), st.dictionaries(st.sampled_from(["invoice", "amount", "total", "fruits"]),
-                                  st.one_of(st.integers(), st.text(max_size=5), st.floats(allow_nan=False,
-                                                                                           allow_infinity=False))))
-def test_valid_but_silly_programs_only_ever_produce_an_outcome(source: str, inputs: dict[str, object]) -> None:
+@given(
+    mutated(),
+    st.dictionaries(
+        st.sampled_from(["invoice", "amount", "total", "fruits"]),
+        st.one_of(st.integers(), st.text(max_size=5), st.floats(allow_nan=False, allow_infinity=False)),
+    ),
+)
+def test_valid_but_silly_programs_only_ever_produce_an_outcome(
+    source: str, inputs: dict[str, object]
+) -> None:
     try:
         program = parse(source)
     except ProcessSyntaxError:
