@@ -90,7 +90,8 @@ def main() -> None:
     assert isinstance(outcome, Succeeded), outcome
     statements = args.rows * 3.1 + 4  # add, define, if (and the set one time in eleven), plus setup
     print(
-        f"statements per second: {statements / seconds:,.0f} ({statements:,.0f} statements in {seconds:.2f} s)"
+        f"statements per second: {statements / seconds:,.0f} "
+        f"({statements:,.0f} statements in {seconds:.2f} s)"
     )
 
     data = make_csv(args.rows)

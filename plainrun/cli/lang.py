@@ -86,7 +86,7 @@ def _guidance(paused: Paused) -> Guidance:
 
 def exec_(
     file: Path,
-    input: list[str] | None = None,  # noqa: A002 - the option is called --input
+    input: list[str] | None = None,
     files: list[Path] | None = None,
     on_exception: str = "pause",
 ) -> None:
@@ -139,7 +139,7 @@ def register(target: typer.Typer) -> None:
     @target.command("exec")
     def exec_command(
         file: Annotated[Path, typer.Argument(help="The process file")],
-        input: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input: name=value")] = None,  # noqa: A002
+        input: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input: name=value")] = None,
         file_: Annotated[list[Path] | None, typer.Option("--file", "-f", help="A file for the run")] = None,
         on_exception: Annotated[str, typer.Option(help='"pause" (ask on the terminal) or "fail"')] = "pause",
     ) -> None:

@@ -48,7 +48,8 @@ Log = Callable[..., list[str]]
         ('total the people by "age"\nsay the above', ["61"]),
         ("group the people by \"team\"\nsay the above's red's name", ["Ann"]),
         (
-            'parse "{{\\"a\\": [1, 2.5]}}" as json\nsay the above\'s a\nencode the above as json\nsay the above',
+            'parse "{{\\"a\\": [1, 2.5]}}" as json\nsay the above\'s a\n'
+            "encode the above as json\nsay the above",
             ["1, 2.5", '{"a": [1, 2.5]}'],
         ),
     ],

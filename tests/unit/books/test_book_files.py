@@ -40,7 +40,8 @@ def minimal_pdf(lines: list[str]) -> bytes:
 def test_csv_rows_with_semicolons_and_a_byte_order_mark(log_of: Log, env: LocalEnvironment) -> None:
     file = env.add_file("in.csv", "\ufeffname;amount\nAnn;1,50\nBo;2\n".encode())
     assert log_of(
-        "read the csv rows of the file\nthe rows are the above\nsay the first row's name\nsay the number of the rows",
+        "read the csv rows of the file\nthe rows are the above\n"
+        "say the first row's name\nsay the number of the rows",
         files=[file],
     ) == ["Ann", "2"]
 
@@ -57,7 +58,8 @@ def test_excel_rows_by_sheet_and_by_type(log_of: Log, env: LocalEnvironment) -> 
     book.save(buffer)
     file = env.add_file("book.xlsx", buffer.getvalue())
     body = (
-        "read the rows of the file\nthe rows are the above\nsay the number of the rows\nsay the first row's amount + 1\n"
+        "read the rows of the file\nthe rows are the above\nsay the number of the rows\n"
+        "say the first row's amount + 1\n"
         'read the excel rows of the file where\n  the sheet is "Other"\nsay the above\'s code'
     )
     assert log_of(body, files=[file]) == ["1", "13.5", "X1"]

@@ -21,7 +21,7 @@ Log = Callable[..., list[str]]
 
 
 class Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _reply(self, status: int, body: object) -> None:
@@ -32,7 +32,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/slow":
             time.sleep(1.5)
             self._reply(200, {})
@@ -41,7 +41,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._reply(200, {"vendor": "Acme", "score": 0.75, "token": self.headers.get("x-token")})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         self._reply(200, {"received": body})
 
@@ -91,7 +91,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.messages.append(email.message_from_bytes(envelope.content))  # type: ignore[attr-defined]
         return "250 OK"
 

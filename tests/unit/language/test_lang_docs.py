@@ -41,13 +41,34 @@ EXAMPLES = examples()
 def test_the_reference_has_an_example_per_construct() -> None:
     assert len(EXAMPLES) >= 20
     text = "\n".join(source for source, _, _ in EXAMPLES)
-    for construct in ("process each", "ask ", "validate the following", "set the", "use the", "imagine a",
-                      "remove ", "subtract ", "convert ", "get ", "find ", "stop", "whose", "the above",
-                      "start a run", "wait for the runs", "run to", "where", "the result is", "{"):
+    for construct in (
+        "process each",
+        "ask ",
+        "validate the following",
+        "set the",
+        "use the",
+        "imagine a",
+        "remove ",
+        "subtract ",
+        "convert ",
+        "get ",
+        "find ",
+        "stop",
+        "whose",
+        "the above",
+        "start a run",
+        "wait for the runs",
+        "run to",
+        "where",
+        "the result is",
+        "{",
+    ):
         assert construct in text, construct
 
 
-@pytest.mark.parametrize(("source", "inputs", "expected"), EXAMPLES, ids=[s.splitlines()[0] for s, _, _ in EXAMPLES])
+@pytest.mark.parametrize(
+    ("source", "inputs", "expected"), EXAMPLES, ids=[s.splitlines()[0] for s, _, _ in EXAMPLES]
+)
 def test_doc_example(tmp_path: Path, source: str, inputs: dict[str, Any], expected: list[str]) -> None:
     program = parse(source)
     env = LocalEnvironment(tmp_path, processes=[program])

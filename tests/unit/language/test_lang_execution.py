@@ -47,17 +47,20 @@ def log_of(run: Run, body: str, inputs: dict[str, Any] | None = None) -> list[st
             ["ok"],
         ),
         (
-            'if "invoice 17" contains "17" and "abc" starts with "A" and "abc" ends with "c" then\n  say "ok"',
+            'if "invoice 17" contains "17" and "abc" starts with "A" and "abc" ends with "c" then\n'
+            '  say "ok"',
             ["ok"],
         ),
         ('the list is "a", "b"\nif the list contains "B" then\n  say "has b"', ["has b"]),
         (
-            'the note is ""\nif the note is empty then\n  say "empty"\nif the note is not empty then\n  say "full"',
+            'the note is ""\nif the note is empty then\n'
+            '  say "empty"\nif the note is not empty then\n  say "full"',
             ["empty"],
         ),
         ('if 1 > 2 then\n  say "a"\nelse if 2 > 1 then\n  say "b"\nelse\n  say "c"', ["b"]),
         (
-            "the total is 0\nthe amounts are 1, 2, 3\nprocess each amount as follows\n  add the amount to the total\n"
+            "the total is 0\nthe amounts are 1, 2, 3\n"
+            "process each amount as follows\n  add the amount to the total\n"
             "say the total",
             ["6"],
         ),
@@ -76,7 +79,8 @@ def log_of(run: Run, body: str, inputs: dict[str, Any] | None = None) -> list[st
         ),
         ("the total is 10\nsubtract 3 from the total\nset the total to the total * 2\nsay the total", ["14"]),
         (
-            'the price is "12.50"\nconvert the price to number\nsay the price + 1\nconvert the price to text\n'
+            'the price is "12.50"\nconvert the price to number\n'
+            "say the price + 1\nconvert the price to text\n"
             "say the above",
             ["13.5", "12.5"],
         ),
@@ -246,7 +250,8 @@ def test_on_exception_fail_ends_the_run_with_the_message_and_line(run: Run) -> N
     ("source", "limits", "message"),
     [
         (
-            "to go\n  the n is 0\n  the ns are 1, 2, 3\n  process each n in the ns as follows\n    say the n\n",
+            "to go\n  the n is 0\n  the ns are 1, 2, 3\n"
+            "  process each n in the ns as follows\n    say the n\n",
             Limits(max_loop_iterations=2),
             "limit of 2 loop iterations",
         ),
@@ -262,7 +267,8 @@ def test_on_exception_fail_ends_the_run_with_the_message_and_line(run: Run) -> N
             "over the limit of 10",
         ),
         (
-            "to go\n  the n is 0\n  the ns are 1, 2, 3\n  process each x in the ns as follows\n    add 1 to the n\n",
+            "to go\n  the n is 0\n  the ns are 1, 2, 3\n"
+            "  process each x in the ns as follows\n    add 1 to the n\n",
             Limits(max_steps=5),
             "limit of 5 steps",
         ),
