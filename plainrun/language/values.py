@@ -100,7 +100,11 @@ def is_number(value: Value) -> bool:
     return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
-_NUMBER_TEXT = re.compile(r"^\s*(-)?\s*([$€£¥])?\s*(-)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*([$€£¥])?\s*$")
+_NUMBER_TEXT = re.compile(
+    r"^\s*(-)?\s*([$€£¥])?\s*(-)?\s*"  # a sign and a currency, in either order
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"  # 1,000.50 / 1000.5 / .5
+    r"\s*([$€£¥])?\s*$"
+)
 
 
 def parse_number(text: str) -> Number | Money | None:
