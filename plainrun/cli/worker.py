@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from typing import Annotated
@@ -31,15 +32,16 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option(min=1, help="Executor processes (default: cores)")
         ] = None,
         grace: Annotated[
-            float, typer.Option(help="Seconds to finish runs on SIGTERM before handing them back")
+            float, typer.Option(help="Seconds to finish runs on SIGTERM, then hand back")
         ] = 10.0,
+        lease: Annotated[float, typer.Option(min=1, help="Seconds a claim lasts without a heartbeat")] = 10.0,
     ) -> None:
         """Claim and execute runs until stopped (SIGTERM: finish or hand back the runs in flight)."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         services = build_services(Settings(), migrate=True)
-        config = WorkerConfig(concurrency=concurrency, grace_s=grace)
+        config = WorkerConfig(concurrency=concurrency, grace_s=grace).with_lease(lease)
         if executors:
-            config = WorkerConfig(concurrency=concurrency, grace_s=grace, executor_size=executors)
+            config = dataclasses.replace(config, executor_size=executors)
         try:
             asyncio.run(run_worker(Worker(services, config)))
         finally:

@@ -85,7 +85,11 @@ class RunEnvironment:
 
         files = FileService(self.store, self._blobs, secret=b"job", base_url="", max_bytes=1 << 30, ttl_s=60)
         record = files.put(
-            Principal("job", self.agent_id), agent_id=self.agent_id, name=name, content_type=content_type, data=data
+            Principal("job", self.agent_id),
+            agent_id=self.agent_id,
+            name=name,
+            content_type=content_type,
+            data=data,
         )
         return FileRef(record.id, record.name, record.size or 0, record.content_type)
 
@@ -146,6 +150,11 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(outcome, Failed)
     return {
         "outcome": "failed",
-        "error": {"kind": outcome.kind, "message": outcome.message, "line": outcome.line, "column": outcome.column},
+        "error": {
+            "kind": outcome.kind,
+            "message": outcome.message,
+            "line": outcome.line,
+            "column": outcome.column,
+        },
         "log": log,
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -43,14 +44,21 @@ class WorkerConfig:
     concurrency: int = 16
     #: Executor processes; defaults to the number of cores.
     executor_size: int = field(default_factory=lambda: os.cpu_count() or 2)
-    lease_s: float = 15.0
-    heartbeat_s: float = 5.0
+    #: A claim lasts this long without a heartbeat; a dead worker's runs are recovered after it.
+    lease_s: float = 10.0
+    heartbeat_s: float = 3.0
     poll_s: float = 2.0
-    recover_s: float = 5.0
+    recover_s: float = 2.0
     #: On shutdown, how long runs in flight may take to finish before they are handed back.
     grace_s: float = 10.0
     memory_limit_mb: int | None = 2048
     max_jobs_per_child: int = 2000
+
+    def with_lease(self, lease_s: float) -> WorkerConfig:
+        """This config with another lease, heart-beating and recovering often enough for it."""
+        return dataclasses.replace(
+            self, lease_s=lease_s, heartbeat_s=lease_s / 3, recover_s=min(self.recover_s, lease_s / 2)
+        )
 
 
 class Worker:
@@ -72,9 +80,10 @@ class Worker:
         self._cancelled: set[str] = set()
         self._lost: set[str] = set()
         self._wake = asyncio.Event()
-        self._completions: asyncio.Queue[tuple[Outcome, asyncio.Future[bool]]] = asyncio.Queue()
+        self._completions: asyncio.Queue[tuple[Outcome, asyncio.Future[bool]] | None] = asyncio.Queue()
         self._sources: OrderedDict[str, str] = OrderedDict()
         self._stopping = False
+        self._stop = asyncio.Event()
         self.ready = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -99,8 +108,17 @@ class Worker:
             self._wake.set()
             await self._shutdown(tasks, wakeups)
 
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep between rounds of a loop; True when the worker is stopping (then return at once)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        return self._stop.is_set()
+
     async def _shutdown(self, tasks: list[asyncio.Task[Any]], wakeups: Wakeups) -> None:
-        tasks[0].cancel()  # no more claims
+        self._stop.set()
+        # The loops end by themselves (never mid-query: a cancelled query would leave its thread
+        # holding a connection); the claim loop first, so nothing new starts.
+        await asyncio.wait([tasks[0]])
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()), timeout=self.config.grace_s)
         leftover = list(self._inflight)
@@ -111,9 +129,7 @@ class Worker:
             with contextlib.suppress(StoreError):
                 handed = await asyncio.to_thread(self.store.hand_back_runs, self.id, leftover)
                 log.info("runs handed back", extra={"action": "handed_back", "runs": handed})
-        await self._drain_completions()
-        for task in tasks:
-            task.cancel()
+        await self._completions.put(None)  # the writer finishes what is queued, then ends
         await asyncio.gather(*tasks, return_exceptions=True)
         await wakeups.stop()
         log.info("worker stopped", extra={"action": "worker_stopped", "worker": self.id})
@@ -132,7 +148,7 @@ class Worker:
                     )
                 except StoreError as exc:
                     log.warning("claim failed", extra={"action": "claim_failed", "error": str(exc)})
-                    await asyncio.sleep(1.0)
+                    await self._pause(1.0)
                     continue
                 now = time.time()
                 for run in runs:
@@ -146,8 +162,10 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_s)
 
     def _on_cancel(self, run_id: str) -> None:
-        if run_id in self._inflight and run_id not in self._cancelled:
-            self._cancelled.add(run_id)
+        # Remembered even when the run is not (yet) in flight here: the notice can overtake the
+        # claim that brings it. The heartbeat forgets notices for runs this worker does not run.
+        self._cancelled.add(run_id)
+        if run_id in self._inflight:
             self.pool.cancel(run_id)
 
     # --- executing ---------------------------------------------------------------------------
@@ -157,9 +175,10 @@ class Worker:
         try:
             if run.cancel_requested:
                 self._cancelled.add(run.id)
+            payload = None if run.id in self._cancelled else await asyncio.to_thread(self._payload, run)
+            if payload is None or run.id in self._cancelled:
                 result = ExecResult(job_id=run.id, kind="cancelled")
             else:
-                payload = await asyncio.to_thread(self._payload, run)
                 result = await self.pool.run(run.id, JOB_TARGET, payload, timeout_s=run.timeout_s)
             if run.id in self._lost:
                 log.warning("lease lost; outcome dropped", extra={"action": "lease_lost", "run": run.id})
@@ -260,12 +279,18 @@ class Worker:
     # --- completing --------------------------------------------------------------------------
 
     async def _complete_loop(self) -> None:
+        """Write outcomes in batches until the shutdown's ``None`` arrives (never cut off mid-write)."""
         while True:
             first = await self._completions.get()
             batch = [first]
             while not self._completions.empty() and len(batch) < 256:
                 batch.append(self._completions.get_nowait())
-            await self._write(batch)
+            done = None in batch
+            items = [item for item in batch if item is not None]
+            if items:
+                await self._write(items)
+            if done:
+                return
 
     async def _write(self, batch: list[tuple[Outcome, asyncio.Future[bool]]]) -> None:
         delay = 0.1
@@ -284,19 +309,11 @@ class Worker:
             if not future.done():
                 future.set_result(ok)
 
-    async def _drain_completions(self) -> None:
-        batch = []
-        while not self._completions.empty():
-            batch.append(self._completions.get_nowait())
-        if batch:
-            with contextlib.suppress(StoreError):
-                await self._write(batch)
-
     # --- leases ------------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.heartbeat_s)
+        while not await self._pause(self.config.heartbeat_s):
+            self._cancelled &= set(self._inflight)
             run_ids = list(self._attempts)
             if not run_ids:
                 continue
@@ -318,7 +335,7 @@ class Worker:
                     self._on_cancel(run_id)
 
     async def _recover_loop(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 recovered = await asyncio.to_thread(self.store.recover_expired_leases)
             except StoreError as exc:
@@ -329,4 +346,4 @@ class Worker:
                     log.warning(
                         "run recovered", extra={"action": "recovered", "run": run_id, "state": state.value}
                     )
-            await asyncio.sleep(self.config.recover_s)
+            await self._pause(self.config.recover_s)

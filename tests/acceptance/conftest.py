@@ -32,10 +32,17 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def plainrun(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def plainrun(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run the CLI against this server's database."""
         return subprocess.run(
-            [str(BIN / "plainrun"), *args], env=self.env, capture_output=True, text=True, check=check, timeout=timeout
+            [str(BIN / "plainrun"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
         )
 
 
@@ -50,7 +57,10 @@ def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> Liv
     log = tmp / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(BIN / "plainrun"), "serve", "--examples", *extra], env=env, stdout=out, stderr=subprocess.STDOUT
+            [str(BIN / "plainrun"), "serve", "--examples", *extra],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
