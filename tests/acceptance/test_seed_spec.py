@@ -19,7 +19,9 @@ def schemathesis(server: LiveServer, tmp: Path, *args: str) -> None:
     config = tmp / "schemathesis.toml"
     # Real ids of the demo agent and process, so list_runs reaches past "not found".
     config.write_text(
-        f'[parameters]\nprocess_id = "{server.demo["PROCESS_GREET"]}"\nagent_id = "{server.demo["AGENT_ID"]}"\n'
+        "[parameters]\n"
+        f'process_id = "{server.demo["PROCESS_GREET"]}"\n'
+        f'agent_id = "{server.demo["AGENT_ID"]}"\n'
     )
     result = subprocess.run(
         [

@@ -24,7 +24,11 @@ from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 from plainrun.store.records import Run
 
-GREET = 'to greet a customer\n  say "greeting {the customer name}"\n  the output greeting is "Hello, {the customer name}!"\n'
+GREET = (
+    "to greet a customer\n"
+    '  say "greeting {the customer name}"\n'
+    '  the output greeting is "Hello, {the customer name}!"\n'
+)
 # A book stuck in C code: catastrophic regex backtracking holds the interpreter for minutes.
 STUCK = (
     'to test a slow pattern\n  extract "(a+)+$" from "' + "a" * 60 + '!"\n  the output found is the above\n'
