@@ -798,14 +798,18 @@ class SqlStore:
 
     def box_get(self, agent_id: str, key: str) -> Any:
         with self.read() as conn:
-            return conn.scalar(sa.select(t.box.c.value).where(t.box.c.agent_id == agent_id, t.box.c.key == key))
+            return conn.scalar(
+                sa.select(t.box.c.value).where(t.box.c.agent_id == agent_id, t.box.c.key == key)
+            )
 
     def box_set(self, agent_id: str, key: str, value: Any) -> None:
         with self.write() as conn:
             where = (t.box.c.agent_id == agent_id, t.box.c.key == key)
             updated = conn.execute(sa.update(t.box).where(*where).values(value=value, updated_at=utcnow()))
             if updated.rowcount == 0:
-                conn.execute(sa.insert(t.box).values(agent_id=agent_id, key=key, value=value, updated_at=utcnow()))
+                conn.execute(
+                    sa.insert(t.box).values(agent_id=agent_id, key=key, value=value, updated_at=utcnow())
+                )
 
     def box_delete(self, agent_id: str, key: str) -> None:
         with self.write() as conn:

@@ -24,7 +24,9 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.String(length=26), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column(
-            "value", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+            "value",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
         ),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], name=op.f("fk_box_agent_id_agents")),
