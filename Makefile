@@ -27,8 +27,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check plainrun tests bench
 
+## make bench: the language and executor benchmarks (each prints ratios against a baseline run beside it)
 bench: $(STAMP)
-	$(BIN)/python bench/runs.py
+	$(BIN)/python bench/language.py
+	$(BIN)/python bench/executor.py
 
 clean:
 	rm -rf var .pytest_cache
