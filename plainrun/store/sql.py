@@ -132,30 +132,31 @@ class SqlStore:
 
     # --- plumbing --------------------------------------------------------------------------
 
+    @staticmethod
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction; callbacks queued on ``conn.info["after_commit"]`` run after it."""
-        after: list[Callable[[], None]] = []
+    def _translated() -> Iterator[None]:
+        """Driver errors become the store's own, here at its edge."""
         try:
-            with self._writer.begin() as conn:
-                conn.info["after_commit"] = after
-                yield conn
+            yield
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"The database is unavailable: {exc.orig}") from exc
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"The database refused the operation: {type(exc.orig).__name__}") from exc
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction; callbacks queued on ``conn.info["after_commit"]`` run after it."""
+        after: list[Callable[[], None]] = []
+        with self._translated(), self._writer.begin() as conn:
+            conn.info["after_commit"] = after
+            yield conn
         for callback in after:
             callback()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        try:
-            with self._reader.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"The database is unavailable: {exc.orig}") from exc
-        except sa.exc.DBAPIError as exc:
-            raise StoreError(f"The database refused the operation: {type(exc.orig).__name__}") from exc
+        with self._translated(), self._reader.connect() as conn:
+            yield conn
 
     def create_schema(self) -> None:
         """Create the schema by migrating to the newest revision."""
