@@ -1,0 +1,658 @@
+"""End-to-end benchmark of plainrun through its REST API, on the peers' protocol.
+
+Run it with:
+
+    .venv/bin/python bench/runs.py --db sqlite                      # N=2000, 8 clients, 3 reps
+    .venv/bin/python bench/runs.py --db postgres --n 1000 --reps 1
+
+It starts its own ``plainrun serve --examples`` (API and embedded worker in one process) on a free
+port, with a fresh data folder under a temporary directory, in a new session; for ``--db postgres``
+it first creates a fresh database ``bench_plainrun`` on the local server (``--pg-admin``, trust
+auth) and drops it afterwards. Every run is of the demo process "greet a customer" (input
+``customer name``). Each repetition measures:
+
+(a) end-to-end throughput: N runs started with ``POST /v2/runs`` by C concurrent clients
+    (``--clients``, keep-alive connections of one ``httpx.AsyncClient``). enqueue rate =
+    N / (first POST until the last POST returned); e2e rate = N / (first POST until no run of the
+    process is Pending, Running or AwaitingGuidance, polled every 10 ms with one
+    ``GET /v2/runs?...&state=...&limit=1``). Afterwards (untimed) every run is checked to have
+    Succeeded by paging ``GET /v2/runs?process_id&agent_id&limit=100``.
+(b) idle latency: after 1 s idle, 50 single runs one after another, each timed from just before its
+    POST until ``GET /v2/runs/{id}`` (polled every ~1 ms) shows Succeeded, with a random
+    0.05-0.15 s pause between runs; median and p90.
+(c) ``POST /v2/runs`` latency under an open-loop offered load (``--rate`` 200 requests/s for
+    ``--duration`` 10 s): request i is sent at start + i/rate whether or not earlier ones have
+    returned, and its latency is measured from that scheduled time (so a stall of the client or the
+    server is not hidden); p50/p95/p99. The runs it starts are waited for before the next phase.
+
+Each figure is reported as min/median/max over ``--reps``, like the peers' results in
+/work/shared/bench/peers/results/*.json, and written to ``bench/results/plainrun-<db>.json`` in
+their shape, plus ``post_latency_ms``. The ratios printed against the peers compare with figures
+measured in an earlier, separate run (same machine type, not the same moment). Differences from the
+peer protocol: plainrun is started over HTTP by C concurrent clients (the peers enqueue from one
+client, one call at a time), and a run is a whole process run with its recorded state changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import importlib.metadata
+import itertools
+import json
+import os
+import platform
+import random
+import resource
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+try:  # httpcore looks sniffio up on every request; a failed import is not cached and costs ~0.4 ms
+    import sniffio  # noqa: F401
+except ImportError:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]  (fails at once: asyncio)
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PEERS = Path("/work/shared/bench/peers/results")
+PG_DB = "bench_plainrun"
+NOT_FINAL = ("Pending", "Running", "AwaitingGuidance")
+TARGETS = {"e2e_rate": 800.0, "latency_ms_median": 5.0, "post_p99_ms": 25.0}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- the server under test
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def psql(admin_url: str, sql: str) -> None:
+    subprocess.run(["psql", admin_url, "-qAtc", sql], check=True)
+
+
+def session_cpu_s(sid: int) -> float:
+    """CPU seconds (user + system) of every live process in session ``sid`` (the server and its
+    executor children)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields[0] is the state; session id is the 6th field of stat
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def comm_cpu_s(name: str) -> float:
+    """CPU seconds of every live process whose command name starts with ``name`` (e.g. postgres)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1].startswith(name):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def client_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+@dataclass
+class Demo:
+    url: str
+    key: str
+    agent_id: str
+    process_id: str
+
+
+class Server:
+    """``plainrun serve --examples`` in its own session on a fresh data folder (and database)."""
+
+    def __init__(self, db: str, workdir: Path, pg_admin: str) -> None:
+        self.db, self.workdir, self.pg_admin = db, workdir, pg_admin
+        self.port = free_port()
+        self.data_dir = workdir / "var"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pg_created = False
+        if db == "sqlite":
+            self.database_url = f"sqlite:///{workdir / 'plainrun.db'}"
+        else:
+            self.database_url = f"{pg_admin.rsplit('/', 1)[0]}/{PG_DB}"
+
+    def __enter__(self) -> Server:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Server:
+        if self.db == "postgres":
+            psql(self.pg_admin, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            psql(self.pg_admin, f"CREATE DATABASE {PG_DB}")
+            self.pg_created = True
+        env = {
+            **os.environ,
+            "PLAINRUN_DATABASE_URL": self.database_url,
+            "PLAINRUN_DATA_DIR": str(self.data_dir),
+            "PLAINRUN_PORT": str(self.port),
+            "PLAINRUN_HOST": "127.0.0.1",
+        }
+        env.pop("PLAINRUN_PUBLIC_URL", None)
+        exe = Path(sys.executable).parent / "plainrun"
+        self.cmd = [str(exe), "serve", "--examples"]
+        self.log = open(self.workdir / "serve.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=self.workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        print(
+            f"[bench] started pid {self.proc.pid}: {shlex.join(self.cmd)} "
+            f"(port {self.port}, {self.database_url})",
+            flush=True,
+        )
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self, timeout: float = 60.0) -> None:
+        url = f"http://127.0.0.1:{self.port}/v2/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"server not healthy after {timeout} s: {self.tail()}")
+
+    def tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.workdir / "serve.log").read_text(errors="replace")[-2000:]
+        return ""
+
+    def demo(self) -> Demo:
+        values = {}
+        for line in (self.data_dir / "demo.env").read_text().splitlines():
+            name, _, value = line.removeprefix("export ").partition("=")
+            values[name] = shlex.split(value)[0]
+        return Demo(
+            url=f"http://127.0.0.1:{self.port}",
+            key=values["PLAINRUN_KEY"],
+            agent_id=values["AGENT_ID"],
+            process_id=values["PROCESS_GREET"],
+        )
+
+    def cpu_s(self) -> float:
+        return session_cpu_s(self.proc.pid) if self.proc else 0.0
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            pgid = self.proc.pid  # start_new_session: the process group is the server's pid
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+                self.proc.wait()
+            # executor children left behind in the group, if any
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+        if self.proc is not None:
+            print(f"[bench] stopped pid {self.proc.pid} rc={self.proc.returncode}", flush=True)
+            self.log.close()
+            self.proc = None
+        if self.pg_created:
+            psql(self.pg_admin, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            self.pg_created = False
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- the client side
+
+
+def pct(xs: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, round(p / 100 * len(s) + 0.5) - 1))
+    return s[k]
+
+
+def summarize(xs: list[float]) -> dict[str, float]:
+    return {"min": min(xs), "median": statistics.median(xs), "max": max(xs)}
+
+
+class Bench:
+    def __init__(self, client: httpx.AsyncClient, demo: Demo, server: Server) -> None:
+        self.client, self.demo, self.server = client, demo, server
+        self.seq = itertools.count()
+
+    def body(self, tag: str) -> dict[str, Any]:
+        i = next(self.seq)
+        return {
+            "name": f"{tag} {i}",
+            "process_id": self.demo.process_id,
+            "agent_id": self.demo.agent_id,
+            "stage": "Published",
+            "inputs": [{"name": "customer name", "value": f"customer {i}"}],
+        }
+
+    async def post(self, tag: str) -> dict[str, Any]:
+        r = await self.client.post("/v2/runs", json=self.body(tag))
+        if r.status_code != 201:
+            raise RuntimeError(f"POST /v2/runs -> {r.status_code}: {r.text[:500]}")
+        return r.json()
+
+    def _list_params(self, limit: int, states: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        params = [
+            ("process_id", self.demo.process_id),
+            ("agent_id", self.demo.agent_id),
+            ("limit", str(limit)),
+        ]
+        return params + [("state", s) for s in states]
+
+    async def wait_idle(self, interval: float = 0.01, timeout: float = 600.0) -> None:
+        """Until no run of the process is Pending, Running or AwaitingGuidance."""
+        params = self._list_params(1, NOT_FINAL)
+        deadline = time.perf_counter() + timeout
+        while True:
+            r = await self.client.get("/v2/runs", params=params)
+            r.raise_for_status()
+            if not r.json()["items"]:
+                return
+            if time.perf_counter() > deadline:
+                raise TimeoutError("runs still pending after the timeout")
+            await asyncio.sleep(interval)
+
+    async def verify(self, ids: set[str]) -> None:
+        """Every run in ``ids`` Succeeded (pages newest first until all were seen)."""
+        left, bad = set(ids), {}
+        token = None
+        while left:
+            params = self._list_params(100)
+            if token:
+                params.append(("continuation_token", token))
+            r = await self.client.get("/v2/runs", params=params)
+            r.raise_for_status()
+            page = r.json()
+            for item in page["items"]:
+                if item["id"] in left:
+                    left.discard(item["id"])
+                    if item["status"] != "Succeeded":
+                        bad[item["id"]] = f"{item['state']}: {item.get('error')}"
+            token = page["continuation_token"]
+            if not token:
+                break
+        if left or bad:
+            raise RuntimeError(
+                f"{len(left)} runs not listed, {len(bad)} not Succeeded: {list(bad.items())[:3]}"
+            )
+
+    async def e2e(self, n: int, clients: int) -> dict[str, float]:
+        ids: list[str] = []
+        counter = itertools.count()
+
+        async def feeder() -> None:
+            while next(counter) < n:
+                ids.append((await self.post("e2e"))["id"])
+
+        cpu_c, cpu_s, cpu_pg = client_cpu_s(), self.server.cpu_s(), comm_cpu_s("postgres")
+        t0 = time.perf_counter()
+        await asyncio.gather(*(feeder() for _ in range(clients)))
+        t_enq = time.perf_counter()
+        await self.wait_idle()
+        t_done = time.perf_counter()
+        cpu_c, cpu_s = client_cpu_s() - cpu_c, self.server.cpu_s() - cpu_s
+        cpu_pg = comm_cpu_s("postgres") - cpu_pg
+        await self.verify(set(ids))
+        return {
+            "enqueue_s": t_enq - t0,
+            "e2e_s": t_done - t0,
+            "enqueue_rate": n / (t_enq - t0),
+            "e2e_rate": n / (t_done - t0),
+            "client_cpu_s": cpu_c,
+            "server_cpu_s": cpu_s,
+            "postgres_cpu_s": cpu_pg if self.server.db == "postgres" else 0.0,
+        }
+
+    async def one_latency(self) -> float:
+        t0 = time.perf_counter()
+        run = await self.post("latency")
+        url = f"/v2/runs/{run['id']}"
+        while run["status"] != "Succeeded":
+            if run["state"] not in NOT_FINAL:
+                raise RuntimeError(f"run {run['id']} ended {run['state']}: {run.get('error')}")
+            await asyncio.sleep(0.001)
+            r = await self.client.get(url)
+            r.raise_for_status()
+            run = r.json()
+        return time.perf_counter() - t0
+
+    async def latency(self, samples: int) -> list[float]:
+        await asyncio.sleep(1.0)
+        lats = []
+        for _ in range(samples):
+            lats.append(await self.one_latency())
+            await asyncio.sleep(random.uniform(0.05, 0.15))
+        return lats
+
+    async def post_load(self, rate: float, duration: float) -> dict[str, Any]:
+        n = int(rate * duration)
+        lats: list[float] = []
+        service: list[float] = []
+        errors: list[str] = []
+        late: list[float] = []
+
+        async def one(at: float) -> None:
+            sent = time.perf_counter()
+            late.append(sent - at)
+            try:
+                await self.post("load")
+            except Exception as e:
+                errors.append(repr(e)[:200])
+                return
+            done = time.perf_counter()
+            lats.append(done - at)
+            service.append(done - sent)
+
+        tasks = []
+        start = time.perf_counter() + 0.05
+        for i in range(n):
+            at = start + i / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(at)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+        await self.wait_idle()
+        if errors:
+            print(f"[bench] {len(errors)} POSTs failed under load, e.g. {errors[0]}", flush=True)
+        ms = [x * 1e3 for x in lats]
+        return {
+            "offered_rate": rate,
+            "requests": n,
+            "errors": len(errors),
+            "elapsed_s": elapsed,
+            "p50": pct(ms, 50),
+            "p95": pct(ms, 95),
+            "p99": pct(ms, 99),
+            "max": max(ms),
+            "service_p50": pct(service, 50) * 1e3,
+            "service_p99": pct(service, 99) * 1e3,
+            "dispatch_late_max_ms": max(late) * 1e3,
+        }
+
+
+async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, Any]]:
+    demo = server.demo()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=60)
+    async with httpx.AsyncClient(
+        base_url=demo.url, headers={"x-api-key": demo.key}, limits=limits, timeout=60.0
+    ) as client:
+        bench = Bench(client, demo, server)
+        # warm up: connections, key cache, the executor children, the process' compiled form
+        ids = [r["id"] for r in await asyncio.gather(*(bench.post("warm") for _ in range(100)))]
+        await bench.wait_idle()
+        await bench.verify(set(ids))
+        reps = []
+        for rep in range(1, args.reps + 1):
+            a = await bench.e2e(args.n, args.clients)
+            lats = await bench.latency(args.lat_samples)
+            c = await bench.post_load(args.rate, args.duration)
+            ms = [x * 1e3 for x in lats]
+            r = {
+                "rep": rep,
+                "n": args.n,
+                **a,
+                "latency_ms_median": statistics.median(ms),
+                "latency_ms_p90": pct(ms, 90),
+                "latency_ms_min": min(ms),
+                "latency_ms_max": max(ms),
+                "post_latency_ms": c,
+            }
+            reps.append(r)
+            cpu = f"client {a['client_cpu_s']:.1f} s, server {a['server_cpu_s']:.1f} s"
+            if server.db == "postgres":
+                cpu += f", postgres {a['postgres_cpu_s']:.1f} s"
+            print(
+                f"[plainrun-{server.db}] rep {rep}: enqueue {a['enqueue_rate']:.0f}/s  "
+                f"e2e {a['e2e_rate']:.0f}/s ({a['e2e_s']:.2f} s; CPU {cpu})  "
+                f"latency median {r['latency_ms_median']:.1f} ms (p90 {r['latency_ms_p90']:.1f}, "
+                f"max {r['latency_ms_max']:.1f})  POST@{args.rate:g}/s p50 {c['p50']:.1f} "
+                f"p95 {c['p95']:.1f} p99 {c['p99']:.1f} ms ({c['errors']} errors)",
+                flush=True,
+            )
+        return reps
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in ("plainrun", "httpx", "uvicorn", "fastapi", "sqlalchemy", "psycopg"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def machine(pg_admin: str, db: str) -> dict[str, Any]:
+    cpu = "?"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
+    facts: dict[str, Any] = {
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+    if db == "postgres":
+
+        def q(sql: str) -> str:
+            done = subprocess.run(["psql", pg_admin, "-Atc", sql], capture_output=True, text=True)
+            return done.stdout.strip()
+
+        facts["postgres"] = q("select version()")
+        facts["pg_settings"] = q(
+            "select string_agg(name||'='||setting, ', ' order by name) from pg_settings where name in "
+            "('fsync','synchronous_commit','full_page_writes','wal_level','shared_buffers',"
+            "'max_connections','commit_delay')"
+        )
+    return facts
+
+
+def peer_figures(folder: Path) -> dict[str, dict[str, float]]:
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            data = json.loads(path.read_text())
+            s = data["summary"]
+            out[data.get("peer", path.stem)] = {
+                "enqueue_rate": s["enqueue_rate"]["median"],
+                "e2e_rate": s["e2e_rate"]["median"],
+                "latency_ms_median": s["latency_ms_median"]["median"],
+                "date_utc": data.get("machine", {}).get("date_utc", "?"),
+            }
+    return out
+
+
+def report(result: dict[str, Any], peers_dir: Path) -> None:
+    s, name = result["summary"], result["peer"]
+    rows = [
+        ("enqueue rate (runs/s)", s["enqueue_rate"]),
+        ("e2e rate (runs/s)", s["e2e_rate"]),
+        ("idle latency median (ms)", s["latency_ms_median"]),
+        ("idle latency p90 (ms)", s["latency_ms_p90"]),
+        *(
+            (f"POST p{p[1:]} @ {result['extra']['post_rate']:g}/s (ms)", s["post_latency_ms"][p])
+            for p in ("p50", "p95", "p99")
+        ),
+    ]
+    print(f"\n{name}: n={result['n']} clients={result['extra']['clients']} reps={result['reps']}")
+    print(f"{'metric':<32}{'min':>10}{'median':>10}{'max':>10}")
+    for label, v in rows:
+        print(f"{label:<32}{v['min']:>10.1f}{v['median']:>10.1f}{v['max']:>10.1f}")
+
+    e2e, lat, p99 = (
+        s["e2e_rate"]["median"],
+        s["latency_ms_median"]["median"],
+        s["post_latency_ms"]["p99"]["median"],
+    )
+    print(
+        "\ntargets (medians): "
+        f"e2e {e2e:.0f} runs/s {'meets' if e2e >= TARGETS['e2e_rate'] else 'MISSES'} >= 800; "
+        f"idle latency {lat:.1f} ms {'meets' if lat <= TARGETS['latency_ms_median'] else 'MISSES'} <= 5; "
+        f"POST p99 {p99:.1f} ms {'meets' if p99 <= TARGETS['post_p99_ms'] else 'MISSES'} <= 25"
+    )
+
+    peers = peer_figures(peers_dir)
+    if not peers:
+        return
+    print(
+        f"\nagainst the peers' medians in {peers_dir} (measured in an EARLIER run, not this one; "
+        "the peers enqueue from one client one call at a time, plainrun here from "
+        f"{result['extra']['clients']} HTTP clients)."
+    )
+    print("ratio = plainrun / peer: above 1 is better for rates, below 1 is better for latency.")
+    print(
+        f"{'peer':<22}{'enqueue/s':>10}{'e2e/s':>9}{'lat ms':>8}   "
+        f"{'enqueue x':>9}{'e2e x':>8}{'lat x':>8}   measured"
+    )
+    mine = {k: s[k]["median"] for k in ("enqueue_rate", "e2e_rate", "latency_ms_median")}
+    for peer, f in peers.items():
+        print(
+            f"{peer:<22}{f['enqueue_rate']:>10.0f}{f['e2e_rate']:>9.0f}{f['latency_ms_median']:>8.1f}   "
+            f"{mine['enqueue_rate'] / f['enqueue_rate']:>9.2f}{mine['e2e_rate'] / f['e2e_rate']:>8.2f}"
+            f"{mine['latency_ms_median'] / f['latency_ms_median']:>8.2f}   {f['date_utc']}"
+        )
+
+
+def build_result(args: argparse.Namespace, server: Server, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = {
+        k: summarize([r[k] for r in reps])
+        for k in ("enqueue_rate", "e2e_rate", "latency_ms_median", "latency_ms_p90")
+    }
+    summary["post_latency_ms"] = {
+        p: summarize([r["post_latency_ms"][p] for r in reps]) for p in ("p50", "p95", "p99")
+    }
+    return {
+        "peer": f"plainrun-{args.db}",
+        "n": args.n,
+        "reps": args.reps,
+        "lat_samples": args.lat_samples,
+        "summary": summary,
+        "runs": reps,
+        "versions": versions(),
+        "machine": machine(args.pg_admin, args.db),
+        "notes": (
+            f"plainrun serve --examples (API + embedded worker, defaults) on {args.db}; runs of the "
+            f"demo 'greet a customer' process started with POST /v2/runs by {args.clients} "
+            "concurrent keep-alive clients (httpx.AsyncClient); e2e done when no run is "
+            "Pending/Running/AwaitingGuidance (one list call polled every 10 ms), then all checked "
+            "Succeeded; latency polls GET /v2/runs/{id} every ~1 ms; post_latency_ms is open-loop at "
+            f"{args.rate:g} requests/s for {args.duration:g} s, measured from each request's "
+            "scheduled time."
+        ),
+        "extra": {
+            "server_cmd": shlex.join(server.cmd),
+            "database_url": server.database_url,
+            "clients": args.clients,
+            "post_rate": args.rate,
+            "post_duration_s": args.duration,
+        },
+    }
+
+
+def loop_factory() -> Any:
+    """uvloop's event loop for the client when it is installed (it comes with uvicorn[standard])."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--n", type=int, default=2000, help="runs in the end-to-end phase")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent POST clients in (a)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--lat-samples", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=200.0, help="offered POSTs per second in (c)")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds of offered load in (c)")
+    ap.add_argument(
+        "--pg-admin",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a database URL on the PostgreSQL server used to create bench_plainrun",
+    )
+    ap.add_argument("--peers", type=Path, default=PEERS, help="folder of the peers' result files")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="result file (default bench/results/plainrun-<db>.json)"
+    )
+    args = ap.parse_args(argv)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="plainrun-bench-") as tmp,
+        Server(args.db, Path(tmp), args.pg_admin) as server,
+    ):
+        try:
+            with asyncio.Runner(loop_factory=loop_factory()) as runner:
+                reps = runner.run(run_all(args, server))
+        except BaseException:
+            print(f"[bench] server log tail:\n{server.tail()}", file=sys.stderr)
+            raise
+        result = build_result(args, server, reps)
+
+    out = args.out or RESULTS / f"plainrun-{args.db}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    report(result, args.peers)
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
