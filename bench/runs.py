@@ -84,7 +84,8 @@ def free_port() -> int:
 
 
 def psql(admin_url: str, sql: str) -> None:
-    subprocess.run(["psql", admin_url, "-qAtc", sql], check=True)
+    env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
+    subprocess.run(["psql", admin_url, "-qAtc", sql], check=True, env=env)
 
 
 def session_cpu_s(sid: int) -> float:
