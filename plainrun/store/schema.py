@@ -189,3 +189,18 @@ box = sa.Table(
     sa.Column("value", Json, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
 )
+
+# "Remember this answer": guidance applied by itself to the same question on the same process line.
+learnings = sa.Table(
+    "learnings",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("value", Json, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_learnings_process", "process_id", "line"),
+)
