@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from plainrun.blobs import BlobStorage, LocalBlobStorage
 from plainrun.services.files import FileService
+from plainrun.services.guidance import GuidanceService
 from plainrun.services.keys import KeyService
 from plainrun.services.processes import ProcessService
 from plainrun.services.runs import RunService
@@ -23,6 +24,7 @@ class Services:
     processes: ProcessService
     runs: RunService
     files: FileService
+    guidance: GuidanceService
 
     def close(self) -> None:
         self.store.dispose()
@@ -60,4 +62,5 @@ def build_services(settings: Settings, *, store: SqlStore | None = None, migrate
             max_bytes=settings.max_upload_bytes,
             ttl_s=settings.upload_ttl_s,
         ),
+        guidance=GuidanceService(store, processes),
     )
