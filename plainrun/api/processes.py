@@ -18,7 +18,7 @@ router = APIRouter(tags=["processes"])
 
 def _full(services: Services, process: Process) -> render.JSON:
     source = services.store.get_source(process.draft_sha256)
-    info = services.processes.inspect(source)
+    info = services.processes.inspect_stored(process.draft_sha256)
     return render.JSON(render.process(process, source=source, inputs=info.inputs))
 
 

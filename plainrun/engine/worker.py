@@ -82,6 +82,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._completions: asyncio.Queue[tuple[Outcome, asyncio.Future[bool]] | None] = asyncio.Queue()
         self._sources: OrderedDict[str, str] = OrderedDict()
+        self._settings: dict[str, tuple[float, dict[str, Any]]] = {}
         self._stopping = False
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
@@ -207,8 +208,7 @@ class Worker:
             if len(self._sources) > 256:
                 self._sources.popitem(last=False)
         files = self.store.get_files(run.file_ids) if run.file_ids else {}
-        process = self.store.get_process(run.process_id)
-        on_exception = (process.settings.get("on_exception") if process else None) or "pause"
+        on_exception = self._process_settings(run.process_id).get("on_exception") or "pause"
         settings = self.services.settings
         return {
             "run": {
@@ -231,6 +231,18 @@ class Worker:
             "database_url": settings.database_url,
             "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
         }
+
+    def _process_settings(self, process_id: str) -> dict[str, Any]:
+        """A process's settings, re-read at most every few seconds (they change rarely)."""
+        now = time.monotonic()
+        cached = self._settings.get(process_id)
+        if cached is None or cached[0] < now:
+            process = self.store.get_process(process_id)
+            cached = (now + 5.0, process.settings if process else {})
+            if len(self._settings) > 4096:
+                self._settings.clear()
+            self._settings[process_id] = cached
+        return cached[1]
 
     def _outcome(self, run: Run, result: ExecResult) -> Outcome:
         base = {"run_id": run.id, "attempt": run.attempt}

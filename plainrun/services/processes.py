@@ -38,9 +38,20 @@ class ProcessService:
     def __init__(self, store: SqlStore, *, max_source_bytes: int):
         self.store = store
         self.max_source_bytes = max_source_bytes
+        self._parsed: dict[str, ProcessInfo] = {}  # by source hash: a source parses the same forever
 
     def inspect(self, source: str) -> ProcessInfo:
         return inspect_source(source, max_bytes=self.max_source_bytes)
+
+    def inspect_stored(self, sha256: str) -> ProcessInfo:
+        """``inspect`` of a stored source, remembered by its hash (errors are not remembered)."""
+        info = self._parsed.get(sha256)
+        if info is None:
+            info = self.inspect(self.store.get_source(sha256))
+            if len(self._parsed) >= 1024:
+                self._parsed.clear()
+            self._parsed[sha256] = info
+        return info
 
     def agent(self, principal: Principal, agent_id: str) -> Agent:
         agent = self.store.get_agent(agent_id) if principal.can_see(agent_id) else None
@@ -108,7 +119,7 @@ class ProcessService:
     def publish(self, principal: Principal, process_id: str) -> ProcessVersion:
         """Publish the draft as version n+1; a draft with syntax errors is refused with every error."""
         process = self.get(principal, process_id)
-        self.inspect(self.store.get_source(process.draft_sha256))
+        self.inspect_stored(process.draft_sha256)
         return self.store.publish(process_id)
 
     def versions(self, principal: Principal, process_id: str) -> list[ProcessVersion]:
@@ -122,12 +133,20 @@ class ProcessService:
             raise NotFound("The process version was not found.")
         return found
 
-    def source(self, process: Process, stage: Stage) -> tuple[int, str]:
-        """The (version, sha256) a run of this stage would run now."""
+    def for_run(
+        self, principal: Principal, process_id: str, agent_id: str, stage: Stage
+    ) -> tuple[Process, int, str]:
+        """The process and the (version, sha256) a run of this stage would run now, in one read.
+
+        A draft with syntax errors is refused before it runs, with every error.
+        """
+        found = self.store.get_process_for_run(process_id)
+        if found is None or not principal.can_see(found[0].agent_id) or found[0].agent_id != agent_id:
+            raise NotFound("The process was not found.")
+        process, published_sha256 = found
         if stage is Stage.DRAFT:
-            return process.draft_revision, process.draft_sha256
-        if process.published_version is None:
+            self.inspect_stored(process.draft_sha256)
+            return process, process.draft_revision, process.draft_sha256
+        if process.published_version is None or published_sha256 is None:
             raise InvalidInput("The process has no published version; publish it or run the Draft stage.")
-        found = self.store.get_version(process.id, process.published_version)
-        assert found is not None, "a published version number always has its row"
-        return found.version, found.sha256
+        return process, process.published_version, published_sha256

@@ -87,11 +87,7 @@ class RunService:
         rerun_of: str | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        process = self.processes.get(principal, process_id, agent_id)
-        version, sha256 = self.processes.source(process, stage)
-        if stage is Stage.DRAFT:
-            # A draft with syntax errors is refused before it runs, with every error.
-            self.processes.inspect(self.store.get_source(sha256))
+        process, version, sha256 = self.processes.for_run(principal, process_id, agent_id, stage)
         file_ids = self._check_files(agent_id, file_ids or [])
         timeout = process.settings.get("timeout_s") or self.timeout_s
         new = NewRun(

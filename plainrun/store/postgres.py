@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from plainrun.store.sql import SqlStore
+from plainrun.store.sql import SqlStore, json_dumps
 
 RUNS_CHANNEL = "plainrun_runs"
 CANCEL_CHANNEL = "plainrun_cancel"
@@ -22,7 +23,15 @@ class PostgresStore(SqlStore):
     dialect = "postgresql"
 
     def _make_engines(self, url: str) -> tuple[Engine, Engine]:
-        engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=30)
+        engine = sa.create_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            pool_timeout=30,
+            json_serializer=json_dumps,
+            json_deserializer=orjson.loads,
+        )
         return engine, engine
 
     def _claim_query(self, limit: int) -> sa.Select[Any]:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from plainrun import ids
 from plainrun.domain.runs import FINAL_STATES, RunState, Stage, Trigger, can_move
-from plainrun.errors import Conflict, NotFound, StoreError, StoreUnavailable
+from plainrun.errors import Conflict, NotFound, PlainrunError, StoreError, StoreUnavailable
 from plainrun.store import schema as t
 from plainrun.store.records import (
     Agent,
@@ -33,6 +35,10 @@ from plainrun.store.records import (
     Run,
     RunEvent,
 )
+
+
+def json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def utcnow() -> datetime:
@@ -92,6 +98,17 @@ def _record(cls: type, row: RowMapping) -> Any:
     return cls(**{k: row[k] for k in cls.__slots__})
 
 
+class _Pending:
+    """One caller's runs waiting in a group commit."""
+
+    __slots__ = ("done", "error", "rows")
+
+    def __init__(self, rows: list[dict[str, Any]]):
+        self.rows = rows
+        self.done = False
+        self.error: PlainrunError | None = None
+
+
 class SqlStore:
     """Domain operations over one database. Thread-safe; every method is one transaction."""
 
@@ -104,6 +121,9 @@ class SqlStore:
         #: Called with a run id whenever a running run is asked to cancel.
         self.cancel_listeners: list[Callable[[str], None]] = []
         self._writer, self._reader = self._make_engines(url)
+        self._group: list[_Pending] = []
+        self._group_lock = threading.Lock()
+        self._group_leader = threading.Lock()
 
     # --- the backend's hooks -------------------------------------------------------------
 
@@ -290,6 +310,16 @@ class SqlStore:
             )
         return _process(row) if row else None
 
+    def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
+        """A process and the source hash of its published version (None if unpublished), in one read."""
+        v = t.process_versions
+        query = sa.select(t.processes, v.c.sha256.label("published_sha256")).outerjoin(
+            v, sa.and_(v.c.process_id == t.processes.c.id, v.c.version == t.processes.c.published_version)
+        )
+        with self.read() as conn:
+            row = conn.execute(query.where(t.processes.c.id == process_id)).mappings().first()
+        return (_process(row), row["published_sha256"]) if row else None
+
     def list_processes(
         self, agent_id: str | None, *, after_id: str | None = None, limit: int = 100
     ) -> list[Process]:
@@ -416,7 +446,11 @@ class SqlStore:
     # --- runs --------------------------------------------------------------------------------
 
     def create_runs(self, new_runs: Sequence[NewRun]) -> list[Run]:
-        """Insert runs (state Pending) with their ``created`` events, in one transaction."""
+        """Insert runs (state Pending) with their ``created`` events.
+
+        Group commit: callers arriving while another caller's transaction is being written are
+        written together in the next one, so concurrent starts share a commit (and its fsync).
+        """
         rows = [
             {
                 **{k: getattr(n, k) for k in NewRun.__slots__},  # type: ignore[attr-defined]
@@ -436,23 +470,48 @@ class SqlStore:
             }
             for n in new_runs
         ]
+        mine = _Pending(rows)
+        with self._group_lock:
+            self._group.append(mine)
+        with self._group_leader:
+            if not mine.done:
+                with self._group_lock:
+                    group, self._group = self._group, []
+                self._insert_group(group)
+        if mine.error is not None:
+            raise mine.error
+        return [_run(r) for r in rows]  # type: ignore[arg-type]
+
+    def _insert_group(self, group: list[_Pending]) -> None:
+        try:
+            self._insert_runs([r for p in group for r in p.rows])
+        except PlainrunError as exc:
+            if len(group) == 1:
+                group[0].error = exc
+            else:  # one caller's rows must not fail the others': write each on its own
+                for pending in group:
+                    self._insert_group([pending])
+                return
+        for pending in group:
+            pending.done = True
+
+    def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
         events = [
             {
-                "run_id": n.id,
-                "at": n.created_at,
+                "run_id": r["id"],
+                "at": r["created_at"],
                 "kind": "created",
                 "from_state": None,
                 "to_state": RunState.PENDING.value,
                 "attempt": 0,
-                "data": {"trigger": n.trigger.value},
+                "data": {"trigger": r["trigger"]},
             }
-            for n in new_runs
+            for r in rows
         ]
         with self.write() as conn:
             conn.execute(sa.insert(t.runs), rows)
             conn.execute(sa.insert(t.run_events), events)
             self.notify_new_runs(conn)
-        return [_run(r) for r in rows]  # type: ignore[arg-type]
 
     def get_run(self, run_id: str) -> Run | None:
         with self.read() as conn:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from plainrun.store.sql import SqlStore
+from plainrun.store.sql import SqlStore, json_dumps
 
 
 def _engine(url: str, *, begin: str, pool_size: int) -> Engine:
@@ -25,6 +26,8 @@ def _engine(url: str, *, begin: str, pool_size: int) -> Engine:
         max_overflow=0,
         pool_timeout=60,
         connect_args={"check_same_thread": False, "timeout": 30},
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
     )
 
     @sa.event.listens_for(engine, "connect")
