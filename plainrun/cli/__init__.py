@@ -1,10 +1,10 @@
-"""The ``plainrun`` command: serve, worker, migrate, keys, agents, processes, runs, check, exec."""
+"""The ``plainrun`` command: serve, worker, migrate, keys, agents, processes, runs, test, check, exec."""
 
 from __future__ import annotations
 
 import typer
 
-from plainrun.cli import admin, processes, runs, serve, worker
+from plainrun.cli import admin, guidance, lang, processes, runs, serve, testsuite, worker
 
 app = typer.Typer(
     name="plainrun",
@@ -16,17 +16,14 @@ app = typer.Typer(
 serve.register(app)
 worker.register(app)
 admin.register(app)
+lang.register(app)
 app.add_typer(admin.keys, name="keys")
 app.add_typer(admin.agents, name="agents")
 app.add_typer(processes.app, name="processes")
+guidance.register_runs(runs.app)
+testsuite.register(app, runs.app)
 app.add_typer(runs.app, name="runs")
-
-try:  # the language tools live beside the interpreter
-    from plainrun.cli import lang
-except ImportError:  # pragma: no cover - present in every install
-    lang = None  # type: ignore[assignment]
-else:
-    lang.register(app)
+app.add_typer(guidance.learnings, name="learnings")
 
 
 def main() -> None:

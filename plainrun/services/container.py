@@ -10,6 +10,7 @@ from plainrun.services.guidance import GuidanceService
 from plainrun.services.keys import KeyService
 from plainrun.services.processes import ProcessService
 from plainrun.services.runs import RunService
+from plainrun.services.testsuite import TestSuiteService
 from plainrun.settings import Settings
 from plainrun.store import open_store
 from plainrun.store.sql import SqlStore
@@ -25,6 +26,7 @@ class Services:
     runs: RunService
     files: FileService
     guidance: GuidanceService
+    tests: TestSuiteService
 
     def close(self) -> None:
         self.store.dispose()
@@ -41,19 +43,16 @@ def build_services(settings: Settings, *, store: SqlStore | None = None, migrate
     )
     blobs = LocalBlobStorage(settings.data_dir / "files")
     processes = ProcessService(store, max_source_bytes=settings.max_source_bytes)
+    runs = RunService(
+        store, processes, secret=secret, timeout_s=settings.run_timeout_s, max_attempts=settings.max_attempts
+    )
     return Services(
         settings=settings,
         store=store,
         blobs=blobs,
         keys=KeyService(store, cache_s=settings.key_cache_s),
         processes=processes,
-        runs=RunService(
-            store,
-            processes,
-            secret=secret,
-            timeout_s=settings.run_timeout_s,
-            max_attempts=settings.max_attempts,
-        ),
+        runs=runs,
         files=FileService(
             store,
             blobs,
@@ -63,4 +62,5 @@ def build_services(settings: Settings, *, store: SqlStore | None = None, migrate
             ttl_s=settings.upload_ttl_s,
         ),
         guidance=GuidanceService(store, processes),
+        tests=TestSuiteService(store, runs),
     )

@@ -204,3 +204,44 @@ learnings = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_learnings_process", "process_id", "line"),
 )
+
+# The Test Suite: test cases made from runs, and test runs that replay them.
+test_cases = sa.Table(
+    "test_cases",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("inputs", Json, nullable=False),
+    sa.Column("file_ids", Json, nullable=False),
+    sa.Column("expected", Json, nullable=False),
+    sa.Column("source_run_id", Id, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_test_cases_process", "process_id", "id"),
+)
+
+test_runs = sa.Table(
+    "test_runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("process_ids", Json, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Index("ix_test_runs_agent", "agent_id", "id"),
+)
+
+test_results = sa.Table(
+    "test_results",
+    metadata,
+    sa.Column("test_run_id", Id, sa.ForeignKey("test_runs.id"), primary_key=True),
+    sa.Column("test_case_id", Id, primary_key=True),
+    sa.Column("process_id", Id, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("run_id", Id, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("diff", Json, nullable=True),
+)
