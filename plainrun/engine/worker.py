@@ -173,6 +173,7 @@ class Worker:
 
     async def _execute(self, run: Run) -> None:
         started = time.monotonic()
+        paused = False
         try:
             if run.cancel_requested:
                 self._cancelled.add(run.id)
@@ -190,6 +191,7 @@ class Worker:
             if await future:
                 metrics.RUNS_FINISHED.labels(state=outcome.to_state.value).inc()
                 metrics.RUN_DURATION.observe(time.monotonic() - started)
+                paused = outcome.to_state is RunState.AWAITING_GUIDANCE
         except Exception:
             log.exception("run execution failed", extra={"action": "execute_failed", "run": run.id})
         finally:
@@ -199,6 +201,13 @@ class Worker:
             self._lost.discard(run.id)
             metrics.INFLIGHT.set(len(self._inflight))
             self._wake.set()  # a slot is free
+        if paused:
+            # A remembered answer to this question resumes the run at once. After the clean-up
+            # above: the answered run is pending again, and this worker may claim it right away.
+            try:
+                await asyncio.to_thread(self.services.guidance.auto_answer, run.id, attempt=run.attempt)
+            except Exception:
+                log.exception("auto answer failed", extra={"action": "auto_answer_failed", "run": run.id})
 
     def _payload(self, run: Run) -> dict[str, Any]:
         source = self._sources.get(run.sha256)

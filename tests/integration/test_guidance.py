@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from plainrun.api.app import create_app
 from plainrun.domain.runs import RunState
 from plainrun.engine.worker import Worker, WorkerConfig
-from plainrun.errors import StoreError
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 from plainrun.store import guidance as store_guidance
@@ -65,19 +64,6 @@ def counting_server() -> Iterator[http.server.ThreadingHTTPServer]:
         server.shutdown()
         server.server_close()
         thread.join(10)
-
-
-class LearningWorker(Worker):
-    """The worker, calling ``auto_answer`` once a run's attempt is written and let go of.
-
-    Only after ``_execute`` has cleaned up: an answered run is pending at once and may be claimed
-    again by this very worker. ``auto_answer`` does nothing unless the run waits in that attempt.
-    """
-
-    async def _execute(self, run: Run) -> None:
-        await super()._execute(run)
-        with contextlib.suppress(StoreError):
-            await asyncio.to_thread(self.services.guidance.auto_answer, run.id, attempt=run.attempt)
 
 
 @dataclass
@@ -136,7 +122,7 @@ def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
     other = services.store.create_agent("other")
     _, key = services.keys.create(agent_id=agent.id)
     _, other_key = services.keys.create(agent_id=other.id)
-    worker = LearningWorker(services, WorkerConfig(executor_size=1, concurrency=4).with_lease(5))
+    worker = Worker(services, WorkerConfig(executor_size=1, concurrency=4).with_lease(5))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 
