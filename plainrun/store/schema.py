@@ -245,3 +245,56 @@ test_results = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("diff", Json, nullable=True),
 )
+
+# E-mail to a process: one active address per process and stage (a token in the address; rotating
+# revokes the old one), who may send, and each accepted message once per address with its facts.
+mail_addresses = sa.Table(
+    "mail_addresses",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Index(
+        "ix_mail_addresses_active",
+        "process_id",
+        "stage",
+        unique=True,
+        postgresql_where=sa.text("revoked_at IS NULL"),
+        sqlite_where=sa.text("revoked_at IS NULL"),
+    ),
+)
+
+mail_permissions = sa.Table(
+    "mail_permissions",
+    metadata,
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), primary_key=True),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("senders", Json, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+mail_members = sa.Table(
+    "mail_members",
+    metadata,
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), primary_key=True),
+    sa.Column("senders", Json, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+mail_messages = sa.Table(
+    "mail_messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("message_id", sa.String(255), nullable=False),
+    sa.Column("token", sa.String(64), nullable=False),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("run_id", Id, nullable=True),
+    sa.Column("facts", Json, nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("message_id", "token"),
+    sa.Index("ix_mail_messages_lookup", "process_id", "stage", "message_id"),
+)
