@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_sender: str = "plainrun@localhost"
+    #: The domain of the processes' own addresses (``p-<token>@<mail_domain>``).
+    mail_domain: str = "plainrun.localhost"
+    #: Where the SMTP receiver (``plainrun serve``, ``plainrun smtp``) listens.
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int = Field(default=2525, ge=0, le=65535)
+    #: Largest e-mail accepted, in bytes (larger ones are refused with 552).
+    max_email_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 
     @field_validator("database_url")
     @classmethod
