@@ -8,6 +8,7 @@ from plainrun.blobs import BlobStorage, LocalBlobStorage
 from plainrun.services.files import FileService
 from plainrun.services.guidance import GuidanceService
 from plainrun.services.keys import KeyService
+from plainrun.services.mail import MailService
 from plainrun.services.processes import ProcessService
 from plainrun.services.runs import RunService
 from plainrun.services.testsuite import TestSuiteService
@@ -27,6 +28,7 @@ class Services:
     files: FileService
     guidance: GuidanceService
     tests: TestSuiteService
+    mail: MailService
 
     def close(self) -> None:
         self.store.dispose()
@@ -63,4 +65,5 @@ def build_services(settings: Settings, *, store: SqlStore | None = None, migrate
         ),
         guidance=GuidanceService(store, processes),
         tests=TestSuiteService(store, runs),
+        mail=MailService.build(settings, store, processes, runs, blobs, secret=secret),
     )
