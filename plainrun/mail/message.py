@@ -120,7 +120,8 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
 
 
 def parse(data: bytes, *, envelope_sender: str = "") -> ParsedEmail:
-    message = BytesParser(policy=policy.default).parsebytes(data)
+    # SMTP carries lines ended by CRLF; the parser keeps them in bodies, a process wants plain lines.
+    message = BytesParser(policy=policy.default).parsebytes(data.replace(b"\r\n", b"\n"))
     assert isinstance(message, EmailMessage)
     text = _body(message, "plain")
     markup = _body(message, "html")

@@ -57,8 +57,9 @@ def _address(row: RowMapping) -> MailAddress:
 def _insert_ignoring_conflicts(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True if the row was inserted."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    result = conn.execute(insert(table).values(values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    inserted = conn.execute(insert(table).values(values).on_conflict_do_nothing().returning(key)).first()
+    return inserted is not None
 
 
 # --- addresses -------------------------------------------------------------------------------
