@@ -27,7 +27,7 @@ async def run_worker(worker: Worker) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
-        concurrency: Annotated[int, typer.Option(min=1, help="Runs in flight at once")] = 16,
+        concurrency: Annotated[int, typer.Option(min=1, help="Runs in flight at once")] = 64,
         executors: Annotated[
             int | None, typer.Option(min=1, help="Executor processes (default: cores)")
         ] = None,

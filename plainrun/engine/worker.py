@@ -41,7 +41,7 @@ JOB_TARGET = "plainrun.engine.job:execute"
 @dataclass(frozen=True)
 class WorkerConfig:
     #: Runs in flight at once (waiting for or using an executor process).
-    concurrency: int = 16
+    concurrency: int = 64
     #: Executor processes; defaults to the number of cores.
     executor_size: int = field(default_factory=lambda: os.cpu_count() or 2)
     #: A claim lasts this long without a heartbeat; a dead worker's runs are recovered after it.
@@ -138,10 +138,13 @@ class Worker:
     # --- claiming ----------------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
+        # Claim in batches: once a quarter of the slots are free, or at once when the executors
+        # would otherwise run out of work. One transaction then claims many runs, not one each.
+        batch = max(1, self.config.concurrency // 4)
         while not self._stopping:
             free = self.config.concurrency - len(self._inflight)
             runs: list[Run] = []
-            if free > 0:
+            if free >= batch or (free > 0 and len(self._inflight) <= self.config.executor_size):
                 self._wake.clear()
                 try:
                     runs = await asyncio.to_thread(
@@ -177,7 +180,13 @@ class Worker:
         try:
             if run.cancel_requested:
                 self._cancelled.add(run.id)
-            payload = None if run.id in self._cancelled else await asyncio.to_thread(self._payload, run)
+            payload = None
+            if run.id not in self._cancelled:
+                # Built on the loop when it needs no query (source and settings cached, no files).
+                cached = (
+                    run.sha256 in self._sources and not run.file_ids and self._settings_fresh(run.process_id)
+                )
+                payload = self._payload(run) if cached else await asyncio.to_thread(self._payload, run)
             if payload is None or run.id in self._cancelled:
                 result = ExecResult(job_id=run.id, kind="cancelled")
             else:
@@ -240,6 +249,10 @@ class Worker:
             "database_url": settings.database_url,
             "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
         }
+
+    def _settings_fresh(self, process_id: str) -> bool:
+        cached = self._settings.get(process_id)
+        return cached is not None and cached[0] >= time.monotonic()
 
     def _process_settings(self, process_id: str) -> dict[str, Any]:
         """A process's settings, re-read at most every few seconds (they change rarely)."""

@@ -32,7 +32,8 @@ class PostgresStore(SqlStore):
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
         )
-        return engine, engine
+        # Reads run in autocommit: no BEGIN before and no ROLLBACK after each one.
+        return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def _claim_query(self, limit: int) -> sa.Select[Any]:
         return super()._claim_query(limit).with_for_update(skip_locked=True)

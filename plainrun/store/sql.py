@@ -8,6 +8,7 @@ a new run wakes them. Driver errors are translated to ``StoreError`` here, at th
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 import threading
@@ -96,6 +97,50 @@ def _event(row: RowMapping) -> RunEvent:
 
 def _record(cls: type, row: RowMapping) -> Any:
     return cls(**{k: row[k] for k in cls.__slots__})
+
+
+# Statements on hot paths, built once: building a statement costs more than running it.
+_INSERT_RUNS = sa.insert(t.runs)
+_INSERT_EVENTS = sa.insert(t.run_events)
+_GET_RUN = sa.select(t.runs).where(t.runs.c.id == sa.bindparam("run_id"))
+_GET_PROCESS_FOR_RUN = (
+    sa.select(t.processes, t.process_versions.c.sha256.label("published_sha256"))
+    .outerjoin(
+        t.process_versions,
+        sa.and_(
+            t.process_versions.c.process_id == t.processes.c.id,
+            t.process_versions.c.version == t.processes.c.published_version,
+        ),
+    )
+    .where(t.processes.c.id == sa.bindparam("process_id"))
+)
+
+
+@functools.cache
+def _finish_statement(outputs: bool, error: bool, final: bool) -> sa.Update:
+    """The fenced outcome update; outputs, error and finished_at are set only when given."""
+    c = t.runs.c
+    values: dict[str, Any] = {
+        "state": sa.bindparam("b_state", type_=c.state.type),
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "exec_state": sa.bindparam("b_exec_state", type_=c.exec_state.type),
+    }
+    if outputs:
+        values["outputs"] = sa.bindparam("b_outputs", type_=c.outputs.type)
+    if error:
+        values["error"] = sa.bindparam("b_error", type_=c.error.type)
+    if final:
+        values["finished_at"] = sa.bindparam("b_now", type_=c.finished_at.type)
+    return (
+        sa.update(t.runs)
+        .where(
+            c.id == sa.bindparam("b_id"),
+            c.attempt == sa.bindparam("b_attempt"),
+            c.state == RunState.RUNNING.value,
+        )
+        .values(values)
+    )
 
 
 class _Pending:
@@ -312,12 +357,8 @@ class SqlStore:
 
     def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
         """A process and the source hash of its published version (None if unpublished), in one read."""
-        v = t.process_versions
-        query = sa.select(t.processes, v.c.sha256.label("published_sha256")).outerjoin(
-            v, sa.and_(v.c.process_id == t.processes.c.id, v.c.version == t.processes.c.published_version)
-        )
         with self.read() as conn:
-            row = conn.execute(query.where(t.processes.c.id == process_id)).mappings().first()
+            row = conn.execute(_GET_PROCESS_FOR_RUN, {"process_id": process_id}).mappings().first()
         return (_process(row), row["published_sha256"]) if row else None
 
     def list_processes(
@@ -509,13 +550,13 @@ class SqlStore:
             for r in rows
         ]
         with self.write() as conn:
-            conn.execute(sa.insert(t.runs), rows)
-            conn.execute(sa.insert(t.run_events), events)
+            conn.execute(_INSERT_RUNS, rows)
+            conn.execute(_INSERT_EVENTS, events)
             self.notify_new_runs(conn)
 
     def get_run(self, run_id: str) -> Run | None:
         with self.read() as conn:
-            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
+            row = conn.execute(_GET_RUN, {"run_id": run_id}).mappings().first()
         return _run(row) if row else None
 
     def get_runs(self, run_ids: Iterable[str]) -> dict[str, Run]:
@@ -711,27 +752,18 @@ class SqlStore:
         events: list[dict[str, Any]] = []
         with self.write() as conn:
             for o in outcomes:
-                values: dict[str, Any] = {
-                    "state": o.to_state.value,
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    "exec_state": o.exec_state,
+                final = o.to_state in FINAL_STATES
+                params: dict[str, Any] = {
+                    "b_id": o.run_id,
+                    "b_attempt": o.attempt,
+                    "b_state": o.to_state.value,
+                    "b_exec_state": o.exec_state,
+                    "b_outputs": o.outputs,
+                    "b_error": o.error,
+                    "b_now": now,
                 }
-                if o.outputs is not None:
-                    values["outputs"] = o.outputs
-                if o.error is not None:
-                    values["error"] = o.error
-                if o.to_state in FINAL_STATES:
-                    values["finished_at"] = now
-                result = conn.execute(
-                    sa.update(t.runs)
-                    .where(
-                        t.runs.c.id == o.run_id,
-                        t.runs.c.attempt == o.attempt,
-                        t.runs.c.state == RunState.RUNNING.value,
-                    )
-                    .values(values)
-                )
+                statement = _finish_statement(o.outputs is not None, o.error is not None, final)
+                result = conn.execute(statement, params)
                 ok = result.rowcount == 1
                 written.append(ok)
                 if not ok:
@@ -760,7 +792,7 @@ class SqlStore:
                     }
                 )
             if events:
-                conn.execute(sa.insert(t.run_events), events)
+                conn.execute(_INSERT_EVENTS, events)
             if any(o.to_state is RunState.PENDING for o, ok in zip(outcomes, written, strict=True) if ok):
                 self.notify_new_runs(conn)
         return written
