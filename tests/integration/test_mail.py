@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import smtplib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -226,3 +227,14 @@ def test_addresses_in_the_api_and_another_agents_key_sees_nothing(env: Env) -> N
     )
     assert r.status_code == 400
     assert env.call("GET", "/v2/processes/" + "z" * 25 + "/email").status_code == 404
+
+
+def test_the_same_message_delivered_to_many_receivers_at_once_starts_one_run(env: Env) -> None:
+    data = message(message_id="<race@acme.example>").as_bytes()
+    address = env.address()
+    with ThreadPoolExecutor(6) as pool:
+        results = list(
+            pool.map(lambda _: env.services.mail.receive(data, "ap@acme.example", [address]), range(12))
+        )
+    (run,) = env.runs()
+    assert {tuple(r) for r in results} <= {(run.id,), ()}
