@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plainrun.cli import admin, guidance, lang, processes, runs, serve, testsuite, worker
+from plainrun.cli import admin, guidance, lang, mail, processes, runs, serve, testsuite, worker
 
 app = typer.Typer(
     name="plainrun",
@@ -19,6 +19,7 @@ admin.register(app)
 lang.register(app)
 app.add_typer(admin.keys, name="keys")
 app.add_typer(admin.agents, name="agents")
+mail.register(app, processes.app)
 app.add_typer(processes.app, name="processes")
 guidance.register_runs(runs.app)
 testsuite.register(app, runs.app)

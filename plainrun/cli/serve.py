@@ -47,10 +47,17 @@ def register(app: typer.Typer) -> None:
             console.print(f"demo agent {demo.agent_id}; processes: {demo.processes}", highlight=False)
             console.print(f"API key (shown once): [bold]{demo.api_key}[/bold]")
             console.print(f"shell variables for the README's curl session: source {env}", highlight=False)
-        uvicorn.run(
-            create_app(settings, services=services, worker=None if no_worker else WorkerConfig()),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-        )
+        from plainrun.mail.server import start_smtp
+
+        smtp = start_smtp(services)
+        console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)
+        try:
+            uvicorn.run(
+                create_app(settings, services=services, worker=None if no_worker else WorkerConfig()),
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                access_log=False,
+            )
+        finally:
+            smtp.stop()

@@ -25,6 +25,7 @@ from plainrun.language import (
     Succeeded,
     parse,
 )
+from plainrun.mail.message import execution_email
 from plainrun.store import open_store
 from plainrun.store.sql import SqlStore
 
@@ -124,7 +125,12 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     else:
         files = [FileRef(f["id"], f["name"], f["size"] or 0, f["content_type"]) for f in payload["files"]]
         execution = Execution.start(
-            program, payload["run"]["inputs"], files, env, on_exception=payload.get("on_exception", "pause")
+            program,
+            payload["run"]["inputs"],
+            files,
+            env,
+            on_exception=payload.get("on_exception", "pause"),
+            email=execution_email(payload.get("email")),
         )
     logged_before = len(execution.log)
     outcome = execution.run()

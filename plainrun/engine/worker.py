@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plainrun import ids
-from plainrun.domain.runs import RunState
+from plainrun.domain.runs import RunState, Trigger
 from plainrun.engine import metrics
 from plainrun.engine.executor import ExecResult, ExecutorPool
 from plainrun.engine.wakeups import Wakeups
 from plainrun.errors import StoreError
 from plainrun.services.container import Services
+from plainrun.store import mail as store_mail
 from plainrun.store.records import Outcome, Run
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,10 @@ class Worker:
             if run.id not in self._cancelled:
                 # Built on the loop when it needs no query (source and settings cached, no files).
                 cached = (
-                    run.sha256 in self._sources and not run.file_ids and self._settings_fresh(run.process_id)
+                    run.sha256 in self._sources
+                    and not run.file_ids
+                    and run.trigger is not Trigger.EMAIL
+                    and self._settings_fresh(run.process_id)
                 )
                 payload = self._payload(run) if cached else await asyncio.to_thread(self._payload, run)
             if payload is None or run.id in self._cancelled:
@@ -248,6 +252,11 @@ class Worker:
             "data_dir": str(settings.data_dir),
             "database_url": settings.database_url,
             "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
+            "email": store_mail.email_facts(
+                self.store, process_id=run.process_id, stage=run.stage.value, message_id=run.trigger_ref
+            )
+            if run.trigger is Trigger.EMAIL
+            else None,
         }
 
     def _settings_fresh(self, process_id: str) -> bool:

@@ -53,6 +53,7 @@ def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> Liv
         "PLAINRUN_DATA_DIR": str(tmp / "var"),
         "PLAINRUN_DATABASE_URL": database_url or f"sqlite:///{tmp / 'var' / 'plainrun.db'}",
         "PLAINRUN_PORT": str(port),
+        "PLAINRUN_SMTP_LISTEN_PORT": str(free_port()),
     }
     log = tmp / "serve.log"
     with open(log, "wb") as out:
