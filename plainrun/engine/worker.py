@@ -143,10 +143,12 @@ class Worker:
         # would otherwise run out of work. One transaction then claims many runs, not one each.
         batch = max(1, self.config.concurrency // 4)
         while not self._stopping:
+            # Cleared before looking, so a wake-up that comes while we claim or decide not to is
+            # kept for the wait below (and never spins the loop when there is nothing to do).
+            self._wake.clear()
             free = self.config.concurrency - len(self._inflight)
             runs: list[Run] = []
             if free >= batch or (free > 0 and len(self._inflight) <= self.config.executor_size):
-                self._wake.clear()
                 try:
                     runs = await asyncio.to_thread(
                         self.store.claim_runs, self.id, limit=free, lease_s=self.config.lease_s
