@@ -298,3 +298,42 @@ mail_messages = sa.Table(
     sa.UniqueConstraint("message_id", "token"),
     sa.Index("ix_mail_messages_lookup", "process_id", "stage", "message_id"),
 )
+
+# Schedules: a published process run by itself at the slots of a schedule. ``next_at`` is the first
+# slot no scheduler has dealt with yet (NULL when disabled); ``revision`` grows with every edit so a
+# scheduler that read an older edition cannot move it. Each slot fires once: the unique constraint
+# on (schedule_id, slot_at) decides between any number of schedulers.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("spec", Json, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("inputs", Json, nullable=False),
+    sa.Column("catch_up", sa.String(16), nullable=False),
+    sa.Column("catch_up_window_s", sa.Integer, nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("next_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_schedules_due", "next_at"),
+    sa.Index("ix_schedules_process", "process_id", "id"),
+    sa.Index("ix_schedules_agent", "agent_id", "id"),
+)
+
+schedule_fires = sa.Table(
+    "schedule_fires",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("schedule_id", Id, nullable=False),
+    sa.Column("slot_at", Timestamp, nullable=False),
+    sa.Column("run_id", Id, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("fired_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("schedule_id", "slot_at"),
+)
