@@ -1,6 +1,9 @@
 """The procedures a file can call, and resolving a phrase in a line to one of them.
 
-Procedures defined in the file come first, then book procedures. Actions (``to …``) are called as
+The most specific phrase wins: candidates are tried by their number of literal words, most
+first, and at equal counts procedures defined in the file come before book procedures (so a
+process named ``to read an invoice`` does not swallow the book's ``read the csv rows of a
+(file)``). Actions (``to …``) are called as
 statements; value procedures (``the tax of an amount is``) as a whole value; condition procedures
 (``an invoice is valid if``) as a condition.
 """
@@ -29,7 +32,7 @@ class ProcedureIndex:
     def __init__(self, known: Iterable[Known]):
         known = list(known)
         literal_count = lambda k: -sum(isinstance(item, str) for item in k.phrase.items)  # noqa: E731
-        ordered = sorted(known, key=lambda k: (k.origin != "file", literal_count(k)))
+        ordered = sorted(known, key=lambda k: (literal_count(k), k.origin != "file"))
         self.actions = [k for k in ordered if k.kind == "to"]
         self.values = [k for k in ordered if k.kind in ("is", "are")]
         self.predicates = [k for k in ordered if k.kind == "if"]

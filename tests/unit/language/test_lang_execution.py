@@ -125,6 +125,18 @@ to go
     ]
 
 
+def test_the_most_specific_phrase_wins_over_the_process_s_own_name(run: Run, env: LocalEnvironment) -> None:
+    # "read an emailed invoice" could take "the csv rows of the file" as its argument; the book's
+    # longer phrase is the one meant (and calling the process itself would recurse).
+    file = env.add_file("lines.csv", b"item,amount\npens,10\npaper,20\n")
+    source = (
+        "to read an emailed invoice\n"
+        "  read the csv rows of the file\n"
+        "  the output lines is the number of the above\n"
+    )
+    assert succeeded(run(source, files=[file])).outputs == [{"name": "lines", "value": 2}]
+
+
 def test_procedures_results_and_predicates(run: Run) -> None:
     source = """\
 to go
