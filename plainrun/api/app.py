@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from plainrun import __version__
-from plainrun.api import files, guidance, mail, processes, runs, system, testsuite
+from plainrun.api import files, guidance, mail, processes, runs, schedules, system, testsuite
 from plainrun.api.errors import install_error_handlers
 from plainrun.api.limits import BodyLimitMiddleware
 from plainrun.api.metrics import StoreCollector
@@ -63,7 +63,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (runs, guidance, testsuite, processes, mail, files, system):
+    for module in (runs, guidance, testsuite, processes, mail, schedules, files, system):
         app.include_router(module.router, prefix="/v2")
     registry = CollectorRegistry()
     registry.register(StoreCollector(services.store))

@@ -11,6 +11,7 @@ from plainrun.services.keys import KeyService
 from plainrun.services.mail import MailService
 from plainrun.services.processes import ProcessService
 from plainrun.services.runs import RunService
+from plainrun.services.schedules import ScheduleService
 from plainrun.services.testsuite import TestSuiteService
 from plainrun.settings import Settings
 from plainrun.store import open_store
@@ -29,6 +30,7 @@ class Services:
     guidance: GuidanceService
     tests: TestSuiteService
     mail: MailService
+    schedules: ScheduleService
 
     def close(self) -> None:
         self.store.dispose()
@@ -66,4 +68,5 @@ def build_services(settings: Settings, *, store: SqlStore | None = None, migrate
         guidance=GuidanceService(store, processes),
         tests=TestSuiteService(store, runs),
         mail=MailService.build(settings, store, processes, runs, blobs, secret=secret),
+        schedules=ScheduleService(store, processes, runs),
     )
