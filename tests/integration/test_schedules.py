@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -455,3 +459,55 @@ def test_a_stopped_scheduler_no_longer_listens_for_changes(env: Env) -> None:
     with running(Scheduler(env.services.schedules, max_sleep=0.01)):
         assert len(env.services.schedules.listeners) == 1
     assert env.services.schedules.listeners == []
+
+
+# --- a scheduler in another process -------------------------------------------------------------
+
+# ``plainrun scheduler``, mounted here too in case the command line does not mount it yet.
+_CLI = (
+    "from plainrun.cli import app, schedules\n"
+    "if not any(c.name == 'scheduler' for c in app.registered_commands):\n"
+    "    schedules.register(app)\n"
+    "app(['scheduler'])\n"
+)
+
+
+@pytest.mark.postgres
+def test_plainrun_scheduler_in_another_process_shares_slots_with_two_in_process(pg_env: Env) -> None:
+    """A real clock and a slot every second: ``plainrun scheduler`` in a subprocess and two schedulers
+    in this one fire every slot between the first and the last exactly once; SIGTERM stops it."""
+    schedule = pg_env.services.schedules.create(
+        SYSTEM,
+        agent_id=pg_env.agent_id,
+        process_id=pg_env.process_id,
+        name="every second",
+        kind="cron",
+        cron="* * * * * *",
+    )
+    env = {**os.environ, "PLAINRUN_DATABASE_URL": pg_env.settings.database_url}
+    env["PLAINRUN_DATA_DIR"] = str(pg_env.settings.data_dir)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CLI], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        others = [build_services(pg_env.settings) for _ in range(2)]
+        try:
+            with running(Scheduler(others[0].schedules)), running(Scheduler(others[1].schedules)):
+                time.sleep(5)
+            alone_from = datetime.now(UTC)
+        finally:
+            for services in others:
+                services.close()
+        time.sleep(1.5)  # the subprocess alone
+    finally:
+        child.send_signal(signal.SIGTERM)
+        output, _ = child.communicate(timeout=20)
+    assert child.returncode == 0, output.decode()
+    fires = pg_env.fires(schedule.id)
+    slots = [f.slot_at for f in fires]
+    assert len(slots) >= 5
+    assert slots == [slots[0] + timedelta(seconds=n) for n in range(len(slots))]  # none twice or missing
+    runs = pg_env.services.store.list_runs(pg_env.process_id, limit=1000)
+    assert sorted(r.trigger_ref or "" for r in runs) == sorted(slot_ref(schedule.id, s) for s in slots)
+    assert slots[-1] > alone_from  # the subprocess fired on alone
+    assert b"slot fired" in output
