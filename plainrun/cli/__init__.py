@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plainrun.cli import admin, guidance, lang, mail, processes, runs, serve, testsuite, worker
+from plainrun.cli import admin, guidance, lang, mail, processes, runs, schedules, serve, testsuite, worker
 
 app = typer.Typer(
     name="plainrun",
@@ -17,6 +17,7 @@ serve.register(app)
 worker.register(app)
 admin.register(app)
 lang.register(app)
+schedules.register(app)
 app.add_typer(admin.keys, name="keys")
 app.add_typer(admin.agents, name="agents")
 mail.register(app, processes.app)

@@ -11,6 +11,7 @@ import uvicorn
 from plainrun.api import create_app
 from plainrun.cli._common import console
 from plainrun.engine.worker import WorkerConfig
+from plainrun.scheduler import Scheduler, running
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
 
@@ -52,12 +53,13 @@ def register(app: typer.Typer) -> None:
         smtp = start_smtp(services)
         console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)
         try:
-            uvicorn.run(
-                create_app(settings, services=services, worker=None if no_worker else WorkerConfig()),
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                access_log=False,
-            )
+            with running(Scheduler(services.schedules)):
+                uvicorn.run(
+                    create_app(settings, services=services, worker=None if no_worker else WorkerConfig()),
+                    host=settings.host,
+                    port=settings.port,
+                    log_level="warning",
+                    access_log=False,
+                )
         finally:
             smtp.stop()

@@ -40,7 +40,7 @@ class Signer:
         return f"{body}.{self._mac(body)}"
 
     def unsign(self, token: str, *, message: str = "The token is not valid.") -> dict[str, Any]:
-        if not isinstance(token, str) or len(token) > 2048 or token.count(".") != 1:
+        if not isinstance(token, str) or len(token) > 2048 or token.count(".") != 1 or not token.isascii():
             raise InvalidToken(message)
         body, mac = token.split(".")
         if not hmac.compare_digest(self._mac(body), mac):
