@@ -21,11 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from plainrun import ids
-from plainrun.domain.runs import RunState
 from plainrun.errors import NotFound
 from plainrun.store import schema as t
 from plainrun.store.records import NewRun
-from plainrun.store.sql import SqlStore, utcnow
+from plainrun.store.sql import SqlStore, insert_pending_runs, pending_row, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,26 +156,6 @@ def earliest_next(store: SqlStore) -> datetime | None:
         )
 
 
-def _run_row(new: NewRun) -> dict[str, Any]:
-    """A pending run's row, as ``SqlStore.create_runs`` writes it."""
-    return {
-        **{k: getattr(new, k) for k in NewRun.__slots__},  # type: ignore[attr-defined]
-        "stage": new.stage.value,
-        "trigger": new.trigger.value,
-        "state": RunState.PENDING.value,
-        "archived": False,
-        "attempt": 0,
-        "cancel_requested": False,
-        "outputs": None,
-        "error": None,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "exec_state": None,
-        "started_at": None,
-        "finished_at": None,
-    }
-
-
 def fire(
     store: SqlStore, schedule: Schedule, slot_at: datetime, *, run: NewRun | None, error: str | None = None
 ) -> Fire | None:
@@ -209,18 +188,7 @@ def fire(
         if won is None:
             return None
         if run is not None:
-            conn.execute(sa.insert(t.runs).values(_run_row(run)))
-            conn.execute(
-                sa.insert(t.run_events).values(
-                    run_id=run.id,
-                    at=run.created_at,
-                    kind="created",
-                    from_state=None,
-                    to_state=RunState.PENDING.value,
-                    attempt=0,
-                    data={"trigger": run.trigger.value, "schedule_id": schedule.id},
-                )
-            )
+            insert_pending_runs(conn, [pending_row(run)], {"schedule_id": schedule.id})
             store.notify_new_runs(conn)
     return Fire(**row)
 

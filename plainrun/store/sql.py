@@ -143,6 +143,48 @@ def _finish_statement(outputs: bool, error: bool, final: bool) -> sa.Update:
     )
 
 
+def pending_row(new: NewRun) -> dict[str, Any]:
+    """The row of a run that was just made: Pending, attempt 0, nothing run yet."""
+    return {
+        **{k: getattr(new, k) for k in NewRun.__slots__},  # type: ignore[attr-defined]
+        "stage": new.stage.value,
+        "trigger": new.trigger.value,
+        "state": RunState.PENDING.value,
+        "archived": False,
+        "attempt": 0,
+        "cancel_requested": False,
+        "outputs": None,
+        "error": None,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "exec_state": None,
+        "started_at": None,
+        "finished_at": None,
+    }
+
+
+def insert_pending_runs(
+    conn: Connection, rows: list[dict[str, Any]], event_data: dict[str, Any] | None = None
+) -> None:
+    """Insert runs made by ``pending_row`` with their ``created`` events, inside the caller's transaction."""
+    conn.execute(_INSERT_RUNS, rows)
+    conn.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "run_id": r["id"],
+                "at": r["created_at"],
+                "kind": "created",
+                "from_state": None,
+                "to_state": RunState.PENDING.value,
+                "attempt": 0,
+                "data": {"trigger": r["trigger"], **(event_data or {})},
+            }
+            for r in rows
+        ],
+    )
+
+
 class _Pending:
     """One caller's runs waiting in a group commit."""
 
@@ -492,25 +534,7 @@ class SqlStore:
         Group commit: callers arriving while another caller's transaction is being written are
         written together in the next one, so concurrent starts share a commit (and its fsync).
         """
-        rows = [
-            {
-                **{k: getattr(n, k) for k in NewRun.__slots__},  # type: ignore[attr-defined]
-                "stage": n.stage.value,
-                "trigger": n.trigger.value,
-                "state": RunState.PENDING.value,
-                "archived": False,
-                "attempt": 0,
-                "cancel_requested": False,
-                "outputs": None,
-                "error": None,
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "exec_state": None,
-                "started_at": None,
-                "finished_at": None,
-            }
-            for n in new_runs
-        ]
+        rows = [pending_row(n) for n in new_runs]
         mine = _Pending(rows)
         with self._group_lock:
             self._group.append(mine)
@@ -537,21 +561,8 @@ class SqlStore:
             pending.done = True
 
     def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
-        events = [
-            {
-                "run_id": r["id"],
-                "at": r["created_at"],
-                "kind": "created",
-                "from_state": None,
-                "to_state": RunState.PENDING.value,
-                "attempt": 0,
-                "data": {"trigger": r["trigger"]},
-            }
-            for r in rows
-        ]
         with self.write() as conn:
-            conn.execute(_INSERT_RUNS, rows)
-            conn.execute(_INSERT_EVENTS, events)
+            insert_pending_runs(conn, rows)
             self.notify_new_runs(conn)
 
     def get_run(self, run_id: str) -> Run | None:
