@@ -134,8 +134,8 @@ class Demo:
 class Server:
     """``plainrun serve --examples`` in its own session on a fresh data folder (and database)."""
 
-    def __init__(self, db: str, workdir: Path, pg_admin: str) -> None:
-        self.db, self.workdir, self.pg_admin = db, workdir, pg_admin
+    def __init__(self, db: str, workdir: Path, pg_admin: str, pg_db: str = PG_DB) -> None:
+        self.db, self.workdir, self.pg_admin, self.pg_db = db, workdir, pg_admin, pg_db
         self.port = free_port()
         self.data_dir = workdir / "var"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -143,7 +143,7 @@ class Server:
         if db == "sqlite":
             self.database_url = f"sqlite:///{workdir / 'plainrun.db'}"
         else:
-            self.database_url = f"{pg_admin.rsplit('/', 1)[0]}/{PG_DB}"
+            self.database_url = f"{pg_admin.rsplit('/', 1)[0]}/{pg_db}"
 
     def __enter__(self) -> Server:
         try:
@@ -154,8 +154,8 @@ class Server:
 
     def _start(self) -> Server:
         if self.db == "postgres":
-            psql(self.pg_admin, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            psql(self.pg_admin, f"CREATE DATABASE {PG_DB}")
+            psql(self.pg_admin, f"DROP DATABASE IF EXISTS {self.pg_db} WITH (FORCE)")
+            psql(self.pg_admin, f"CREATE DATABASE {self.pg_db}")
             self.pg_created = True
         env = {
             **os.environ,
@@ -163,6 +163,9 @@ class Server:
             "PLAINRUN_DATA_DIR": str(self.data_dir),
             "PLAINRUN_PORT": str(self.port),
             "PLAINRUN_HOST": "127.0.0.1",
+            # the SMTP receiver of serve on a free port, so that a test or another serve on the
+            # default port does not stop the benchmark from starting
+            "PLAINRUN_SMTP_LISTEN_PORT": str(free_port()),
         }
         env.pop("PLAINRUN_PUBLIC_URL", None)
         exe = Path(sys.executable).parent / "plainrun"
@@ -236,7 +239,7 @@ class Server:
             self.log.close()
             self.proc = None
         if self.pg_created:
-            psql(self.pg_admin, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            psql(self.pg_admin, f"DROP DATABASE IF EXISTS {self.pg_db} WITH (FORCE)")
             self.pg_created = False
 
     def __exit__(self, *exc: object) -> None:
@@ -666,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="a database URL on the PostgreSQL server used to create bench_plainrun",
     )
+    ap.add_argument(
+        "--pg-db", default=PG_DB, help="the database created (and dropped) for the run on PostgreSQL"
+    )
     ap.add_argument("--peers", type=Path, default=PEERS, help="folder of the peers' result files")
     ap.add_argument(
         "--out", type=Path, default=None, help="result file (default bench/results/plainrun-<db>.json)"
@@ -674,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="plainrun-bench-") as tmp,
-        Server(args.db, Path(tmp), args.pg_admin) as server,
+        Server(args.db, Path(tmp), args.pg_admin, args.pg_db) as server,
     ):
         try:
             with asyncio.Runner(loop_factory=loop_factory()) as runner:
