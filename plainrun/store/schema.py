@@ -337,3 +337,17 @@ schedule_fires = sa.Table(
     sa.Column("fired_at", Timestamp, nullable=False),
     sa.UniqueConstraint("schedule_id", "slot_at"),
 )
+
+# People who sign in to the web UI with a name and a password. A user belongs to one agent and sees
+# what an API key of that agent sees. ``password_hash`` is a scrypt hash with its parameters and salt.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("name"),
+    sa.Index("ix_users_agent", "agent_id", "id"),
+)
