@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from plainrun.cli import admin, guidance, lang, mail, processes, runs, schedules, serve, testsuite, worker
+from plainrun.cli import (
+    admin,
+    guidance,
+    lang,
+    mail,
+    processes,
+    runs,
+    schedules,
+    serve,
+    testsuite,
+    users,
+    worker,
+)
 
 app = typer.Typer(
     name="plainrun",
@@ -26,6 +38,7 @@ guidance.register_runs(runs.app)
 testsuite.register(app, runs.app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(guidance.learnings, name="learnings")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

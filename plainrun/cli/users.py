@@ -1,0 +1,52 @@
+"""``plainrun users create|list|delete``: people who sign in to the web UI."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from plainrun.api.render import ts
+from plainrun.cli._common import console, services
+from plainrun.services.users import UserService
+
+app = typer.Typer(help="Users of the web UI: create, list, delete.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    agent: Annotated[str, typer.Option(help="The agent whose processes and runs the user sees")],
+    name: Annotated[str, typer.Option(help="The name the user signs in with")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin")
+    ] = False,
+) -> None:
+    """Create a user; the password is prompted for (twice), or read from stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with services() as s:
+        user = UserService(s.store).create(agent_id=agent, name=name, password=password)
+    console.print(f"user {user.name} ({user.id}) of agent {user.agent_id}", highlight=False)
+
+
+@app.command("list")
+def list_users(agent: Annotated[str | None, typer.Option(help="Only this agent's users")] = None) -> None:
+    """List users (never their passwords)."""
+    with services() as s:
+        rows = UserService(s.store).list(agent)
+    table = Table("id", "name", "agent", "created")
+    for u in rows:
+        table.add_row(u.id, u.name, u.agent_id, ts(u.created_at))
+    console.print(table)
+
+
+@app.command("delete")
+def delete(user: Annotated[str, typer.Argument(help="The user's name or id")]) -> None:
+    """Delete a user; their sessions end with their next request."""
+    with services() as s:
+        gone = UserService(s.store).delete(user)
+    console.print(f"deleted {gone.name}", highlight=False)

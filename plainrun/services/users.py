@@ -1,0 +1,114 @@
+"""Users: people who sign in to the web UI with a name and a password, scoped to one agent.
+
+Passwords are hashed with scrypt (a memory-hard KDF) under a random salt; the hash records its
+parameters, so they can be raised later without breaking existing users. A signed-in session holds
+only an identity (``("user", id)`` or ``("key", id)``), which :meth:`UserService.principal` checks
+again on every request: a deleted user or a revoked key is signed out at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from plainrun.errors import InvalidInput, NotFound, Unauthenticated
+from plainrun.services.access import Principal
+from plainrun.store import users as db
+from plainrun.store.sql import SqlStore
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+#: scrypt cost: 16 MiB of memory and ~50 ms per hash.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the name is unknown, so a wrong name takes as long as a wrong password."""
+    return hash_password("not a password", salt=b"\0" * 16)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    principal: Principal
+    #: What the UI shows: the user's name, or the key's prefix.
+    label: str
+
+
+class UserService:
+    def __init__(self, store: SqlStore):
+        self.store = store
+
+    def create(self, *, agent_id: str, name: str, password: str) -> db.User:
+        name = name.strip()
+        if not 1 <= len(name) <= 100 or any(c.isspace() for c in name):
+            raise InvalidInput("A user name is 1 to 100 characters without spaces.", details=[("name", name)])
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InvalidInput(f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+        if self.store.get_agent(agent_id) is None:
+            raise NotFound("The agent was not found.")
+        return db.create_user(self.store, agent_id=agent_id, name=name, password_hash=hash_password(password))
+
+    def list(self, agent_id: str | None = None) -> list[db.User]:
+        return db.list_users(self.store, agent_id)
+
+    def delete(self, name_or_id: str) -> db.User:
+        user = db.find_user(self.store, name_or_id) or db.get_user(self.store, name_or_id)
+        if user is None or not db.delete_user(self.store, user.id):
+            raise NotFound("The user was not found.")
+        return user
+
+    def sign_in(self, name: str, password: str) -> db.User:
+        """The user with this name and password; a wrong name or password is the same 401."""
+        user = db.find_user(self.store, name.strip()) if 0 < len(name) <= 100 else None
+        ok = verify_password(password[:MAX_PASSWORD], user.password_hash if user else _dummy_hash())
+        if user is None or not ok:
+            raise Unauthenticated("The name or the password is not right.")
+        return user
+
+    def identity(self, kind: str, identity_id: str) -> SignedIn | None:
+        """Who a session signed in as, or None when that user or key no longer exists or was revoked."""
+        if kind == "user":
+            user = db.get_user(self.store, identity_id)
+            if user is None:
+                return None
+            return SignedIn(Principal(key_id=f"user:{user.id}", agent_id=user.agent_id), user.name)
+        if kind == "key":
+            key = db.active_key(self.store, identity_id)
+            if key is None:
+                return None
+            return SignedIn(Principal(key_id=key.id, agent_id=key.agent_id), f"key {key.prefix}…")
+        return None
