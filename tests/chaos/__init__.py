@@ -1,0 +1,1 @@
+"""Reliability tests: real processes killed, a database restarted (run apart from the suite)."""
