@@ -138,6 +138,19 @@ def list_run_events(run_id: str, services: ServicesDep, principal: PrincipalDep)
     return render.JSON({"items": [render.event(e) for e in events], "continuation_token": None})
 
 
+@router.get(
+    "/runs/{run_id}/children",
+    operation_id="list_child_runs",
+    summary="The child runs a run started (run, invoke, start a run), oldest first",
+    response_model=ListResponse,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def list_child_runs(run_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+    children = services.runs.children(principal, check_path_id(run_id, "run_id"))
+    return render.JSON({"items": [render.run(r) for r in children], "continuation_token": None})
+
+
 def _bulk(services: ServicesDep, principal: PrincipalDep, run_ids: list[str], archived: bool) -> render.JSON:
     outcome = services.runs.set_archived(principal, run_ids, archived)
     return render.JSON({"results": [{"run_id": rid, "result": result} for rid, result in outcome.items()]})

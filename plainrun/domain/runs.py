@@ -9,6 +9,8 @@ class RunState(enum.StrEnum):
     PENDING = "Pending"
     RUNNING = "Running"
     AWAITING_GUIDANCE = "AwaitingGuidance"
+    #: Parked until its child runs end; holds no worker slot. The API reports it as Running.
+    WAITING = "Waiting"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     CANCELLED = "Cancelled"
@@ -52,6 +54,7 @@ _STATUS = {
     RunState.PENDING: RunStatus.CREATED,
     RunState.RUNNING: RunStatus.RUNNING,
     RunState.AWAITING_GUIDANCE: RunStatus.EXCEPTION,
+    RunState.WAITING: RunStatus.RUNNING,
     RunState.FAILED: RunStatus.EXCEPTION,
     RunState.CANCELLED: RunStatus.STOPPED,
     RunState.TIMED_OUT: RunStatus.STOPPED,
@@ -70,9 +73,12 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
             RunState.CANCELLED,
             RunState.TIMED_OUT,
             RunState.AWAITING_GUIDANCE,
+            RunState.WAITING,
             RunState.PENDING,  # the worker was lost; the run waits for another attempt
         }
     ),
+    # Its child runs ended (Pending: resume), or a person cancelled it.
+    RunState.WAITING: frozenset({RunState.PENDING, RunState.CANCELLED, RunState.FAILED}),
     RunState.AWAITING_GUIDANCE: frozenset({RunState.PENDING, RunState.FAILED, RunState.CANCELLED}),
     RunState.SUCCEEDED: frozenset(),
     RunState.FAILED: frozenset(),

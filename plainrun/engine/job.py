@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from plainrun.blobs import LocalBlobStorage
+from plainrun.domain.runs import RunState
+from plainrun.ids import new_id
 from plainrun.language import (
     BookError,
     Execution,
@@ -23,8 +25,12 @@ from plainrun.language import (
     Program,
     SmtpSettings,
     Succeeded,
+    WaitForRuns,
+    Waiting,
     parse,
 )
+from plainrun.language.names import normalise
+from plainrun.language.values import to_plain
 from plainrun.mail.message import execution_email
 from plainrun.store import open_store
 from plainrun.store.sql import SqlStore
@@ -52,7 +58,7 @@ def _store(url: str) -> SqlStore:
 class RunEnvironment:
     """The outside world of one run, backed by the service's store and file storage."""
 
-    def __init__(self, payload: dict[str, Any]):
+    def __init__(self, payload: dict[str, Any], program: Program):
         self.run = payload["run"]
         self.agent_id: str = self.run["agent_id"]
         self._url: str = payload["database_url"]
@@ -60,6 +66,11 @@ class RunEnvironment:
         smtp = payload.get("smtp") or {}
         self.smtp = SmtpSettings(**smtp) if smtp else SmtpSettings()
         self.lines: list[str] = []
+        self.program: Program = program
+        self.sha256: str = payload["sha256"]
+        self.defaults: dict[str, Any] = payload.get("defaults") or {}
+        self.new_children: list[dict[str, Any]] = []
+        self._children_before: int | None = None
 
     @property
     def store(self) -> SqlStore:
@@ -109,16 +120,87 @@ class RunEnvironment:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
+    # --- child runs ------------------------------------------------------------------------------
+    # A child is decided here and created by the worker together with this attempt's outcome, in
+    # one transaction: an attempt that is lost creates none, and a replayed start creates none again.
+
     def start_child(self, process: str, inputs: dict[str, Any]) -> str:
-        raise BookError("child runs of other processes are not available in this version")
+        from plainrun.store import children as store_children
+
+        if self._children_before is None:
+            self._children_before = store_children.count_children(self.store, self.run["id"])
+        if self._children_before + len(self.new_children) >= store_children.MAX_CHILDREN:
+            raise BookError(f"a run may start at most {store_children.MAX_CHILDREN} child runs")
+        found = store_children.find_process(self.store, self.agent_id, process)
+        entry = None
+        if found is None:
+            # A procedure of this run's own process runs as a child of the same version.
+            entry = self._own_procedure(process)
+            if entry is None:
+                raise BookError(f'there is no process named "{process.strip().removeprefix("/")}"')
+            found = {
+                "process_id": self.run["process_id"],
+                "name": self.run.get("name") or process,
+                "settings": {},
+                "stage": self.run["stage"],
+                "version": self.run.get("version", 0),
+                "sha256": self.sha256,
+            }
+        state = Execution.start(self.program, inputs, [], self, on_exception="fail", entry=entry).to_json()
+        child_id = new_id()
+        self.new_children.append(
+            {
+                "id": child_id,
+                "agent_id": self.agent_id,
+                "process_id": found["process_id"],
+                "name": found["name"][:100],
+                "stage": found["stage"],
+                "version": found["version"],
+                "sha256": found["sha256"],
+                "inputs": [{"name": name, "value": to_plain(value)} for name, value in inputs.items()],
+                "file_ids": [],
+                "trigger_ref": self.run["id"],
+                "parent_run_id": self.run["id"],
+                "max_attempts": self.defaults.get("max_attempts", 3),
+                "timeout_s": float(
+                    found["settings"].get("timeout_s") or self.defaults.get("timeout_s", 300.0)
+                ),
+                "exec_state": state,
+            }
+        )
+        return child_id
+
+    def _own_procedure(self, name: str) -> str | None:
+        wanted = normalise(name.strip().removeprefix("/").strip().removeprefix("to "))
+        for procedure in self.program.procedures:
+            words = procedure.name.split(" ", 1)
+            if procedure.kind == "to" and len(words) == 2 and normalise(words[1]) == wanted:
+                return procedure.phrase.key
+        return None
 
     def wait_children(self, ids: list[str]) -> list[list[dict[str, Any]]]:
-        raise BookError("child runs of other processes are not available in this version")
+        created_now = {child["id"] for child in self.new_children}
+        if created_now.intersection(ids):
+            raise WaitForRuns(ids)
+        runs = self.store.get_runs(ids)
+        unknown = [i for i in ids if i not in runs or runs[i].parent_run_id != self.run["id"]]
+        if unknown:
+            raise BookError(f"there is no child run {unknown[0]}")
+        if any(not runs[i].state.is_final for i in ids):
+            raise WaitForRuns(ids)
+        results = []
+        for i in ids:
+            child = runs[i]
+            if child.state is not RunState.SUCCEEDED:
+                reason = (child.error or {}).get("message") or child.state.value
+                raise BookError(f'the child run {i} of "{child.name}" ended {child.state.value}: {reason}')
+            results.append(child.outputs or [])
+        return results
 
 
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
     program = _program(payload["sha256"], payload["source"])
-    env = RunEnvironment(payload)
+    env = RunEnvironment(payload, program)
     saved = payload.get("exec_state")
     if saved:
         execution = Execution.from_json(program, saved, env)
@@ -135,10 +217,20 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     logged_before = len(execution.log)
     outcome = execution.run()
     log = [{"text": line} for line in outcome.log[logged_before:]]
+    children = env.new_children
     if isinstance(outcome, Succeeded):
-        return {"outcome": "succeeded", "outputs": outcome.outputs, "log": log}
+        return {"outcome": "succeeded", "outputs": outcome.outputs, "log": log, "children": children}
+    if isinstance(outcome, Waiting):
+        return {
+            "outcome": "waiting",
+            "runs": outcome.runs,
+            "exec_state": {**execution.to_json(), "waiting_for": outcome.runs},
+            "log": log,
+            "children": children,
+        }
     if isinstance(outcome, Paused):
         return {
+            "children": children,
             "outcome": "paused",
             "error": {
                 "kind": outcome.kind,
@@ -155,6 +247,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
         }
     assert isinstance(outcome, Failed)
     return {
+        "children": children,
         "outcome": "failed",
         "error": {
             "kind": outcome.kind,

@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plainrun import ids
-from plainrun.domain.runs import RunState, Trigger
+from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.engine import metrics
 from plainrun.engine.executor import ExecResult, ExecutorPool
 from plainrun.engine.wakeups import Wakeups
 from plainrun.errors import StoreError
 from plainrun.services.container import Services
 from plainrun.store import mail as store_mail
-from plainrun.store.records import Outcome, Run
+from plainrun.store.records import NewRun, Outcome, Run
+from plainrun.store.sql import pending_row, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +241,12 @@ class Worker:
                 "agent_id": run.agent_id,
                 "process_id": run.process_id,
                 "stage": run.stage.value,
+                "version": run.version,
+                "name": run.name,
                 "attempt": run.attempt,
                 "inputs": run.inputs,
             },
+            "defaults": {"timeout_s": settings.run_timeout_s, "max_attempts": settings.max_attempts},
             "sha256": run.sha256,
             "source": source,
             "files": [
@@ -278,11 +282,21 @@ class Worker:
         return cached[1]
 
     def _outcome(self, run: Run, result: ExecResult) -> Outcome:
-        base = {"run_id": run.id, "attempt": run.attempt}
+        base: dict[str, Any] = {"run_id": run.id, "attempt": run.attempt, "parent_run_id": run.parent_run_id}
         if result.kind == "ok":
             value = result.value
             kind = value.get("outcome")
             logs = value.get("log", [])
+            if value.get("children"):
+                base["children"] = [_child_row(child) for child in value["children"]]
+            if kind == "waiting":
+                return Outcome(
+                    **base,
+                    to_state=RunState.WAITING,
+                    exec_state=value["exec_state"],
+                    event_data={"waiting_for": value["runs"]},
+                    log=logs,
+                )
             if kind == "succeeded":
                 return Outcome(**base, to_state=RunState.SUCCEEDED, outputs=value["outputs"], log=logs)
             if kind == "paused":
@@ -392,3 +406,28 @@ class Worker:
                         "run recovered", extra={"action": "recovered", "run": run_id, "state": state.value}
                     )
             await self._pause(self.config.recover_s)
+
+
+def _child_row(child: dict[str, Any]) -> dict[str, Any]:
+    """The pending row of a child run an attempt started (see ``job.RunEnvironment.start_child``)."""
+    row = pending_row(
+        NewRun(
+            id=child["id"],
+            agent_id=child["agent_id"],
+            process_id=child["process_id"],
+            name=child["name"],
+            stage=Stage(child["stage"]),
+            version=child["version"],
+            sha256=child["sha256"],
+            inputs=child["inputs"],
+            file_ids=child["file_ids"],
+            trigger=Trigger.SUBPROCESS,
+            trigger_ref=child["trigger_ref"],
+            parent_run_id=child["parent_run_id"],
+            max_attempts=child["max_attempts"],
+            timeout_s=child["timeout_s"],
+            created_at=utcnow(),
+        )
+    )
+    row["exec_state"] = child["exec_state"]
+    return row

@@ -22,7 +22,7 @@ from plainrun.language.errors import (
 )
 from plainrun.language.execution import Execution, email_fact
 from plainrun.language.limits import Limits
-from plainrun.language.outcome import Failed, Guidance, Outcome, Paused, Succeeded
+from plainrun.language.outcome import Failed, Guidance, Outcome, Paused, Succeeded, WaitForRuns, Waiting
 from plainrun.language.program import Program, parse
 from plainrun.language.values import NOT_FOUND, Duration, FileRef, Money
 
@@ -53,6 +53,8 @@ __all__ = [
     "StateError",
     "Succeeded",
     "SyntaxIssue",
+    "WaitForRuns",
+    "Waiting",
     "discover",
     "email_fact",
     "parse",

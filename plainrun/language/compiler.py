@@ -303,7 +303,7 @@ class Compiler:
                 frame.above = child
                 return
             outputs = rt.wait_children([child], node)
-            result = outputs[0] if outputs else {}
+            result = (outputs[0] if outputs else {}) if isinstance(outputs, list) else outputs
             frame.above = result
             frame.last_result = result
 
@@ -329,6 +329,8 @@ class Compiler:
 
         def wait_runs(frame: Frame) -> None:
             outputs = rt.wait_children(frame.runs, node)
+            if not isinstance(outputs, list):
+                outputs = [outputs]  # a value given by guidance in place of the children's outputs
             frame.runs = []
             frame.facts["runs"] = outputs
             frame.above = outputs

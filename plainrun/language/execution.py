@@ -35,6 +35,8 @@ from plainrun.language.outcome import (
     Outcome,
     Paused,
     Succeeded,
+    WaitForRuns,
+    Waiting,
     outcome_from_json,
 )
 from plainrun.language.program import Program
@@ -142,20 +144,26 @@ class Execution:
         self.state["journal"].append(entry)
         self.state["pending"] = None
 
-    def run(self) -> Outcome:
-        """Runs (or resumes) to the end or the next pause."""
+    def run(self) -> Outcome | Waiting:
+        """Runs (or resumes) to the end, the next pause, or a wait for child runs.
+
+        After :class:`Waiting` the state is left as it is: call ``run()`` again (here or on a copy
+        made with ``to_json``/``from_json``) once the child runs ended.
+        """
         if self.state["pending"] is not None:
             return outcome_from_json(self.state["pending"])
         if self.state["outcome"] is not None:
             return outcome_from_json(self.state["outcome"])
         outcome = self._run()
+        if isinstance(outcome, Waiting):
+            return outcome
         if isinstance(outcome, Paused):
             self.state["pending"] = outcome.to_json()
         else:
             self.state["outcome"] = outcome.to_json()
         return outcome
 
-    def _run(self) -> Outcome:
+    def _run(self) -> Outcome | Waiting:
         program = self.program
         rt = Runtime(
             program,
@@ -181,6 +189,8 @@ class Execution:
             pass
         except EndRun as end:
             return end.outcome
+        except WaitForRuns as wait:
+            return Waiting(wait.run_ids, list(rt.log))
         except StateError as err:
             return Failed(err.message, procedure.line, procedure.column, "state", list(rt.log))
         except RecursionError:

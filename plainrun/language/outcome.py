@@ -55,6 +55,29 @@ class Failed:
         return {"outcome": "failed", **asdict(self)}
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """The run waits for child runs (``runs``, their ids) to end; it resumes by replay once they have.
+
+    Not a stored outcome: the execution's state is saved as it is and run again after the children
+    ended, when the wait finds their results.
+    """
+
+    runs: list[str]
+    log: list[str] = field(default_factory=list)
+
+
+class WaitForRuns(BaseException):
+    """Raised by an environment whose child runs have not all ended yet (see :class:`Waiting`).
+
+    A BaseException, so that the interpreter's handling of book errors never catches it.
+    """
+
+    def __init__(self, run_ids: list[str]):
+        super().__init__(f"waiting for {len(run_ids)} child runs")
+        self.run_ids = list(run_ids)
+
+
 Outcome = Succeeded | Paused | Failed
 
 

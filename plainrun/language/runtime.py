@@ -245,7 +245,9 @@ class Runtime:
 
         return str(self.effect("child", start, node, f'starting "{process}"'))
 
-    def wait_children(self, ids: list[str], node: n.Node) -> list[dict[str, Value]]:
+    def wait_children(self, ids: list[str], node: n.Node) -> Value:
+        """Each child's outputs as a record, in a list; or, after guidance, the value given instead."""
+
         def wait() -> list[dict[str, Value]]:
             try:
                 results = self.env.wait_children(list(ids))
@@ -255,8 +257,7 @@ class Runtime:
                 raise BookError(str(err)) from err
             return [{item["name"]: item["value"] for item in outputs} for outputs in results]
 
-        value = self.effect("wait", wait, node, "waiting for the child runs")
-        return value if isinstance(value, list) else []
+        return self.effect("wait", wait, node, "waiting for the child runs")
 
     def text(self, value: Value) -> str:
         return to_text(value)

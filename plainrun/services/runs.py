@@ -163,6 +163,13 @@ class RunService:
         token = self._pages.sign({**query, "k": rows[limit - 1].id}) if len(rows) > limit else None
         return RunPage(items=rows[:limit], continuation_token=token)
 
+    def children(self, principal: Principal, run_id: str) -> list[Run]:
+        """The child runs ``run_id`` started (at most 50), oldest first."""
+        from plainrun.store import children
+
+        self.get(principal, run_id)
+        return children.children(self.store, run_id)
+
     def cancel(self, principal: Principal, run_id: str) -> Run:
         self.get(principal, run_id)
         return self.store.cancel_run(run_id)

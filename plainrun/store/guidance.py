@@ -105,11 +105,15 @@ def fail_waiting_run(
             sa.update(t.runs)
             .where(*_waiting(run_id, attempt))
             .values(state=RunState.FAILED.value, error=error, finished_at=utcnow())
-            .returning(t.runs.c.attempt)
+            .returning(t.runs.c.attempt, t.runs.c.parent_run_id)
         ).first()
         if row is None:
             return False
         _event(conn, run_id, RunState.FAILED, row.attempt, event_data)
+        if row.parent_run_id:
+            from plainrun.store.children import wake_parents
+
+            wake_parents(store, conn, [row.parent_run_id])
     return True
 
 

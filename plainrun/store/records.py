@@ -38,6 +38,8 @@ class Process:
     settings: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    #: At most this many runs Running at once (``settings["max_concurrency"]``); None: no limit.
+    max_concurrent_runs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +140,7 @@ class Outcome:
     event_data: dict[str, Any] | None = None
     #: Log lines (``{"text": …, "line": …}``) recorded as events before the state change.
     log: list[dict[str, Any]] = field(default_factory=list)
+    #: Child runs the attempt started (rows made by ``pending_row``), created with the outcome.
+    children: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's parent, to wake when this outcome ends the run.
+    parent_run_id: str | None = None

@@ -761,6 +761,7 @@ class SqlStore:
         now = utcnow()
         written: list[bool] = []
         events: list[dict[str, Any]] = []
+        wake: list[str] = []  # waiting parents (and runs just parked) to check for ended children
         with self.write() as conn:
             for o in outcomes:
                 final = o.to_state in FINAL_STATES
@@ -779,6 +780,12 @@ class SqlStore:
                 written.append(ok)
                 if not ok:
                     continue
+                if o.children:
+                    insert_pending_runs(conn, o.children, {"parent_run_id": o.run_id})
+                if o.to_state is RunState.WAITING:
+                    wake.append(o.run_id)
+                elif final and o.parent_run_id:
+                    wake.append(o.parent_run_id)
                 events.extend(
                     {
                         "run_id": o.run_id,
@@ -804,8 +811,16 @@ class SqlStore:
                 )
             if events:
                 conn.execute(_INSERT_EVENTS, events)
-            if any(o.to_state is RunState.PENDING for o, ok in zip(outcomes, written, strict=True) if ok):
+            if any(
+                o.to_state is RunState.PENDING or o.children
+                for o, ok in zip(outcomes, written, strict=True)
+                if ok
+            ):
                 self.notify_new_runs(conn)
+            if wake:
+                from plainrun.store.children import wake_parents
+
+                wake_parents(self, conn, wake)
         return written
 
     def cancel_run(self, run_id: str, *, reason: str = "cancelled") -> Run:
@@ -837,6 +852,13 @@ class SqlStore:
                         data={"reason": reason},
                     )
                 )
+                if row["parent_run_id"]:
+                    from plainrun.store.children import wake_parents
+
+                    wake_parents(self, conn, [row["parent_run_id"]])
+            from plainrun.store.children import cancel_descendants
+
+            cancel_descendants(self, conn, run_id, reason="its parent run was cancelled")
         return _run({**row, **values})  # type: ignore[arg-type]
 
     def notify_cancel(self, conn: Connection, run_id: str) -> None:
@@ -853,7 +875,13 @@ class SqlStore:
             rows = (
                 conn.execute(
                     self._lock_for_update(
-                        sa.select(t.runs.c.id, t.runs.c.attempt, t.runs.c.max_attempts, t.runs.c.lease_owner)
+                        sa.select(
+                            t.runs.c.id,
+                            t.runs.c.attempt,
+                            t.runs.c.max_attempts,
+                            t.runs.c.lease_owner,
+                            t.runs.c.parent_run_id,
+                        )
                         .where(t.runs.c.state == RunState.RUNNING.value, t.runs.c.lease_expires_at < now)
                         .limit(500)
                     )
@@ -895,6 +923,13 @@ class SqlStore:
                 recovered.append((r["id"], to_state))
             if any(s is RunState.PENDING for _, s in recovered):
                 self.notify_new_runs(conn)
+            parents = [
+                r["parent_run_id"] for r in rows if r["parent_run_id"] and r["attempt"] >= r["max_attempts"]
+            ]
+            if parents:
+                from plainrun.store.children import wake_parents
+
+                wake_parents(self, conn, parents)
         return recovered
 
     # --- the per-agent key-value box ---------------------------------------------------------
