@@ -39,11 +39,7 @@ HOST = socket.gethostname()[:30]
 
 #: A run that takes a little time and leaves proof that it reached its end: its last book call posts
 #: its tag to the sink (which answers slowly), and the tag comes back as an output.
-PROCESS = (
-    "to record a chaos run\n"
-    "  post the tag as json to the sink\n"
-    "  the output tag is the tag\n"
-)
+PROCESS = "to record a chaos run\n  post the tag as json to the sink\n  the output tag is the tag\n"
 
 
 def chaos_runs(default: int = 1000) -> int:
@@ -336,9 +332,7 @@ class Installation:
 
     def runs(self) -> dict[str, dict[str, Any]]:
         with self.services.store.read() as conn:
-            rows = conn.execute(
-                sa.select(t.runs).where(t.runs.c.process_id == self.process_id)
-            ).mappings()
+            rows = conn.execute(sa.select(t.runs).where(t.runs.c.process_id == self.process_id)).mappings()
             return {r["id"]: dict(r) for r in rows}
 
     def events(self) -> dict[str, list[dict[str, Any]]]:
@@ -376,7 +370,9 @@ def check_runs_ended_once(inst: Installation, run_ids: set[str]) -> dict[str, di
         if run["outputs"] != [{"name": "tag", "value": tag}]:
             problems.append(f"{run_id} outputs {run['outputs']}")
         terminal = [
-            e for e in events.get(run_id, []) if e["kind"] == "state" and RunState(e["to_state"]) in FINAL_STATES
+            e
+            for e in events.get(run_id, [])
+            if e["kind"] == "state" and RunState(e["to_state"]) in FINAL_STATES
         ]
         if [e["to_state"] for e in terminal] != [RunState.SUCCEEDED.value]:
             problems.append(f"{run_id} terminal events {[e['to_state'] for e in terminal]}")

@@ -19,8 +19,8 @@ from tests.chaos.harness import (
     Installation,
     Proc,
     Sink,
-    check_runs_ended_once,
     chaos_runs,
+    check_runs_ended_once,
     cluster,
     summary,
     wait_for,
@@ -105,9 +105,7 @@ def test_sigkilled_workers_lose_no_run_and_complete_none_twice(pg_url: str, tmp_
                 wrong.append(f"{run_id}: attempt {e['attempt']} lost by live worker {e['data']['worker']}")
                 continue
             recovered.add(run_id)
-            claims = [
-                ev for ev in events[run_id] if ev["kind"] == "state" and ev["to_state"] == "Running"
-            ]
+            claims = [ev for ev in events[run_id] if ev["kind"] == "state" and ev["to_state"] == "Running"]
             again = next(ev for ev in claims if ev["attempt"] == e["attempt"] + 1)
             reclaim.append(again["at"].timestamp() - float(kill["at"]))  # type: ignore[arg-type]
             finish.append(run["finished_at"].timestamp() - float(kill["at"]))  # type: ignore[arg-type]

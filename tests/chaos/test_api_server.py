@@ -1,0 +1,78 @@
+"""SIGKILL the API server while clients start runs: every run that got a 201 exists and finishes.
+
+``plainrun serve --no-worker`` on PostgreSQL with a separate ``plainrun worker``; four clients post
+runs without pause; the server's process group is killed twice mid-traffic and started again on the
+same port. Figures in ``test-artifacts/chaos-api-server.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.clients import Clients
+from tests.chaos.harness import (
+    Installation,
+    Sink,
+    check_runs_ended_once,
+    cluster,
+    free_port,
+    summary,
+    wait_for,
+    wait_healthy,
+    write_artifact,
+)
+
+KILLS = 2
+
+
+@pytest.mark.postgres
+def test_every_run_acknowledged_before_an_api_server_is_killed_exists(pg_url: str, tmp_path: Path) -> None:
+    inst = Installation.create(pg_url, tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    outages: list[float] = []
+    with Sink(delay=0.05) as sink, cluster(pg_url, tmp_path) as c:
+        c.start("worker", "worker", "--executors", "2")
+        server = c.serve(port, "--no-worker")
+        wait_healthy(url, 60, server)
+        with Clients(inst, url, sink.url, n=4) as clients:
+            for _ in range(KILLS):
+                before = clients.count(201)
+                wait_for(lambda b=before: clients.count(201) >= b + 30, 60, "30 more runs to be started")
+                killed_at = server.kill_group()
+                server = c.serve(port, "--no-worker")
+                wait_healthy(url, 60, server)
+                wait_for(lambda k=killed_at: clients.first(201, after=k) is not None, 30, "a 201 again")
+                first = clients.first(201, after=killed_at)
+                assert first is not None
+                outages.append(first - killed_at)
+            time.sleep(1.0)  # traffic on the last server
+        acked = clients.acknowledged()
+        failures = Counter(p.error for p in clients.posted if p.status is None)
+        # Requests the kill cut off mid-way (not refused because no server was listening).
+        cut = sum(n for error, n in failures.items() if error != "ConnectError")
+        assert not clients.malformed, clients.malformed[:5]
+        wait_for(lambda: inst.unfinished() == 0, 120, "every run to end", every=0.5)
+    runs = check_runs_ended_once(inst, set(acked))
+    inst.close()
+    assert all(runs[run_id]["name"] == tag for run_id, tag in acked.items())
+    # Nothing appears that no client asked for, and no request started two runs.
+    names = [r["name"] for r in runs.values()]
+    assert len(names) == len(set(names))
+    assert set(names) <= {p.tag for p in clients.posted}
+    assert cut > 0, f"no request was cut off mid-way: the kills missed the traffic ({failures})"
+    write_artifact(
+        "api-server",
+        {
+            "kills": KILLS,
+            "acknowledged_201": len(acked),
+            "requests_cut_off_mid_way": cut,
+            "requests_failed_by_error": dict(failures),
+            "cut_off_requests_that_still_started_a_run": len(runs) - len(acked),
+            "kill_to_next_201_s": summary(outages),
+        },
+    )
