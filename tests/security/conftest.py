@@ -28,7 +28,10 @@ from tests.conftest import _admin, _pg_url
 
 GREET = 'to greet a customer\n  the output greeting is "Hello, {the customer name}!"\n'
 GREET_V2 = 'to greet a customer\n  the output greeting is "Hi, {the customer name}!"\n'
-APPROVE = 'to approve a request\n  ask "Approve?"\n    the choices are "yes", "no"\n  the output answer is the above\n'
+APPROVE = (
+    'to approve a request\n  ask "Approve?"\n    the choices are "yes", "no"\n'
+    "  the output answer is the above\n"
+)
 HOLD = 'to hold a request\n  ask "Ready to go on?"\n  the output answer is the above\n'
 MAX_UPLOAD = 64 * 1024
 MAX_BODY = 256 * 1024
@@ -71,7 +74,11 @@ class World:
 
     def upload(self, agent: str, name: str, data: bytes, key: str | None = None) -> str:
         target = self.ok(
-            "POST", "/v2/files", key, 201, json={"agent_id": agent, "name": name, "content_type": "text/plain"}
+            "POST",
+            "/v2/files",
+            key,
+            201,
+            json={"agent_id": agent, "name": name, "content_type": "text/plain"},
         )
         r = self.client.post(
             target["upload_url"].removeprefix(str(self.client.base_url)),
@@ -96,7 +103,9 @@ def settings_for(database_url: str, data_dir: Path, **extra: Any) -> Settings:
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A fresh database for the module: the world is built once and only read (or refused) after."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'plainrun.db'}"
@@ -144,7 +153,9 @@ def _build(world: World) -> None:
     world.wait_state(ids["run_done"], "Succeeded")
     added = ok("POST", "/v2/test-cases", json={"run_ids": [ids["run_done"]]})["results"]
     ids["test_case_b"] = added[0]["test_case_id"]
-    test_run = ok("POST", "/v2/test-runs", status=201, json={"agent_id": b, "process_ids": [ids["process_b"]]})
+    test_run = ok(
+        "POST", "/v2/test-runs", status=201, json={"agent_id": b, "process_ids": [ids["process_b"]]}
+    )
     ids["test_run_b"] = test_run["id"]
     wait_for(
         lambda: ok("GET", f"/v2/test-runs/{ids['test_run_b']}")["state"] != "Running", 60, "the test run"
@@ -174,7 +185,11 @@ def _build(world: World) -> None:
         },
     )
     ids["schedule_b"] = schedule["id"]
-    ok("PUT", f"/v2/processes/{ids['process_b']}/email/permissions", json={"mode": "restricted", "senders": ["ap@b.example"]})
+    ok(
+        "PUT",
+        f"/v2/processes/{ids['process_b']}/email/permissions",
+        json={"mode": "restricted", "senders": ["ap@b.example"]},
+    )
     ok("PUT", f"/v2/agents/{b}/email/members", json={"senders": ["boss@b.example"]})
     ids["email_b"] = ok("GET", f"/v2/processes/{ids['process_b']}/email")["addresses"][1]["address"]
     # Agent A's own things, for requests that mix A's ids with B's.
@@ -199,7 +214,9 @@ def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     app = create_app(settings, services=services, worker=worker)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            built = World(client, services, admin_key, a_key, b_key, {"agent_a": agent_a.id, "agent_b": agent_b.id})
+            built = World(
+                client, services, admin_key, a_key, b_key, {"agent_a": agent_a.id, "agent_b": agent_b.id}
+            )
             _build(built)
             yield built
     finally:

@@ -97,7 +97,8 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/v2/processes/{process_id}/versions/{version}"): c(path="/v2/processes/{process_b}/versions/1"),
     ("GET", "/v2/processes/{process_id}/email"): c(path="/v2/processes/{process_b}/email"),
     ("POST", "/v2/processes/{process_id}/email/rotate"): [
-        Case(path="/v2/processes/{process_b}/email/rotate", params={"stage": s}) for s in ("Draft", "Published")
+        Case(path="/v2/processes/{process_b}/email/rotate", params={"stage": s})
+        for s in ("Draft", "Published")
     ],
     ("PUT", "/v2/processes/{process_id}/email/permissions"): c(
         path="/v2/processes/{process_b}/email/permissions", body={"mode": "anyone"}
@@ -143,9 +144,9 @@ def takes_an_id(route: APIRoute) -> bool:
         return True
     for param in dependant.body_params:
         model = param.field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            if any(_ID_NAME.search(name) for name in model.model_fields):
-                return True
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        if is_model and any(_ID_NAME.search(name) for name in model.model_fields):
+            return True
     return False
 
 
@@ -202,7 +203,8 @@ def snapshot(world: World) -> dict[str, Any]:
     out["email"] = get(f"/v2/processes/{ids['process_b']}/email")
     out["members"] = get(f"/v2/agents/{b}/email/members")
     out["schedules"] = [
-        {k: v for k, v in s.items() if k != "next_fire_times"} for s in get("/v2/schedules", agent_id=b)["items"]
+        {k: v for k, v in s.items() if k != "next_fire_times"}
+        for s in get("/v2/schedules", agent_id=b)["items"]
     ]
     out["file"] = get(f"/v2/files/{ids['file_b']}")
     out["file.content"] = world.call("GET", f"/v2/files/{ids['file_b']}/content").content
