@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, make_asgi_app
+from starlette.responses import RedirectResponse
 
 from plainrun import __version__
 from plainrun.api import files, guidance, mail, processes, runs, schedules, system, testsuite
@@ -70,6 +71,15 @@ def create_app(
     from prometheus_client import REGISTRY
 
     app.mount("/metrics", make_asgi_app(_Combined(REGISTRY, registry)))
+    # The web UI: its own app under /ui (session cookie, CSRF, HTML error pages), beside the API.
+    from plainrun.web import create_ui
+
+    app.mount("/ui", create_ui(services))
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=307)
+
     app.add_middleware(
         BodyLimitMiddleware,
         body_bytes=settings.max_body_bytes,

@@ -1,0 +1,112 @@
+// plainrun's UI: small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  function csrf() {
+    var main = document.getElementById("main");
+    return main ? main.getAttribute("data-csrf") || "" : "";
+  }
+
+  // The run page: poll the live fragment until the run has ended; replace it only when it changed.
+  function live(box) {
+    var url = box.getAttribute("data-live");
+    var delay = 700;
+    function tick() {
+      var head = box.querySelector("[data-live-version]");
+      if (!head || head.hasAttribute("data-live-final")) return;
+      // Do not replace a form the person is filling in.
+      if (box.contains(document.activeElement) && document.activeElement.form) {
+        return setTimeout(tick, delay);
+      }
+      var version = head.getAttribute("data-live-version");
+      fetch(url + "?v=" + encodeURIComponent(version), {
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf() },
+        cache: "no-store"
+      }).then(function (response) {
+        if (response.status === 200) return response.text();
+        if (response.status !== 204) throw new Error("HTTP " + response.status);
+        return null;
+      }).then(function (html) {
+        if (html !== null) box.innerHTML = html;
+        delay = 700;
+        setTimeout(tick, delay);
+      }).catch(function () {
+        delay = Math.min(delay * 2, 10000);
+        setTimeout(tick, delay);
+      });
+    }
+    setTimeout(tick, delay);
+  }
+
+  // Pages that refresh while something runs (a test run).
+  function refresh(el) {
+    var ms = parseInt(el.getAttribute("data-refresh"), 10) || 2000;
+    setTimeout(function () {
+      if (!document.activeElement || !document.activeElement.form) window.location.reload();
+      else refresh(el);
+    }, ms);
+  }
+
+  // View Runs: select all, and the count of selected runs.
+  function bulk(form) {
+    var all = form.querySelector("[data-select-all]");
+    var count = form.querySelector("[data-selected-count]");
+    var boxes = function () { return form.querySelectorAll("input[name=run_ids]"); };
+    function update() {
+      var n = 0;
+      boxes().forEach(function (b) { if (b.checked) n += 1; });
+      if (count) count.textContent = n + " selected";
+      if (all) all.checked = n > 0 && n === boxes().length;
+    }
+    form.addEventListener("change", function (event) {
+      if (event.target === all) boxes().forEach(function (b) { b.checked = all.checked; });
+      update();
+    });
+    update();
+  }
+
+  // The editor: keep the line-number gutter beside the text as it scrolls and grows.
+  function editor(box) {
+    var gutter = box.querySelector(".gutter");
+    var text = box.querySelector("textarea");
+    if (!gutter || !text) return;
+    var marks = {};
+    gutter.querySelectorAll("span.err").forEach(function (s) { marks[s.textContent] = s.getAttribute("title"); });
+    function lines() {
+      var n = Math.max(text.value.split("\n").length, 12);
+      if (gutter.children.length === n) return;
+      gutter.textContent = "";
+      for (var i = 1; i <= n; i++) {
+        var span = document.createElement("span");
+        span.textContent = String(i);
+        if (marks[String(i)]) { span.className = "err"; span.title = marks[String(i)]; }
+        gutter.appendChild(span);
+        gutter.appendChild(document.createTextNode("\n"));
+      }
+    }
+    text.addEventListener("input", lines);
+    text.addEventListener("scroll", function () { gutter.scrollTop = text.scrollTop; });
+    text.addEventListener("keydown", function (event) {
+      if (event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey) {
+        // Two spaces, as the language indents; Escape then Tab leaves the field.
+        if (text.getAttribute("data-tab-out")) return;
+        event.preventDefault();
+        var start = text.selectionStart;
+        text.setRangeText("  ", start, text.selectionEnd, "end");
+        lines();
+      } else if (event.key === "Escape") {
+        text.setAttribute("data-tab-out", "1");
+      } else {
+        text.removeAttribute("data-tab-out");
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live]").forEach(live);
+    document.querySelectorAll("[data-refresh]").forEach(refresh);
+    document.querySelectorAll("form[data-bulk]").forEach(bulk);
+    document.querySelectorAll(".editor").forEach(editor);
+  });
+})();
