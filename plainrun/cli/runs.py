@@ -41,6 +41,9 @@ def start(
     name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
     wait: Annotated[bool, typer.Option(help="Wait until the run ends and print it")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait")] = 600.0,
+    fail_fast: Annotated[
+        bool, typer.Option(help="Fail at the first exception instead of waiting for guidance")
+    ] = False,
 ) -> None:
     """Start a run of a process (a manual run)."""
     inputs = parse_inputs(input or [])
@@ -66,6 +69,7 @@ def start(
             inputs=inputs,
             file_ids=file_ids,
             trigger=Trigger.MANUAL,
+            on_exception="fail" if fail_fast else None,
         )
         if wait:
             deadline = time.monotonic() + timeout

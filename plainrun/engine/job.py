@@ -202,16 +202,17 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
     saved = payload.get("exec_state")
-    if saved:
+    if saved and "journal" in saved:
         execution = Execution.from_json(program, saved, env)
     else:
+        options = (saved or {}).get("options") or {}
         files = [FileRef(f["id"], f["name"], f["size"] or 0, f["content_type"]) for f in payload["files"]]
         execution = Execution.start(
             program,
             payload["run"]["inputs"],
             files,
             env,
-            on_exception=payload.get("on_exception", "pause"),
+            on_exception=options.get("on_exception") or payload.get("on_exception", "pause"),
             email=execution_email(payload.get("email")),
         )
     logged_before = len(execution.log)

@@ -410,7 +410,7 @@ class Worker:
 
 def _child_row(child: dict[str, Any]) -> dict[str, Any]:
     """The pending row of a child run an attempt started (see ``job.RunEnvironment.start_child``)."""
-    row = pending_row(
+    return pending_row(
         NewRun(
             id=child["id"],
             agent_id=child["agent_id"],
@@ -427,7 +427,6 @@ def _child_row(child: dict[str, Any]) -> dict[str, Any]:
             max_attempts=child["max_attempts"],
             timeout_s=child["timeout_s"],
             created_at=utcnow(),
+            exec_state=child["exec_state"],
         )
     )
-    row["exec_state"] = child["exec_state"]
-    return row

@@ -86,7 +86,12 @@ class RunService:
         trigger_ref: str | None = None,
         rerun_of: str | None = None,
         parent_run_id: str | None = None,
+        on_exception: str | None = None,
     ) -> Run:
+        """Start a run. ``on_exception="fail"`` makes this run fail fast instead of waiting for
+        guidance, whatever its process says (the editor's test runs of a draft do this)."""
+        if on_exception not in (None, "pause", "fail"):
+            raise InvalidInput('on_exception is "pause" or "fail".')
         process, version, sha256 = self.processes.for_run(principal, process_id, agent_id, stage)
         file_ids = self._check_files(agent_id, file_ids or [])
         timeout = process.settings.get("timeout_s") or self.timeout_s
@@ -104,6 +109,7 @@ class RunService:
             trigger_ref=trigger_ref,
             rerun_of=rerun_of,
             parent_run_id=parent_run_id,
+            exec_state={"options": {"on_exception": on_exception}} if on_exception else None,
             max_attempts=self.max_attempts,
             timeout_s=float(timeout),
             created_at=utcnow(),

@@ -82,6 +82,9 @@ class NewRun:
     trigger_ref: str | None = None
     rerun_of: str | None = None
     parent_run_id: str | None = None
+    #: What the first attempt starts from: ``{"options": {"on_exception": "fail"}}`` for a run that
+    #: fails fast, or a whole saved execution (a child run); None for a plain start.
+    exec_state: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,7 +157,6 @@ def pending_row(new: NewRun) -> dict[str, Any]:
         "error": None,
         "lease_owner": None,
         "lease_expires_at": None,
-        "exec_state": None,
         "started_at": None,
         "finished_at": None,
     }

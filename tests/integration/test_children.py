@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from plainrun.domain.runs import RunState, Trigger
+from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.engine.worker import Worker, WorkerConfig
 from plainrun.services.access import SYSTEM, Principal
 from plainrun.services.container import build_services
@@ -182,3 +182,21 @@ def test_children_are_scoped_to_the_parents_agent(engine: EngineHarness) -> None
     other = engine.services.store.create_agent("other").id
     with pytest.raises(Exception, match="not found"):
         engine.services.runs.children(Principal("k", other), parent_id)
+
+
+def test_a_run_started_to_fail_fast_fails_at_its_first_exception(engine: EngineHarness) -> None:
+    process_id = engine.process(STRICT)  # its process setting says: wait for guidance
+    run = engine.services.runs.start(
+        SYSTEM,
+        agent_id=engine.agent_id,
+        process_id=process_id,
+        stage=Stage.DRAFT,
+        name="from the editor",
+        trigger=Trigger.MANUAL,
+        on_exception="fail",
+    )
+    failed = engine.wait_state(run.id, RunState.FAILED)
+    assert failed.error is not None and "vendor code" in failed.error["message"]
+    assert failed.error["line"] == 2
+    waiting = engine.wait_state(engine.start(process_id), RunState.AWAITING_GUIDANCE)
+    assert waiting.error is not None and waiting.error["line"] == 2
