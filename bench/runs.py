@@ -285,7 +285,8 @@ class Client:
         self.session = aiohttp.ClientSession(
             base_url=base_url,
             headers={"x-api-key": key},
-            connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=60),
+            # below uvicorn's 5 s keep-alive: a connection the server is closing is never reused
+            connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=4),
             timeout=aiohttp.ClientTimeout(total=60),
         )
 
