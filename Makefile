@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PLAINRUN_DATA_DIR ?= var
 export PLAINRUN_DATABASE_URL ?= sqlite:///var/plainrun.db
 
-.PHONY: run test install lint bench clean
+.PHONY: run test chaos install lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/plainrun serve --examples
 
-## make test: install, then run every test (PostgreSQL tests use the local server)
+## make test: install, then run every test (PostgreSQL tests use the local server); then, alone
+## (they restart PostgreSQL), the reliability tests in their short form
 test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup
+	CHAOS_RUNS=200 $(BIN)/python -m pytest -p no:cacheprovider tests/chaos
+
+## make chaos: the reliability tests in full (1,000 runs); they restart PostgreSQL, run them alone
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -s tests/chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check plainrun tests bench
