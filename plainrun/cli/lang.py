@@ -88,7 +88,7 @@ def exec_(
     file: Path,
     input: list[str] | None = None,
     files: list[Path] | None = None,
-    on_exception: str = "pause",
+    on_exception: str | None = None,
 ) -> None:
     """Run FILE locally with ``--input name=value`` and ``--file path``; print the log and outputs."""
     try:
@@ -111,6 +111,7 @@ def exec_(
             typer.echo(f"no such file: {path}", err=True)
             raise typer.Exit(2)
         attached.append(env.add_path(path))
+    on_exception = on_exception or program.on_exception or "pause"
     execution = Execution.start(program, inputs, attached, env, on_exception=on_exception)
     outcome = execution.run()
     while isinstance(outcome, Paused):
@@ -141,7 +142,12 @@ def register(target: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="The process file")],
         input: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input: name=value")] = None,
         file_: Annotated[list[Path] | None, typer.Option("--file", "-f", help="A file for the run")] = None,
-        on_exception: Annotated[str, typer.Option(help='"pause" (ask on the terminal) or "fail"')] = "pause",
+        on_exception: Annotated[
+            str | None,
+            typer.Option(
+                help='"pause" (ask on the terminal) or "fail"; default: what the process says, else pause'
+            ),
+        ] = None,
     ) -> None:
         """Run a process file locally: print its log, then its outputs."""
         exec_(file, input, file_, on_exception)

@@ -212,7 +212,10 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
             payload["run"]["inputs"],
             files,
             env,
-            on_exception=options.get("on_exception") or payload.get("on_exception", "pause"),
+            # The run's own choice, then the process text's ``on exception:``, then its setting.
+            on_exception=options.get("on_exception")
+            or program.on_exception
+            or payload.get("on_exception", "pause"),
             email=execution_email(payload.get("email")),
         )
     logged_before = len(execution.log)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from plainrun.language import nodes as n
-from plainrun.language.blocks import build_blocks
+from plainrun.language.blocks import Line, build_blocks
 from plainrun.language.discovery import discover_inputs
 from plainrun.language.errors import ProcessSyntaxError, SyntaxIssue
 from plainrun.language.phrases import PhraseError, read_phrase
@@ -25,6 +25,8 @@ class Program:
     inputs: list[str]
     source: str = field(repr=False)
     filename: str = "<process>"
+    #: ``on exception: fail|pause`` written at the top of the process; None when it says nothing.
+    on_exception: str | None = None
 
     @property
     def process(self) -> n.Procedure:
@@ -96,7 +98,9 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     index = ProcedureIndex([*(Known(kind, phrase, "file") for _, kind, phrase in headers), *books])
     statements = StatementParser(index, filename, issues)
     procedures = []
-    for line, kind, phrase in headers:
+    on_exception = None
+    for position, (line, kind, phrase) in enumerate(headers):
+        on_exception = _directives(line, position == 0, issues, filename) or on_exception
         if not line.children:
             issues.append(
                 SyntaxIssue(
@@ -115,4 +119,45 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     name = procedures[0].name
     if procedures[0].kind == "to":
         name = name.split(" ", 1)[1]
-    return Program(name, tuple(procedures), discover_inputs(procedures), source, filename)
+    return Program(name, tuple(procedures), discover_inputs(procedures), source, filename, on_exception)
+
+
+def _directives(header: Line, is_process: bool, issues: list[SyntaxIssue], filename: str) -> str | None:
+    """Takes ``on exception: fail`` (or ``pause``) off the first lines of the process's steps.
+
+    The process then fails at its first exception instead of waiting for guidance (or, with
+    ``pause``, waits, whatever the process's setting says). Anywhere else the line is an error.
+    """
+    found = None
+    kept = []
+    leading = is_process
+    for line in header.children:
+        words = [t.text.lower() for t in line.tokens if t.text != ":"]
+        if line.broken or words[:2] != ["on", "exception"]:
+            leading = False
+            kept.append(line)
+            continue
+        if not leading:
+            issues.append(
+                SyntaxIssue(
+                    line.number,
+                    line.column,
+                    '"on exception: fail" goes on the first lines of the process, before its steps',
+                    line.text,
+                    filename,
+                )
+            )
+        elif words[2:] not in (["fail"], ["pause"]) or line.children:
+            issues.append(
+                SyntaxIssue(
+                    line.number,
+                    line.column,
+                    'write "on exception: fail" or "on exception: pause"',
+                    line.text,
+                    filename,
+                )
+            )
+        else:
+            found = words[2]
+    header.children[:] = kept
+    return found

@@ -135,3 +135,20 @@ def test_else_without_if_and_a_duplicate_procedure_are_errors() -> None:
     messages = [message for _, _, message in errors]
     assert any('"else" must follow an "if"' in m for m in messages)
     assert any("already defined on line 1" in m for m in messages)
+
+
+def test_on_exception_is_written_at_the_top_of_the_process() -> None:
+    program = parse('to check a code\n  on exception: fail\n  get the code\n  say "{the above}"\n')
+    assert program.on_exception == "fail"
+    assert [type(s) for s in program.process.body] == [n.Get, n.Say]  # the directive is not a step
+    assert parse("to check a code\n  On Exception: pause\n  get the code\n").on_exception == "pause"
+    assert parse("to check a code\n  get the code\n").on_exception is None
+    assert errors_of("to check a code\n  get the code\n  on exception: fail\n") == [
+        (3, 3, '"on exception: fail" goes on the first lines of the process, before its steps')
+    ]
+    assert errors_of("to go\n  on exception: sometimes\n  say 1\n") == [
+        (2, 3, 'write "on exception: fail" or "on exception: pause"')
+    ]
+    assert errors_of('to go\n  say 1\n\nto help\n  on exception: fail\n  say 2\n') == [
+        (5, 3, '"on exception: fail" goes on the first lines of the process, before its steps')
+    ]
