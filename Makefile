@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PLAINRUN_DATA_DIR ?= var
 export PLAINRUN_DATABASE_URL ?= sqlite:///var/plainrun.db
 
-.PHONY: run test chaos install lint bench clean
+.PHONY: run test chaos install lint bench bench-all clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/language.py
 	$(BIN)/python bench/executor.py
+
+## make bench-all: everything in docs/benchmarks.md: the peers side by side (needs their virtualenvs,
+## see bench/peers.py), lists at 1M runs, 40 statements, a worker's memory over 100k runs (~1 h)
+bench-all: $(STAMP)
+	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/lists.py
+	$(BIN)/python bench/steps.py --db sqlite
+	$(BIN)/python bench/steps.py --db postgres
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf var .pytest_cache
