@@ -6,20 +6,16 @@ so every test here also shows that a waiting parent is parked, not running.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from plainrun.domain.runs import RunState, Stage, Trigger
-from plainrun.engine.worker import Worker, WorkerConfig
+from plainrun.engine.worker import WorkerConfig
 from plainrun.services.access import SYSTEM, Principal
-from plainrun.services.container import build_services
-from plainrun.settings import Settings
-from tests.integration.test_engine import STUCK, EngineHarness, wait_for
+from tests.integration.test_engine import STUCK, EngineHarness, running_engine
 
 CHECK = (
     "to check the vendor\n"
@@ -71,24 +67,9 @@ WAITS_ON_STUCK = "to wait on a stuck child\n  run to test a slow pattern\n  the 
 
 @pytest.fixture
 def engine(database_url: str, tmp_path: Path) -> Iterator[EngineHarness]:
-    """A worker with a single slot, in its own thread's event loop."""
-    services = build_services(Settings(database_url=database_url, data_dir=tmp_path), migrate=True)
-    worker = Worker(services, WorkerConfig(executor_size=1, concurrency=1).with_lease(5))
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    def serve() -> None:
-        loop.run_until_complete(worker.run(stop))
-        loop.run_until_complete(loop.shutdown_default_executor())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    wait_for(worker.ready.is_set, 60, "the worker to start")
-    yield EngineHarness(services)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(60)
-    loop.close()
-    services.close()
+    """A worker with a single slot."""
+    with running_engine(database_url, tmp_path, WorkerConfig(executor_size=1, concurrency=1)) as harness:
+        yield harness
 
 
 def test_run_to_starts_a_real_child_run_and_the_parent_resumes_with_its_outputs(

@@ -79,9 +79,15 @@ class EngineHarness:
 
 @pytest.fixture
 def engine(database_url: str, tmp_path: Path) -> Iterator[EngineHarness]:
+    with running_engine(database_url, tmp_path, WorkerConfig(executor_size=2, concurrency=8)) as harness:
+        yield harness
+
+
+@contextlib.contextmanager
+def running_engine(database_url: str, tmp_path: Path, config: WorkerConfig) -> Iterator[EngineHarness]:
     """Services plus a worker running in its own thread's event loop, as inside ``plainrun serve``."""
     services = build_services(Settings(database_url=database_url, data_dir=tmp_path), migrate=True)
-    worker = Worker(services, WorkerConfig(executor_size=2, concurrency=8).with_lease(5))
+    worker = Worker(services, config.with_lease(5))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 
