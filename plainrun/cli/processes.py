@@ -45,6 +45,21 @@ def publish_cmd(process_id: str) -> None:
     console.print(f"published version {version.version}")
 
 
+@app.command("limit")
+def limit_cmd(
+    process_id: str,
+    runs: Annotated[
+        int | None, typer.Argument(min=1, max=100_000, help="Runs Running at once; omit for no limit")
+    ] = None,
+) -> None:
+    """Set (or, with no number, remove) how many of a process's runs may be Running at once."""
+    with services() as s:
+        process = s.processes.update_draft(SYSTEM, process_id, settings={"max_concurrency": runs})
+    limit = process.max_concurrent_runs
+    said = f"at most {limit} runs at once" if limit else "no limit"
+    console.print(f"{process.name!r}: {said}", highlight=False)
+
+
 @app.command("list")
 def list_cmd(agent: Annotated[str, typer.Option(help="The agent id")]) -> None:
     with services() as s:

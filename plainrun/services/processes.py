@@ -15,7 +15,7 @@ from plainrun.store.sql import SqlStore
 DEFAULT_SETTINGS: dict[str, Any] = {
     "on_exception": "pause",  # or "fail"
     "timeout_s": None,  # None: the service default
-    "max_concurrency": None,  # None: no limit
+    "max_concurrency": None,  # at most this many runs Running at once; None: no limit
 }
 
 
@@ -25,12 +25,19 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("Unknown process settings.", details=[("settings", ", ".join(sorted(unknown)))])
     if settings.get("on_exception") not in (None, "pause", "fail"):
         raise InvalidInput("on_exception must be 'pause' or 'fail'.")
-    for key in ("timeout_s", "max_concurrency"):
-        value = settings.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-        ):
-            raise InvalidInput(f"{key} must be a positive number.")
+    timeout = settings.get("timeout_s")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise InvalidInput("timeout_s must be a positive number.")
+    limit = settings.get("max_concurrency")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000
+    ):
+        raise InvalidInput(
+            "max_concurrency must be a whole number from 1 to 100000 (or null for no limit).",
+            details=[("max_concurrency", str(limit)[:100])],
+        )
     return settings
 
 

@@ -13,6 +13,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from plainrun.store import schema as t
 from plainrun.store.sql import SqlStore, json_dumps
 
 RUNS_CHANNEL = "plainrun_runs"
@@ -40,6 +41,15 @@ class PostgresStore(SqlStore):
 
     def _lock_for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.with_for_update()
+
+    def _lock_processes(self, process_ids: list[str]) -> sa.Select[Any]:
+        # FOR NO KEY UPDATE: it does not block inserting runs (their foreign key takes KEY SHARE).
+        return (
+            super()
+            ._lock_processes(process_ids)
+            .order_by(t.processes.c.id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
 
     def notify_new_runs(self, conn: Connection) -> None:
         super().notify_new_runs(conn)

@@ -93,6 +93,15 @@ processes = sa.Table(
     sa.Column("settings", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # At most this many runs of the process Running at once (None: no limit); settings'
+    # max_concurrency, kept in a column of its own for the claim.
+    sa.Column("max_concurrent_runs", sa.Integer, nullable=True),
+    sa.Index(
+        "ix_processes_limited",
+        "id",
+        postgresql_where=sa.text("max_concurrent_runs IS NOT NULL"),
+        sqlite_where=sa.text("max_concurrent_runs IS NOT NULL"),
+    ),
 )
 
 process_versions = sa.Table(
@@ -165,6 +174,15 @@ runs = sa.Table(
         sqlite_where=sa.text("state = 'Running'"),
     ),
     sa.Index("ix_runs_parent", "parent_run_id"),
+    # What the per-process concurrency limit counts: a process's pending and running runs.
+    sa.Index(
+        "ix_runs_active",
+        "process_id",
+        "state",
+        "id",
+        postgresql_where=sa.text("state IN ('Pending', 'Running')"),
+        sqlite_where=sa.text("state IN ('Pending', 'Running')"),
+    ),
 )
 
 run_events = sa.Table(

@@ -116,6 +116,17 @@ _GET_PROCESS_FOR_RUN = (
 )
 
 
+# Processes with a concurrency limit that have pending runs (both through partial indexes).
+_LIMITED_PENDING = (
+    sa.select(t.processes.c.id, t.processes.c.max_concurrent_runs)
+    .where(t.processes.c.max_concurrent_runs.is_not(None))
+    .where(
+        sa.exists().where(t.runs.c.process_id == t.processes.c.id, t.runs.c.state == RunState.PENDING.value)
+    )
+    .order_by(t.processes.c.id)
+)
+
+
 @functools.cache
 def _finish_statement(outputs: bool, error: bool, final: bool) -> sa.Update:
     """The fenced outcome update; outputs, error and finished_at are set only when given."""
@@ -385,6 +396,7 @@ class SqlStore:
                 settings=settings,
                 created_at=now,
                 updated_at=now,
+                max_concurrent_runs=settings.get("max_concurrency"),
             )
             conn.execute(sa.insert(t.processes).values(values))
         return Process(**values)  # type: ignore[arg-type]
@@ -440,6 +452,7 @@ class SqlStore:
                 values["description"] = description
             if settings is not None:
                 values["settings"] = {**row["settings"], **settings}
+                values["max_concurrent_runs"] = values["settings"].get("max_concurrency")
             conn.execute(sa.update(t.processes).where(t.processes.c.id == process_id).values(values))
             return _process({**row, **values})  # type: ignore[arg-type]
 
@@ -646,31 +659,22 @@ class SqlStore:
     # --- execution: claims, leases, outcomes --------------------------------------------------
 
     def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
-        """Move up to ``limit`` pending runs to Running under this worker's lease."""
+        """Move up to ``limit`` pending runs to Running under this worker's lease, oldest first.
+
+        A process with a concurrency limit (``max_concurrent_runs``) never has more runs Running
+        than its limit: its runs are claimed only into its free slots, counted under a lock on the
+        process's row (PostgreSQL; SQLite has one writer), and the other claims skip them.
+        """
         now = utcnow()
-        # A CTE, so the picking subquery runs once (an IN (subquery) may be re-run per row).
-        picked = self._claim_query(limit).cte("picked")
         with self.write() as conn:
-            claimed = (
-                conn.execute(
-                    sa.update(t.runs)
-                    .where(t.runs.c.id == picked.c.id)
-                    .where(t.runs.c.state == RunState.PENDING.value)
-                    .values(
-                        state=RunState.RUNNING.value,
-                        attempt=t.runs.c.attempt + 1,
-                        lease_owner=worker_id,
-                        lease_expires_at=now + timedelta(seconds=lease_s),
-                        started_at=sa.func.coalesce(t.runs.c.started_at, now),
-                    )
-                    .returning(*t.runs.c)
-                )
-                .mappings()
-                .all()
-            )
+            limited = conn.execute(_LIMITED_PENDING).all()
+            if limited:
+                claimed = self._claim_limited(conn, limited, worker_id, now, lease_s, limit)
+            else:
+                claimed = self._claim(conn, self._claim_query(limit), worker_id, now, lease_s)
             if claimed:
                 conn.execute(
-                    sa.insert(t.run_events),
+                    _INSERT_EVENTS,
                     [
                         {
                             "run_id": r["id"],
@@ -685,6 +689,64 @@ class SqlStore:
                     ],
                 )
         return sorted((_run(r) for r in claimed), key=lambda r: r.id)
+
+    def _claim(
+        self, conn: Connection, picking: sa.Select[Any], worker_id: str, now: datetime, lease_s: float
+    ) -> list[RowMapping]:
+        # A CTE, so the picking subquery runs once (an IN (subquery) may be re-run per row).
+        picked = picking.cte("picked")
+        return list(
+            conn.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.id == picked.c.id)
+                .where(t.runs.c.state == RunState.PENDING.value)
+                .values(
+                    state=RunState.RUNNING.value,
+                    attempt=t.runs.c.attempt + 1,
+                    lease_owner=worker_id,
+                    lease_expires_at=now + timedelta(seconds=lease_s),
+                    started_at=sa.func.coalesce(t.runs.c.started_at, now),
+                )
+                .returning(*t.runs.c)
+            )
+            .mappings()
+            .all()
+        )
+
+    def _claim_limited(
+        self,
+        conn: Connection,
+        limited: Sequence[Any],
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int,
+    ) -> list[RowMapping]:
+        """The claim when some processes with a limit have pending runs: theirs into free slots."""
+        limited_ids = [process_id for process_id, _ in limited]
+        # Another worker claiming for a process right now holds its row: skip that process this time.
+        locked = set(conn.scalars(self._lock_processes(limited_ids)))
+        running = dict(
+            conn.execute(
+                sa.select(t.runs.c.process_id, sa.func.count())
+                .where(t.runs.c.state == RunState.RUNNING.value, t.runs.c.process_id.in_(list(locked)))
+                .group_by(t.runs.c.process_id)
+            ).all()
+        )
+        claimed: list[RowMapping] = []
+        for process_id, cap in limited:
+            free = min(cap - running.get(process_id, 0), limit - len(claimed))
+            if process_id in locked and free > 0:
+                picking = self._claim_query(free).where(t.runs.c.process_id == process_id)
+                claimed += self._claim(conn, picking, worker_id, now, lease_s)
+        if len(claimed) < limit:
+            picking = self._claim_query(limit - len(claimed)).where(t.runs.c.process_id.not_in(limited_ids))
+            claimed += self._claim(conn, picking, worker_id, now, lease_s)
+        return claimed
+
+    def _lock_processes(self, process_ids: list[str]) -> sa.Select[Any]:
+        """Select (and on PostgreSQL lock, skipping rows locked by others) processes' rows."""
+        return sa.select(t.processes.c.id).where(t.processes.c.id.in_(process_ids))
 
     def extend_leases(self, worker_id: str, run_ids: Sequence[str], *, lease_s: float) -> dict[str, bool]:
         """Heartbeat: extend the leases this worker still holds.
