@@ -4,7 +4,7 @@ guidance, cancel and re-run, and file downloads."""
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -25,24 +25,40 @@ ACTIONS = ("rerun", "archive", "unarchive", "add_test_case")
 MAX_SELECTED = 100
 
 
+_Enum = TypeVar("_Enum", RunState, Stage, Trigger)
+
+
+def _pick(kind: type[_Enum], values: list[str] | None) -> list[_Enum]:
+    try:
+        return [kind(v) for v in values or [] if v]
+    except ValueError as exc:
+        raise InvalidInput(f"Unknown filter value: {exc}") from exc
+
+
 @router.get("/processes/{process_id}/runs")
 def runs_page(
     request: Request,
     process_id: str,
     viewer: ViewerDep,
     services: ServicesDep,
-    state: Annotated[list[RunState] | None, Query()] = None,
-    stage: Stage | None = None,
-    trigger: Annotated[list[Trigger] | None, Query()] = None,
+    state: Annotated[list[str] | None, Query(max_length=20)] = None,
+    stage: Annotated[str | None, Query(max_length=20)] = None,
+    trigger: Annotated[list[str] | None, Query(max_length=20)] = None,
     archived: bool = False,
     before: Annotated[str | None, Query(max_length=26)] = None,
 ) -> Response:
-    where = RunFilter(stage=stage, states=state or (), triggers=trigger or (), archived=archived)
+    # The filter form sends "" for "any"; other unknown values are refused.
+    where = RunFilter(
+        stage=_pick(Stage, [stage])[0] if stage else None,
+        states=_pick(RunState, state),
+        triggers=_pick(Trigger, trigger),
+        archived=archived,
+    )
     page = list_runs(services, viewer.principal, process_id, where, before=before)
     query: list[tuple[str, str]] = [("state", s.value) for s in where.states]
     query += [("trigger", t.value) for t in where.triggers]
-    if stage:
-        query.append(("stage", stage.value))
+    if where.stage:
+        query.append(("stage", where.stage.value))
     if archived:
         query.append(("archived", "true"))
     next_url = (
