@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PLAINRUN_DATA_DIR ?= var
 export PLAINRUN_DATABASE_URL ?= sqlite:///var/plainrun.db
 
-.PHONY: run test chaos install lint bench bench-all clean
+.PHONY: run test chaos install chromium lint bench bench-all clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/plainrun serve --examples
 
+## Debian's chromium for the browser tests (Playwright drives it; no browser download)
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 ## make test: install, then run every test (PostgreSQL tests use the local server); then, alone
 ## (they restart PostgreSQL), the reliability tests in their short form
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 	CHAOS_RUNS=200 $(BIN)/python -m pytest -p no:cacheprovider tests/chaos
 
