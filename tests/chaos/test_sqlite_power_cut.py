@@ -41,7 +41,7 @@ def test_a_killed_serve_loses_no_acknowledged_run_on_sqlite(tmp_path: Path) -> N
     inst = Installation.create(database_url, tmp_path)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with Sink(delay=0.5) as sink, cluster(database_url, tmp_path) as c:
+    with Sink(delay=0.25) as sink, cluster(database_url, tmp_path) as c:
         server = c.serve(port)
         wait_healthy(url, 60, server)
         with Clients(inst, url, sink.url, n=4) as clients:
