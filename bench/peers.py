@@ -13,7 +13,8 @@ It runs, in this order and with the same N, repetitions and latency samples:
 * every peer of /work/shared/bench/peers whose virtualenv exists under ``--venvs``
   (``<venvs>/<peer>/bin/python``, installed as that folder's README says): celery,
   procrastinate, pgqueuer, dbos (PostgreSQL and SQLite, queue polled every 0.05 s) and prefect
-  (background tasks, and deployments with a smaller N as in the peers' own runs).
+  (background tasks with N = ``--prefect-n``, 50, as it runs about one task a second here; and
+  deployments with N=20 and 10 latency samples, as in the peers' own runs).
 
 The peers' scripts are copied to a scratch folder first (they write their logs and results beside
 themselves, and the shared folder stays untouched); PostgreSQL needs the role ``root``/``root`` and
@@ -28,11 +29,13 @@ better for latency. The raw results of every system are kept in ``bench/results/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,7 +104,7 @@ def peer_systems(args: argparse.Namespace, peers: Path, venvs: Path) -> list[Sys
     def py(peer: str) -> str:
         return str(venvs / peer / "bin" / "python")
 
-    n_tasks = str(min(args.n, 200))
+    n_tasks = str(min(args.n, args.prefect_n))
     table = [
         ("celery", "celery", ["celery/bench.py"], {}, "Redis broker and results, prefork x2"),
         ("procrastinate", "procrastinate", ["procrastinate/bench.py"], {}, "PostgreSQL, async x10"),
@@ -171,6 +174,32 @@ def copy_peers(src: Path, dest: Path) -> Path:
     return target
 
 
+def stop_leftovers(work: Path) -> None:
+    """Stop what a system left running: processes working in, or started from, the scratch folder
+    (a peer's worker or server lives in a session of its own), each by its pid."""
+    mine = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry.name}/cwd")
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(work)) or str(work) in cmdline:
+            mine.append(int(entry.name))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in mine:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        if not mine:
+            return
+        print(f"[peers] stopped leftover processes {mine}", flush=True)
+        time.sleep(3)
+        mine = [pid for pid in mine if Path(f"/proc/{pid}").exists()]
+
+
 def run_system(system: System, log_dir: Path, timeout: float) -> dict[str, Any]:
     log = log_dir / f"{system.name}.log"
     before, t0 = load1(), time.monotonic()
@@ -187,8 +216,14 @@ def run_system(system: System, log_dir: Path, timeout: float) -> dict[str, Any]:
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 15)
-            rc = proc.wait()
+            print(f"[peers] {system.name}: still running after {timeout:g} s, interrupted", flush=True)
+            os.killpg(proc.pid, signal.SIGINT)  # the peers' scripts stop their workers on the way out
+            try:
+                rc = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                rc = proc.wait()
+    stop_leftovers(log_dir)
     elapsed, after = time.monotonic() - t0, load1()
     record: dict[str, Any] = {
         "name": system.name,
@@ -306,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers-src", type=Path, default=PEERS_SRC)
     ap.add_argument("--venvs", type=Path, default=VENVS, help="the peers' virtualenvs, one per peer")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds allowed to each system")
+    ap.add_argument(
+        "--prefect-n", type=int, default=50, help="N of prefect-tasks (it runs about one task a second)"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "peers.json")
     args = ap.parse_args(argv)
     args.dbs = [d for d in args.dbs.split(",") if d]
