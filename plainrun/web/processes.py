@@ -241,6 +241,7 @@ async def start_run(request: Request, process_id: str, viewer: ViewerDep, servic
         inputs=inputs,
         file_ids=file_ids,
         trigger=Trigger.MANUAL,
+        on_exception="fail" if form.get("fail_fast") else None,
     )
     return RedirectResponse(f"{UI}/runs/{run.id}", status_code=303)
 

@@ -129,8 +129,11 @@ def _live_version(run: Run, events: int) -> str:
     return f"{run.state.value}.{run.attempt}.{events}.{int(run.archived)}"
 
 
-def _run_context(services: Services, viewer: ViewerDep, run: Run) -> dict[str, Any]:
-    events = services.runs.events(viewer.principal, run.id)
+def _run_context(
+    services: Services, viewer: ViewerDep, run: Run, events: list[Any] | None = None
+) -> dict[str, Any]:
+    if events is None:
+        events = services.runs.events(viewer.principal, run.id)
     source_line = None
     error = run.error or {}
     line = error.get("line")
@@ -140,16 +143,12 @@ def _run_context(services: Services, viewer: ViewerDep, run: Run) -> dict[str, A
             if line <= len(lines):
                 source_line = {"number": line, "text": lines[line - 1], "column": error.get("column")}
     files = services.store.get_files(run.file_ids) if run.file_ids else {}
-    children: list[Run] = []
-    children_of = getattr(services.runs, "children", None)
-    if children_of is not None:
-        children = children_of(viewer.principal, run.id)
     return {
         "run": run,
         "events": events,
         "source_line": source_line,
         "files": [files[f] for f in run.file_ids if f in files],
-        "children": children,
+        "children": services.runs.children(viewer.principal, run.id),
         "version": _live_version(run, len(events)),
         "is_final": run.state.is_final,
     }
@@ -172,9 +171,10 @@ def run_live(
 ) -> Response:
     """The run page's live part as an HTML fragment; 204 while nothing changed since version ``v``."""
     run = services.runs.get(viewer.principal, run_id)
-    context = _run_context(services, viewer, run)
-    if v is not None and v == context["version"]:
+    events = services.runs.events(viewer.principal, run.id)
+    if v is not None and v == _live_version(run, len(events)):
         return Response(status_code=204, headers={"cache-control": "no-store"})
+    context = _run_context(services, viewer, run, events)
     response = pages(request).render(request, "run_live.html", **context)
     response.headers["cache-control"] = "no-store"
     return response

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from typer.testing import CliRunner
 
+from plainrun import cli
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
-from tests.acceptance.conftest import BIN, LiveServer, start_server, stop_server
+from tests.acceptance.conftest import LiveServer, start_server, stop_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -57,17 +58,16 @@ class Site:
         )
 
 
-def _cli(server: LiveServer, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [str(BIN / "plainrun"), *args],
-        env=server.env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+def create_user(server: LiveServer, agent_id: str, name: str, password: str) -> None:
+    """``plainrun users create … --password-stdin``, in this process (the import is already paid)."""
+    env = {k: server.env[k] for k in ("PLAINRUN_DATABASE_URL", "PLAINRUN_DATA_DIR")}
+    done = CliRunner().invoke(
+        cli.app,
+        ["users", "create", "--agent", agent_id, "--name", name, "--password-stdin"],
+        input=password + "\n",
+        env=env,
     )
-    return done.stdout
+    assert done.exit_code == 0 and f"user {name} " in done.output, done.output
 
 
 @pytest.fixture(scope="module")
@@ -81,17 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     try:
         agent_id, key = server.demo["AGENT_ID"], server.demo["PLAINRUN_KEY"]
-        _cli(
-            server,
-            "users",
-            "create",
-            "--agent",
-            agent_id,
-            "--name",
-            "alice",
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
+        create_user(server, agent_id, "alice", PASSWORD)
         other = services.store.create_agent("globex").id
         _, other_key = services.keys.create(agent_id=other, name="globex")
         created = httpx.post(
@@ -145,7 +135,17 @@ def page(browser: Browser, site: Site, dialogs: list[str]) -> Iterator[Page]:
     assert errors == [], f"errors in the browser: {errors}"
 
 
+#: Form controls that no label, aria-label or aria-labelledby names (hidden inputs aside).
+UNLABELLED = """() => Array.from(document.querySelectorAll("input, select, textarea"))
+  .filter(el => el.type !== "hidden")
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+                && !el.getAttribute("aria-labelledby"))
+  .map(el => el.outerHTML)"""
+
+
 def shot(page: Page, name: str) -> None:
+    """Save a screenshot of the page, after checking that every form control on it has a label."""
+    assert page.evaluate(UNLABELLED) == [], f"form controls without a label on {page.url}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 

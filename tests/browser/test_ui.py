@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from plainrun.services.users import UserService
 from tests.browser.conftest import Site, shot, sign_in_with_key, sign_in_with_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -140,6 +141,18 @@ def test_sign_in_create_publish_run_archive_unarchive_and_test(page: Page, site:
     expect(row.locator("td")).to_contain_text(["Passed", "total", "42", "42"])
     shot(page, "10-test-run")
 
+    # Change the draft so the same test case fails against it: expected vs actual, per output.
+    page.goto(f"/ui/processes/{process_id}")
+    page.locator("#source").fill(PRICE.replace("the amount + the shipping", "the amount + the shipping + 1"))
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.locator(".flash")).to_have_text("Saved the draft (revision 2).")
+    page.goto(f"/ui/processes/{process_id}/tests")
+    page.get_by_label("Against").select_option("Draft")
+    page.get_by_role("button", name="Run tests").click()
+    expect(page.locator("#test-run-state")).to_have_text("Finished", timeout=30_000)
+    expect(page.locator("tr.result-failed td")).to_have_text(["Failed", "total", "42", "43", "run"])
+    shot(page, "10b-test-run-failed")
+
     # The API sees what the browser did.
     runs = site.api("GET", f"/v2/runs?process_id={process_id}&agent_id={site.agent_id}&limit=100").json()
     mine = {r["id"]: r for r in runs["items"]}
@@ -150,19 +163,26 @@ def test_sign_in_create_publish_run_archive_unarchive_and_test(page: Page, site:
 def test_a_question_is_answered_in_the_browser(page: Page, site: Site) -> None:
     sign_in_with_key(page, site.key)
     process_id = create_process(page, site, APPROVE)
+    # A draft run from the editor fails fast by default, pointing at the line that asked.
+    run_with_inputs(page, process_id, "Draft", amount="5")
+    expect(page.locator("#run-state")).to_have_text("Failed", timeout=30_000)
+    expect(page.locator(".source-line")).to_contain_text("Line 2")
+    expect(page.locator(".source-line pre")).to_contain_text('ask "Approve the payment of {the amount}?"')
+    shot(page, "11-run-failed")
+    page.goto(f"/ui/processes/{process_id}")
     publish(page)
     run_id = run_with_inputs(page, process_id, "Published", amount="120")
     expect(page.locator("#run-state")).to_have_text("AwaitingGuidance", timeout=30_000)
     form = page.locator("form.guidance")
     expect(form.locator("legend")).to_have_text("Approve the payment of 120?")
     expect(page.locator(".source-line")).to_contain_text('ask "Approve the payment of {the amount}?"')
-    shot(page, "11-run-question")
+    shot(page, "12-run-question")
     form.get_by_label("no").check()
     form.get_by_role("button", name="Answer").click()
     expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
     expect(page.locator("#outputs")).to_contain_text("no")
     expect(page.locator(".timeline")).to_contain_text("guidance")
-    shot(page, "12-run-answered")
+    shot(page, "13-run-answered")
     run = site.api("GET", f"/v2/runs/{run_id}").json()
     assert run["outputs"] == [{"name": "decision", "value": "no"}]
 
@@ -180,10 +200,10 @@ def test_process_text_and_inputs_are_rendered_inert(page: Page, site: Site, dial
     expect(page.get_by_role("heading", level=1)).to_have_text("<b>bold</b> run")
     expect(page.locator("#outputs td")).to_have_text(evil)
     expect(page.locator(".timeline")).to_contain_text("<script>alert('say')</script>")
-    shot(page, "13-inert-html-run")
+    shot(page, "14-inert-html-run")
     page.goto(f"/ui/processes/{process_id}/runs")
     expect(page.locator("td.output")).to_have_text(evil)
-    shot(page, "14-inert-html-runs")
+    shot(page, "15-inert-html-runs")
     for _ in range(2):
         assert page.locator("img[src=x]").count() == 0
         assert page.locator("main b, main script").count() == 0
@@ -218,16 +238,27 @@ def test_an_agent_cannot_see_another_agents_process(page: Page, site: Site) -> N
         assert response is not None and response.status == 404, path
         expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
         assert "globex" not in page.content()
-    shot(page, "15-not-found")
+    shot(page, "16-not-found")
     # The other agent's own key sees it.
     sign_in_with_key(page, site.other_key)
     page.goto(f"/ui/processes/{site.other_process_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text("audit globex secrets")
 
 
-def test_a_revoked_key_signs_the_session_out(page: Page, site: Site) -> None:
+def test_a_revoked_key_or_a_deleted_user_signs_the_session_out(page: Page, site: Site) -> None:
     key, plaintext = site.services.keys.create(agent_id=site.agent_id, name="short-lived")
     sign_in_with_key(page, plaintext)
     site.services.keys.revoke(key.id)
     page.goto(f"/ui/agents/{site.agent_id}/processes")
+    expect(page).to_have_url(re.compile(r"/ui/sign-in\?next="))
+
+    users = UserService(site.services.store)
+    users.create(agent_id=site.agent_id, name="bob", password="bob's password")
+    page.get_by_label("Name").fill("bob")
+    page.get_by_label("Password").fill("bob's password")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/ui/agents/{site.agent_id}/processes$"))
+    expect(page.get_by_text("Signed in as bob")).to_be_visible()
+    users.delete("bob")
+    page.reload()
     expect(page).to_have_url(re.compile(r"/ui/sign-in\?next="))
