@@ -104,7 +104,13 @@ def _start_session(request: Request, identity: list[str]) -> None:
 
 def _next(target: str | None) -> str:
     """Only a path inside the UI is a place to go back to after signing in."""
-    if target and target.startswith(UI + "/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith(UI + "/")
+        and "\\" not in target
+        and target.isprintable()
+        and target.isascii()
+    ):
         return target
     return UI + "/"
 
