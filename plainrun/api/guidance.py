@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictFloat, StrictInt, StrictStr
 from starlette.responses import Response
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import ErrorModel, RunResource
+from plainrun.api.models import Body, ErrorModel, RunResource
 from plainrun.api.runs import ERRORS, check_path_id
 from plainrun.store.guidance import Learning
 
 router = APIRouter(tags=["guidance"])
 
 
-class GuidanceRequest(BaseModel):
+class GuidanceRequest(Body):
     action: Literal["value", "retry", "skip", "stop"] = Field(
         description="give a value, retry the step, skip it, or stop the run (it fails)"
     )

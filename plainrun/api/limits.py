@@ -1,6 +1,11 @@
-"""Bounds on request bodies, enforced while the body streams in (not after it was buffered)."""
+"""Bounds on what a request may carry: body sizes, enforced while the body streams in (not after it
+was buffered), and no NUL character in the query (no database stores one in text; PostgreSQL refuses
+it). NUL characters in JSON bodies are refused by the request models (``models.Body``).
+"""
 
 from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +35,13 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if b"\x00" in query or (b"%00" in query.lower() and b"\x00" in unquote_to_bytes(query)):
+            response = error_response(
+                400, "Invalid input values", [{"name": "query", "value": "NUL characters are not allowed"}]
+            )
+            await response(scope, receive, send)
             return
         limit = self.upload_bytes if scope["path"].endswith(self.upload_suffix) else self.body_bytes
         for name, value in scope.get("headers", ()):

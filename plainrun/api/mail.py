@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import ProcessStage
+from plainrun.api.models import Body, ProcessStage
 from plainrun.api.runs import ERRORS, check_path_id
 from plainrun.domain.runs import Stage
 from plainrun.services.mail import MAX_SENDERS, MailSettings, StageAddress
@@ -27,7 +27,7 @@ router = APIRouter(tags=["email"])
 Sender = Annotated[str, Field(max_length=254)]
 
 
-class PermissionsRequest(BaseModel):
+class PermissionsRequest(Body):
     mode: Literal["anyone", "members", "restricted"] = Field(
         description="anyone with the address, the agent's members, or the process's own senders"
     )
@@ -38,7 +38,7 @@ class PermissionsRequest(BaseModel):
     )
 
 
-class MembersRequest(BaseModel):
+class MembersRequest(Body):
     senders: list[Sender] = Field(
         max_length=MAX_SENDERS, description="addresses (ap@acme.example) or whole domains (@acme.example)"
     )

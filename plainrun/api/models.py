@@ -4,12 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 SpecId = Annotated[str, Field(min_length=1, max_length=26, pattern=r"^[a-zA-Z0-9-_]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Value = StrictStr | StrictInt | StrictFloat
 ProcessStage = Literal["Draft", "Published"]
+
+
+def refuse_nul(data: Any) -> Any:
+    """``data`` as it is, unless a string in it (a key or a value, at any depth) has a NUL character:
+    no database stores one in text (PostgreSQL refuses it), so it is invalid input, not a 500."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("NUL characters are not allowed in text")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return data
+
+
+class Body(BaseModel):
+    """The base of every request body."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return refuse_nul(data)
 
 
 class ErrorDetail(BaseModel):
@@ -23,12 +49,12 @@ class ErrorModel(BaseModel):
     details: list[ErrorDetail] | None = None
 
 
-class RunInput(BaseModel):
+class RunInput(Body):
     name: Name
     value: Value
 
 
-class CreateRunRequest(BaseModel):
+class CreateRunRequest(Body):
     name: Name
     process_id: SpecId
     agent_id: SpecId
@@ -66,7 +92,7 @@ class ListResponse(BaseModel):
     continuation_token: str | None
 
 
-class BulkRunsRequest(BaseModel):
+class BulkRunsRequest(Body):
     run_ids: list[SpecId] = Field(min_length=1, max_length=100)
 
 
@@ -74,7 +100,7 @@ class BulkResult(BaseModel):
     results: list[dict[str, str]]
 
 
-class CreateProcessRequest(BaseModel):
+class CreateProcessRequest(Body):
     agent_id: SpecId
     source: str = Field(min_length=1)
     name: Name | None = None
@@ -82,7 +108,7 @@ class CreateProcessRequest(BaseModel):
     settings: dict[str, Any] | None = None
 
 
-class UpdateProcessRequest(BaseModel):
+class UpdateProcessRequest(Body):
     source: str | None = Field(default=None, min_length=1)
     name: Name | None = None
     description: str | None = Field(default=None, max_length=1000)
@@ -90,10 +116,12 @@ class UpdateProcessRequest(BaseModel):
 
 
 class CreateFileRequest(BaseModel):
+    """Not a ``Body``: a NUL in the file's name is cleaned away like any other unsafe character."""
+
     agent_id: SpecId
     name: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(default="application/octet-stream", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255, pattern=r"^[^\x00-\x1f]*$")
 
 
-class CreateAgentRequest(BaseModel):
+class CreateAgentRequest(Body):
     name: Name

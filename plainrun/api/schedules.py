@@ -15,12 +15,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import RunInput, Value
+from plainrun.api.models import Body, RunInput, Value
 from plainrun.api.runs import ERRORS, check_path_id
 from plainrun.scheduler.timing import MAX_EVERY_MINUTES
 from plainrun.services.schedules import MAX_WINDOW_S, ScheduleService
@@ -32,7 +32,7 @@ Kind = Literal["hourly", "daily", "weekly", "every", "cron"]
 Inputs = list[RunInput] | dict[Annotated[str, Field(min_length=1, max_length=100)], Value]
 
 
-class CatchUp(BaseModel):
+class CatchUp(Body):
     policy: Literal["skip", "latest", "all_within"] = Field(
         default="skip",
         description="slots missed while every scheduler was down: skip them, run the latest once, "
@@ -43,7 +43,7 @@ class CatchUp(BaseModel):
     )
 
 
-class _Timing(BaseModel):
+class _Timing(Body):
     at: str | None = Field(default=None, max_length=5, description="daily, weekly: local time HH:MM")
     day: str | None = Field(default=None, max_length=9, description="weekly: monday to sunday")
     minute: int | None = Field(default=None, ge=0, le=59, description="hourly: the minute (default 0)")

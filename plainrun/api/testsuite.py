@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import BulkRunsRequest, ProcessStage, SpecId
+from plainrun.api.models import Body, BulkRunsRequest, ProcessStage, SpecId
 from plainrun.api.runs import ERRORS, check_path_id
 from plainrun.domain.runs import Stage
 from plainrun.store.testsuite import TestCase, TestResult, TestRun
@@ -24,7 +24,7 @@ class AddTestCasesRequest(BulkRunsRequest):
     )
 
 
-class StartTestRunRequest(BaseModel):
+class StartTestRunRequest(Body):
     agent_id: SpecId
     process_ids: list[SpecId] = Field(min_length=1, max_length=100)
     stage: ProcessStage = "Published"
