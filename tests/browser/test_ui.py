@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -27,6 +28,15 @@ APPROVE = """to approve a payment
   ask "Approve the payment of {the amount}?"
     the choices are "yes", "no"
   the output decision is the above
+"""
+
+BAKE = """to bake
+  run to make a pie where
+    the flavour is "plum"
+  the output pie is the above's pie
+
+to make a pie
+  the output pie is "{the flavour} pie"
 """
 
 SHOUT = """to shout loudly
@@ -99,6 +109,7 @@ def test_sign_in_create_publish_run_archive_unarchive_and_test(page: Page, site:
     first = run_with_inputs(page, process_id, "Published", amount="40", shipping="2")
     # The state changes live, without a reload, up to Succeeded with the output.
     expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
+    expect(page.get_by_role("status")).to_have_text("Run state: Succeeded")  # announced to screen readers
     expect(page.locator("#outputs")).to_contain_text("42")
     expect(page.locator(".timeline")).to_contain_text("the total is 42")
     shot(page, "06-run-succeeded")
@@ -195,8 +206,15 @@ def test_process_text_and_inputs_are_rendered_inert(page: Page, site: Site, dial
     page.goto(f"/ui/processes/{process_id}/run?stage=Draft")
     page.get_by_label("Run name (optional)").fill("<b>bold</b> run")
     page.get_by_label("message", exact=True).fill(evil)
+    page.get_by_label("Files (optional)").set_input_files(
+        [{"name": "notes.csv", "mimeType": "text/csv", "buffer": b"a,b\n<i>1</i>,2\n"}]
+    )
     page.get_by_role("button", name="Start the run").click()
     expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="notes.csv").click()
+    assert download.value.suggested_filename == "notes.csv"
+    assert Path(download.value.path()).read_bytes() == b"a,b\n<i>1</i>,2\n"
     expect(page.get_by_role("heading", level=1)).to_have_text("<b>bold</b> run")
     expect(page.locator("#outputs td")).to_have_text(evil)
     expect(page.locator(".timeline")).to_contain_text("<script>alert('say')</script>")
@@ -209,6 +227,22 @@ def test_process_text_and_inputs_are_rendered_inert(page: Page, site: Site, dial
         assert page.locator("main b, main script").count() == 0
         page.go_back()
     assert dialogs == []
+
+
+def test_a_run_links_its_child_runs_and_a_child_its_parent(page: Page, site: Site) -> None:
+    sign_in_with_key(page, site.key)
+    process_id = create_process(page, site, BAKE)
+    parent = run_with_inputs(page, process_id, "Draft")
+    expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
+    expect(page.locator("#outputs")).to_contain_text("plum pie")
+    children = page.locator("#children-h + table tbody tr")
+    expect(children).to_have_count(1)
+    expect(children).to_contain_text("Succeeded")
+    shot(page, "17-run-with-child")
+    children.get_by_role("link").click()
+    expect(page.locator(".meta")).to_contain_text("started by subprocess")
+    page.locator(".meta").get_by_role("link", name=parent).click()
+    expect(page).to_have_url(re.compile(rf"/ui/runs/{parent}$"))
 
 
 def test_a_post_without_the_csrf_token_is_refused(page: Page, site: Site) -> None:

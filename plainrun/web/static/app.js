@@ -28,7 +28,12 @@
         if (response.status !== 204) throw new Error("HTTP " + response.status);
         return null;
       }).then(function (html) {
-        if (html !== null) box.innerHTML = html;
+        if (html !== null) {
+          box.innerHTML = html;
+          var state = box.querySelector("#run-state");
+          var announce = document.getElementById("live-announce");
+          if (state && announce) announce.textContent = "Run state: " + state.textContent;
+        }
         delay = 700;
         setTimeout(tick, delay);
       }).catch(function () {
