@@ -109,7 +109,7 @@ def test_sign_in_create_publish_run_archive_unarchive_and_test(page: Page, site:
     first = run_with_inputs(page, process_id, "Published", amount="40", shipping="2")
     # The state changes live, without a reload, up to Succeeded with the output.
     expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
-    expect(page.get_by_role("status")).to_have_text("Run state: Succeeded")  # announced to screen readers
+    expect(page.locator("#live-announce")).to_have_text("Run state: Succeeded")  # announced to screen readers
     expect(page.locator("#outputs")).to_contain_text("42")
     expect(page.locator(".timeline")).to_contain_text("the total is 42")
     shot(page, "06-run-succeeded")
