@@ -29,6 +29,8 @@ class Clients:
     url: str
     sink: str
     n: int = 4
+    #: Seconds each client waits between two runs (bounds the load, whatever the server's speed).
+    pause: float = 0.1
     posted: list[Posted] = field(default_factory=list)
     #: Answers other than 201 that are not the spec's ErrorModel.
     malformed: list[str] = field(default_factory=list)
@@ -54,6 +56,7 @@ class Clients:
                 body = {"text": response.text[:200]}
             if response.status_code == 201:
                 self._record(Posted(tag, at, 201, run_id=body["id"]))
+                self._stop.wait(self.pause)
                 continue
             if (
                 set(body) != {"status_code", "message", "details"}

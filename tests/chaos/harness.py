@@ -35,7 +35,6 @@ from plainrun.store import schema as t
 
 BIN = Path(sys.executable).parent / "plainrun"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-HOST = socket.gethostname()[:30]
 
 #: A run that takes a little time and leaves proof that it reached its end: its last book call posts
 #: its tag to the sink (which answers slowly), and the tag comes back as an output.
@@ -147,10 +146,10 @@ class Proc:
     def pid(self) -> int:
         return self.popen.pid
 
-    @property
-    def worker_prefix(self) -> str:
-        """The prefix of the worker ids this process's workers claim under."""
-        return f"{HOST}-{self.pid}-"
+    def runs_worker(self, worker_id: str) -> bool:
+        """Whether a worker id (``host-pid-suffix``) is this process's or one of its group's."""
+        pid = int(worker_id.split("-")[-2])
+        return pid == self.pid or pid in self.group_alive()
 
     def kill_group(self) -> float:
         """SIGKILL the process and every process of its group at once; the time of the kill."""

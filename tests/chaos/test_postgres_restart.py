@@ -117,13 +117,12 @@ def test_services_recover_from_a_postgres_restart_without_being_restarted(
             figures["up_to_listening_again_s"] = round(
                 wait_for(lambda: listeners(database) == 2, 60, "both workers to LISTEN again"), 3
             )
-            prefixes = {"serve": server.worker_prefix, "worker": worker.worker_prefix}
-            for name, prefix in prefixes.items():
-                figures[f"up_to_{name}_claims_s"] = round(
+            for proc in (server, worker):  # the worker of plainrun serve, and plainrun worker
+                figures[f"up_to_{proc.name}_claims_s"] = round(
                     wait_for(
-                        lambda p=prefix: any(w.startswith(p) for w in claimers_since(inst, up)),  # type: ignore[misc]
+                        lambda p=proc: any(p.runs_worker(w) for w in claimers_since(inst, up)),  # type: ignore[misc]
                         60,
-                        f"the {name} worker to claim again",
+                        f"the worker of {proc.name} to claim again",
                     ),
                     3,
                 )

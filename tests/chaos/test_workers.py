@@ -59,7 +59,7 @@ def test_sigkilled_workers_lose_no_run_and_complete_none_twice(pg_url: str, tmp_
                 goal = total * (len(kills) + 1) // (max_kills + 1)
                 wait_for(lambda g=goal: inst.finished() >= g, 300, "progress", every=0.1)
                 holders = inst.lease_holders()
-                busy = [w for w in workers if any(h.startswith(w.worker_prefix) for h in holders)]
+                busy = [w for w in workers if any(w.runs_worker(h) for h in holders)]
                 if not busy:
                     time.sleep(0.1)
                     continue
