@@ -1,4 +1,5 @@
-"""``plainrun serve``: the API (and, in the embedded default, the worker) in one process."""
+"""``plainrun serve``: the API, the scheduler, the SMTP receiver and (unless ``--no-worker``) a worker
+in a child process of its own."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import uvicorn
 
 from plainrun.api import create_app
 from plainrun.cli._common import console
-from plainrun.engine.worker import WorkerConfig
+from plainrun.engine.supervisor import WorkerProcess
 from plainrun.scheduler import Scheduler, running
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
@@ -52,14 +53,20 @@ def register(app: typer.Typer) -> None:
 
         smtp = start_smtp(services)
         console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)
+        # The worker runs in a process of its own (a core of its own), woken by the API's commits.
+        worker = None if no_worker else WorkerProcess()
         try:
+            if worker is not None:
+                worker.start()
             with running(Scheduler(services.schedules)):
                 uvicorn.run(
-                    create_app(settings, services=services, worker=None if no_worker else WorkerConfig()),
+                    create_app(settings, services=services),
                     host=settings.host,
                     port=settings.port,
                     log_level="warning",
                     access_log=False,
                 )
         finally:
+            if worker is not None:
+                worker.stop()
             smtp.stop()

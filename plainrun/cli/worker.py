@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import dataclasses
 import logging
+import os
 import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -13,6 +17,8 @@ import typer
 from plainrun.engine.worker import Worker, WorkerConfig
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
+
+PR_SET_PDEATHSIG = 1
 
 
 async def run_worker(worker: Worker) -> None:
@@ -22,6 +28,15 @@ async def run_worker(worker: Worker) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await worker.run(stop)
+
+
+def _end_with_parent(parent: int) -> None:
+    """SIGTERM (a graceful stop) when the parent process dies; exit at once if it is gone already."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        raise SystemExit(0)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,9 +50,16 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(help="Seconds to finish runs on SIGTERM, then hand back")
         ] = 10.0,
         lease: Annotated[float, typer.Option(min=1, help="Seconds a claim lasts without a heartbeat")] = 10.0,
+        parent: Annotated[
+            int | None, typer.Option(hidden=True, help="Stop when this process (plainrun serve) ends")
+        ] = None,
     ) -> None:
         """Claim and execute runs until stopped (SIGTERM: finish or hand back the runs in flight)."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        level = logging.INFO
+        if parent is not None:
+            _end_with_parent(parent)
+            level = logging.WARNING  # as quiet as the plainrun serve it belongs to
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         services = build_services(Settings(), migrate=True)
         config = WorkerConfig(concurrency=concurrency, grace_s=grace).with_lease(lease)
         if executors:

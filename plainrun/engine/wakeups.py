@@ -1,4 +1,5 @@
-"""How an idle worker learns at once that there is work: in-process callbacks and LISTEN/NOTIFY.
+"""How an idle worker learns at once that there is work: in-process callbacks, LISTEN/NOTIFY on
+PostgreSQL, and wake sockets on SQLite (for runs started by other processes on the same file).
 
 Listeners deliver into the worker's event loop; polling stays only as a slow fallback.
 """
@@ -14,6 +15,8 @@ import psycopg
 
 from plainrun.store.postgres import CANCEL_CHANNEL, RUNS_CHANNEL, PostgresStore
 from plainrun.store.sql import SqlStore
+from plainrun.store.sqlite import SqliteStore
+from plainrun.store.wake import CANCEL, WakeReceiver
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,7 @@ class Wakeups:
         self.on_cancel = on_cancel
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._receiver: WakeReceiver | None = None
 
     def _from_thread_new(self) -> None:
         assert self._loop is not None
@@ -42,12 +46,37 @@ class Wakeups:
         self.store.cancel_listeners.append(self._from_thread_cancel)
         if isinstance(self.store, PostgresStore):
             self._task = asyncio.create_task(self._listen(self.store.psycopg_dsn), name="plainrun-listen")
+        elif isinstance(self.store, SqliteStore) and self.store.database_path:
+            try:
+                self._receiver = WakeReceiver(self.store.database_path)
+            except OSError as exc:
+                log.warning(
+                    "no wake socket; polling", extra={"action": "wake_unavailable", "error": str(exc)}
+                )
+            else:
+                self._loop.add_reader(self._receiver.fileno(), self._on_wake)
+
+    def _on_wake(self) -> None:
+        assert self._receiver is not None
+        new = False
+        for message in self._receiver.read():
+            if message.startswith(CANCEL):
+                self.on_cancel(message[1:].decode(errors="replace"))
+            else:
+                new = True
+        if new:
+            self.on_new_runs()
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.store.new_run_listeners.remove(self._from_thread_new)
         with contextlib.suppress(ValueError):
             self.store.cancel_listeners.remove(self._from_thread_cancel)
+        if self._receiver is not None:
+            assert self._loop is not None
+            self._loop.remove_reader(self._receiver.fileno())
+            self._receiver.close()
+            self._receiver = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
