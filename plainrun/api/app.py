@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse
 from plainrun import __version__
 from plainrun.api import files, guidance, mail, processes, runs, schedules, system, testsuite
 from plainrun.api.errors import install_error_handlers
+from plainrun.api.fastpath import RunsFastPath
 from plainrun.api.limits import BodyLimitMiddleware
 from plainrun.api.metrics import StoreCollector
 from plainrun.services.container import Services, build_services
@@ -80,6 +81,7 @@ def create_app(
     async def home() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=307)
 
+    app.add_middleware(RunsFastPath)  # inside the body bound: POST/GET of runs without the framework
     app.add_middleware(
         BodyLimitMiddleware,
         body_bytes=settings.max_body_bytes,
