@@ -2,20 +2,118 @@
 
 Writes go through one connection that begins with ``BEGIN IMMEDIATE`` (so two writers never
 deadlock on a lock upgrade) and reads use a small pool of their own connections, which WAL lets run
-beside the writer. New runs wake workers of this process directly.
+beside the writer. New runs wake workers of this process directly, and workers of other processes
+on the same file through their wake sockets (see ``plainrun.store.wake``).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from plainrun.store.sql import SqlStore, json_dumps
+from plainrun.store import schema as t
+from plainrun.store.records import Process, Run
+from plainrun.store.sql import SqlStore, _process, _run, json_dumps
+from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
+
+
+def _datetime_in(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _datetime_out(value: datetime | None) -> str | None:
+    # As SQLAlchemy stores a DateTime in SQLite: naive UTC, a space, microseconds.
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _json_in(value: str | None) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+def _json_out(value: Any) -> str:
+    return json_dumps(value)  # None too: SQLAlchemy's JSON stores it as JSON null
+
+
+def _columns(table: sa.Table) -> list[tuple[str, Any, Any]]:
+    """Each column's name with how its value comes out of and goes into SQLite."""
+    out = []
+    for column in table.c:
+        if isinstance(column.type, t.UtcDateTime):
+            out.append((column.name, _datetime_in, _datetime_out))
+        elif isinstance(column.type, sa.JSON):
+            out.append((column.name, _json_in, _json_out))
+        elif isinstance(column.type, sa.Boolean):
+            out.append((column.name, bool, int))
+        else:
+            out.append((column.name, None, None))
+    return out
+
+
+class _Raw:
+    """Hot statements on the driver's connection: no statement building, no result machinery.
+
+    They run on the connections (and inside the transactions) of the store's own engines, and read
+    and write values exactly as SQLAlchemy does, so either may read what the other wrote.
+    """
+
+    def __init__(self) -> None:
+        self.runs = _columns(t.runs)
+        self.events = _columns(t.run_events)[1:]  # the id is the database's
+        self.processes = _columns(t.processes)
+        names = ", ".join(name for name, _, _ in self.runs)
+        self.get_run = f"SELECT {names} FROM runs WHERE id = ?"
+        self.insert_run = f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(self.runs))})"
+        event_names = ", ".join(name for name, _, _ in self.events)
+        self.insert_event = (
+            f"INSERT INTO run_events ({event_names}) VALUES ({', '.join('?' * len(self.events))})"
+        )
+        process_names = ", ".join(f"p.{name}" for name, _, _ in self.processes)
+        self.process_for_run = (
+            f"SELECT {process_names}, v.sha256 FROM processes p LEFT OUTER JOIN process_versions v "
+            "ON v.process_id = p.id AND v.version = p.published_version WHERE p.id = ?"
+        )
+
+    @staticmethod
+    def decode(columns: list[tuple[str, Any, Any]], row: tuple[Any, ...]) -> dict[str, Any]:
+        return {
+            name: value if into is None or value is None else into(value)
+            for (name, into, _), value in zip(columns, row, strict=False)
+        }
+
+    @staticmethod
+    def encode(columns: list[tuple[str, Any, Any]], row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            row.get(name)
+            if out is None or (row.get(name) is None and out is not _json_out)
+            else out(row.get(name))
+            for name, _, out in columns
+        )
+
+
+_RAW = _Raw()
+
+
+def _set_up(dbapi_conn: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun explicitly (BEGIN IMMEDIATE)
+    cursor = dbapi_conn.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=30000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
 
 
 def _engine(url: str, *, begin: str | None, pool_size: int) -> Engine:
@@ -35,16 +133,7 @@ def _engine(url: str, *, begin: str | None, pool_size: int) -> Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # transactions are begun below, explicitly
-        cursor = dbapi_conn.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
+        _set_up(dbapi_conn)
 
     if begin is not None:
 
@@ -57,6 +146,87 @@ def _engine(url: str, *, begin: str | None, pool_size: int) -> Engine:
 
 class SqliteStore(SqlStore):
     dialect = "sqlite"
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        database = sa.engine.make_url(url).database
+        #: The database file (None in memory): workers on it listen for wake-ups by its path.
+        self.database_path = database if database and database != ":memory:" else None
+        self._waker = WakeSender(database) if self.database_path else None
+        self._local = threading.local()
+        self._raw_lock = threading.Lock()
+        self._raw_readers: list[Any] = []
+
+    def notify_new_runs(self, conn: Connection) -> None:
+        super().notify_new_runs(conn)
+        if self._waker is not None:
+            conn.info["after_commit"].append(lambda: self._waker.send(NEW_RUNS))  # type: ignore[union-attr]
+
+    def notify_cancel(self, conn: Connection, run_id: str) -> None:
+        super().notify_cancel(conn, run_id)
+        if self._waker is not None:
+            message = CANCEL + run_id.encode()
+            conn.info["after_commit"].append(lambda: self._waker.send(message))  # type: ignore[union-attr]
+
+    # --- hot paths on the driver's connection (see _Raw) ---------------------------------------
+
+    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One row through this thread's own reader connection (no pool checkout per read)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.database_path or ":memory:", timeout=30, check_same_thread=False)
+            _set_up(conn)  # as the pool's connections are
+            self._local.conn = conn
+            with self._raw_lock:
+                self._raw_readers.append(conn)
+        with self._translated():
+            try:
+                return conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+            except sqlite3.Error as exc:
+                raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+
+    def get_run(self, run_id: str) -> Run | None:
+        if self.database_path is None:  # each connection to :memory: is a database of its own
+            return super().get_run(run_id)
+        row = self._fetchone(_RAW.get_run, (run_id,))
+        return _run(_RAW.decode(_RAW.runs, row)) if row else None  # type: ignore[arg-type]
+
+    def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
+        if self.database_path is None:
+            return super().get_process_for_run(process_id)
+        row = self._fetchone(_RAW.process_for_run, (process_id,))
+        if row is None:
+            return None
+        return _process(_RAW.decode(_RAW.processes, row)), row[-1]  # type: ignore[arg-type]
+
+    def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
+        events = [
+            {
+                "run_id": r["id"],
+                "at": r["created_at"],
+                "kind": "created",
+                "from_state": None,
+                "to_state": "Pending",
+                "attempt": 0,
+                "data": {"trigger": r["trigger"]},
+            }
+            for r in rows
+        ]
+        with self.write() as conn:
+            driver = conn.connection.driver_connection
+            driver.executemany(_RAW.insert_run, [_RAW.encode(_RAW.runs, r) for r in rows])
+            driver.executemany(_RAW.insert_event, [_RAW.encode(_RAW.events, e) for e in events])
+            self.notify_new_runs(conn)
+
+    def dispose(self) -> None:
+        with self._raw_lock:
+            readers, self._raw_readers = self._raw_readers, []
+        for conn in readers:
+            conn.close()
+        self._local = threading.local()
+        super().dispose()
+        if self._waker is not None:
+            self._waker.close()
 
     def _make_engines(self, url: str) -> tuple[Engine, Engine]:
         database = sa.engine.make_url(url).database
