@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from plainrun.store.records import Agent, ApiKey, FileRecord, Process, ProcessVersion, Run, RunEvent
 
@@ -17,8 +17,8 @@ def ts(value: datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-class JSON(Response):
-    media_type = "application/json"
+class JSON(JSONResponse):
+    """A JSONResponse (so the OpenAPI document shows each route's response model) rendered by orjson."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

@@ -1,0 +1,81 @@
+"""schemathesis against plainrun's own OpenAPI document (/v2/openapi.json), in process.
+
+Every operation gets generated requests (a fixed seed, a bounded number of examples): no 5xx, and no
+response that breaks the document (status codes, content types, bodies). The seed spec itself is
+fuzzed against a live server by tests/acceptance/test_seed_spec.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from plainrun.api import create_app
+from plainrun.services.access import SYSTEM
+from plainrun.services.container import build_services
+from tests.security.conftest import GREET, settings_for
+
+pytestmark = pytest.mark.xdist_group("own-spec")
+KEY: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def own_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    tmp = tmp_path_factory.mktemp("own-spec")
+    app_settings = settings_for(f"sqlite:///{tmp / 'plainrun.db'}", tmp)
+    services = build_services(app_settings, migrate=True)
+    agent = services.store.create_agent("acme")
+    _, KEY["x-api-key"] = services.keys.create(agent_id=agent.id)
+    process = services.processes.create(SYSTEM, agent_id=agent.id, source=GREET)
+    services.processes.publish(SYSTEM, process.id)
+    app = create_app(app_settings, services=services)
+    # Real ids for the parameters named so, so that generated requests also reach past "not found".
+    config = schemathesis.Config.from_dict({"parameters": {"agent_id": agent.id, "process_id": process.id}})
+    with TestClient(app):  # runs the lifespan
+        yield schemathesis.openapi.from_asgi("/v2/openapi.json", app, config=config)
+    services.close()
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def test_own_openapi_document_holds(own_schema: Any) -> None:
+    """Each operation in turn, with hypothesis driving schemathesis' strategy for it."""
+    failures: list[str] = []
+    for result in own_schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=12,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def holds(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers=dict(KEY), checks=CHECKS)
+
+        try:
+            holds()
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup is a BaseExceptionGroup
+            failures.append(f"{operation.label}: {exc}"[:3000])
+    assert not failures, "\n\n".join(failures)  # every operation's failures, not just the first's
+
+
+def test_the_document_names_every_route(own_schema: Any) -> None:
+    operations = {op.ok().label for op in own_schema.get_all_operations()}
+    assert "GET /v2/runs" in operations and "POST /v2/files/{file_id}/upload" in operations
+    assert len(operations) > 30, Path(__file__).name
