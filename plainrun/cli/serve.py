@@ -12,6 +12,7 @@ import uvicorn
 from plainrun.api import create_app
 from plainrun.cli._common import console
 from plainrun.engine.supervisor import WorkerProcess
+from plainrun.engine.worker import WorkerConfig
 from plainrun.scheduler import Scheduler, running
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
@@ -27,6 +28,13 @@ def register(app: typer.Typer) -> None:
         ] = False,
         no_worker: Annotated[
             bool, typer.Option("--no-worker", help="Serve the API only (workers run apart)")
+        ] = False,
+        inline_worker: Annotated[
+            bool,
+            typer.Option(
+                "--inline-worker",
+                help="Run the worker inside this process (one process; its metrics at /metrics)",
+            ),
         ] = False,
     ) -> None:
         """Serve the API on the configured database (migrating it first)."""
@@ -54,13 +62,17 @@ def register(app: typer.Typer) -> None:
         smtp = start_smtp(services)
         console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)
         # The worker runs in a process of its own (a core of its own), woken by the API's commits.
-        worker = None if no_worker else WorkerProcess()
+        worker = None if no_worker or inline_worker else WorkerProcess()
         try:
             if worker is not None:
                 worker.start()
             with running(Scheduler(services.schedules)):
                 uvicorn.run(
-                    create_app(settings, services=services),
+                    create_app(
+                        settings,
+                        services=services,
+                        worker=WorkerConfig() if inline_worker and not no_worker else None,
+                    ),
                     host=settings.host,
                     port=settings.port,
                     log_level="warning",
