@@ -1,11 +1,11 @@
 """Stop and restart PostgreSQL under load: workers, schedulers and the API recover by themselves.
 
 ``plainrun serve`` (API, worker, scheduler), a separate ``plainrun worker`` and ``plainrun scheduler``
-run while clients start runs and a schedule fires every second. PostgreSQL is stopped for a few
-seconds and started again; nothing is restarted. After it: the API answers 201 again, both workers
-claim again (each re-established its LISTEN connection), the schedule fires again, the slots of the
-outage too, none twice, and every acknowledged run succeeds. Figures in
-``test-artifacts/chaos-postgres-restart.json``.
+run while clients start runs and a schedule fires every second. PostgreSQL is stopped for longer
+than the ``plainrun worker``'s lease, then started again; nothing is restarted. After it: the API
+answers 201 again, both workers claim again (each re-established its LISTEN connection), the
+schedule fires again (the slots of the outage too, none twice), every acknowledged run succeeds,
+and no run was taken from a live worker. Figures in ``test-artifacts/chaos-postgres-restart.json``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from tests.chaos.harness import (
 )
 from tests.conftest import PG_ADMIN
 
-DOWN_S = 3.0
+DOWN_S = 5.0
+LEASE_S = 3
 
 
 def listeners(database: str) -> int:
@@ -82,7 +83,7 @@ def test_services_recover_from_a_postgres_restart_without_being_restarted(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     figures: dict[str, object] = {"down_s": DOWN_S}
-    with Sink(delay=0.05) as sink, cluster(pg_url, tmp_path) as c:
+    with Sink(delay=0.3) as sink, cluster(pg_url, tmp_path) as c:
         schedule = inst.services.schedules.create(
             SYSTEM,
             agent_id=inst.agent_id,
@@ -95,11 +96,12 @@ def test_services_recover_from_a_postgres_restart_without_being_restarted(
             catch_up_window_s=60,
         )
         server = c.serve(port)
-        worker = c.start("worker", "worker", "--executors", "2")
+        # Its lease is shorter than the outage: it must not lose its runs to it (nor take others').
+        worker = c.start("worker", "worker", "--executors", "2", "--lease", str(LEASE_S))
         scheduler = c.start("scheduler", "scheduler")
         wait_healthy(url, 60, server)
         wait_for(lambda: listeners(database) == 2, 60, "both workers to LISTEN")
-        with Clients(inst, url, sink.url, n=2) as clients:
+        with Clients(inst, url, sink.url, n=2, pause=0.25) as clients:
             wait_for(lambda: clients.count(201) >= 20, 60, "runs to be started")
             wait_for(lambda: len(fired_slots(inst, schedule.id)) >= 2, 30, "the schedule to fire")
             with postgres_kept_running(PG_ADMIN):
@@ -148,7 +150,12 @@ def test_services_recover_from_a_postgres_restart_without_being_restarted(
     check_runs_ended_once(inst, set(acked))
     slots = fired_slots(inst, schedule.id)
     runs = inst.runs()
+    events = inst.events()
     inst.close()
+    # Every worker stayed alive: none of their runs may be taken from them (and run twice) because
+    # the database was away for longer than a lease.
+    lost = [e for run_events in events.values() for e in run_events if e["kind"] == "attempt_lost"]
+    assert not lost, f"{len(lost)} runs taken from live workers, e.g. {lost[:3]}"
     # Each slot once (a unique constraint) and none missing, those of the outage included.
     assert slots == [slots[0] + timedelta(seconds=n) for n in range(len(slots))]
     scheduled = [r for r in runs.values() if r["trigger"] == "schedule"]
