@@ -22,8 +22,6 @@ from plainrun.store import schema as t
 from plainrun.store.records import Process, Run
 
 PAGE = 25
-#: The columns a list row needs (not the execution state, which can be large).
-_COLUMNS = [c for c in t.runs.c if c.name != "exec_state"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +52,9 @@ def list_runs(
     limit: int = PAGE,
 ) -> RunList:
     process = services.processes.get(principal, process_id)
-    query = sa.select(*_COLUMNS).where(t.runs.c.process_id == process.id, t.runs.c.archived == where.archived)
+    query = sa.select(t.runs.c.id).where(
+        t.runs.c.process_id == process.id, t.runs.c.archived == where.archived
+    )
     if where.stage is not None:
         query = query.where(t.runs.c.stage == where.stage.value)
     if where.states:
@@ -65,8 +65,9 @@ def list_runs(
         query = query.where(t.runs.c.id < before)
     query = query.order_by(t.runs.c.id.desc()).limit(limit + 1)
     with services.store.read() as conn:
-        rows = conn.execute(query).mappings().all()
-    items = [_row(r) for r in rows[:limit]]
+        found = list(conn.scalars(query))
+    runs = services.store.get_runs(found[:limit])  # one more query for the page's rows, not one per row
+    items = [runs[run_id] for run_id in found[:limit] if run_id in runs]
     names: dict[str, None] = {}
     for run in items:
         for output in run.outputs or []:
@@ -75,11 +76,5 @@ def list_runs(
         process=process,
         items=items,
         output_names=list(names)[:12],
-        next_before=items[-1].id if len(rows) > limit else None,
+        next_before=found[limit - 1] if len(found) > limit else None,
     )
-
-
-def _row(row: sa.RowMapping) -> Run:
-    from plainrun.store.sql import _run
-
-    return _run({**row, "exec_state": None})  # type: ignore[arg-type]

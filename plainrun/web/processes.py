@@ -16,20 +16,12 @@ from plainrun.services.compiler import ProcessSourceInvalid
 from plainrun.services.container import Services
 from plainrun.store.records import Process
 from plainrun.web.session import ServicesDep, ViewerDep, check_csrf
-from plainrun.web.templating import UI, Pages
+from plainrun.web.templating import UI, flash, pages
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
 _LINE = re.compile(r"line (\d+), column (\d+)")
 MAX_UPLOADS = 20
-
-
-def pages(request: Request) -> Pages:
-    return request.app.state.pages  # type: ignore[no-any-return]
-
-
-def flash(request: Request, message: str) -> None:
-    request.session["flash"] = message[:500]
 
 
 def syntax_errors(exc: InvalidInput) -> list[dict[str, object]]:

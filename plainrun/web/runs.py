@@ -15,9 +15,8 @@ from plainrun.errors import InvalidInput, StoreError
 from plainrun.services.container import Services
 from plainrun.store.records import Run
 from plainrun.web.listing import RunFilter, list_runs
-from plainrun.web.processes import flash, pages
 from plainrun.web.session import ServicesDep, ViewerDep, check_csrf
-from plainrun.web.templating import UI
+from plainrun.web.templating import UI, flash, pages
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 

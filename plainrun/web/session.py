@@ -20,7 +20,7 @@ from plainrun.errors import Unauthenticated
 from plainrun.services.access import Principal
 from plainrun.services.container import Services
 from plainrun.services.users import UserService
-from plainrun.web.templating import UI, Pages
+from plainrun.web.templating import UI, pages
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -118,8 +118,7 @@ def _next(target: str | None) -> str:
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str | None = None) -> Response:
     csrf_token(request)
-    pages: Pages = request.app.state.pages
-    return pages.render(request, "sign_in.html", next=_next(next), error=None)
+    return pages(request).render(request, "sign_in.html", next=_next(next), error=None)
 
 
 @router.post("/sign-in")
@@ -131,7 +130,6 @@ def sign_in(
     password: Annotated[str | None, Form(max_length=1024)] = None,
     next: Annotated[str | None, Form(max_length=2048)] = None,
 ) -> Response:
-    pages: Pages = request.app.state.pages
     try:
         if api_key:
             principal = services.keys.authenticate(api_key.strip())
@@ -142,7 +140,9 @@ def sign_in(
         else:
             raise Unauthenticated("Give an API key, or a name and a password.")
     except Unauthenticated as exc:
-        return pages.render(request, "sign_in.html", status_code=401, next=_next(next), error=exc.message)
+        return pages(request).render(
+            request, "sign_in.html", status_code=401, next=_next(next), error=exc.message
+        )
     return RedirectResponse(_next(next), status_code=303)
 
 

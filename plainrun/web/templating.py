@@ -73,3 +73,12 @@ class Pages:
             **context,
         )
         return HTMLResponse(html, status_code=status_code)
+
+
+def pages(request: Request) -> Pages:
+    return request.app.state.pages  # type: ignore[no-any-return]
+
+
+def flash(request: Request, message: str) -> None:
+    """A one-line message shown on the next page rendered for this session."""
+    request.session["flash"] = message[:500]
