@@ -138,36 +138,36 @@ TEXT_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("bad", ["\ud800", "\x00"], ids=["lone surrogate", "NUL"])
-@pytest.mark.parametrize(("path", "field"), TEXT_FIELDS)
-def test_text_that_cannot_be_stored_is_refused_or_cleaned_never_a_500(
-    db_env: Env, path: str, field: str, bad: str
-) -> None:
+def test_text_that_cannot_be_stored_is_refused_or_read_back_never_a_500(db_env: Env) -> None:
+    """One environment per database for every field (a fresh PostgreSQL database costs seconds)."""
     process_id = db_env.process()
-    body: dict[str, Any] = {
-        "agent_id": db_env.agent_id,
-        "source": GREET,
-        "name": "n",
-        "process_id": process_id,
-        "stage": "Published",
-    }
-    if field == "source":
-        body[field] = f"to go\n  say 1 {bad}\n"
-    elif field == "inputs":
-        body[field] = {"customer name": f"a{bad}b", f"k{bad}": 1}
-    else:
-        body[field] = f"a{bad}b"
-    raw = json.dumps(body).encode()  # ASCII: the character travels as its escape
-    r = db_env.call("POST", path, content=raw, headers={"content-type": "application/json"})
-    assert r.status_code in (201, 400), r.text
-    if r.status_code == 400:
-        assert_error(r, 400)
-        return
-    # Accepted: what was stored reads back as it is shown, and the resource lists fine.
-    created = r.json()
-    kind = path.removeprefix("/v2/")
-    again = db_env.call("GET", f"/v2/{kind}/{created['id']}")
-    assert again.status_code == 200, again.text
+    problems = []
+    for path, field in TEXT_FIELDS:
+        for bad in ("\ud800", "\x00"):
+            body: dict[str, Any] = {
+                "agent_id": db_env.agent_id,
+                "source": GREET,
+                "name": "n",
+                "process_id": process_id,
+                "stage": "Published",
+            }
+            if field == "source":
+                body[field] = f"to go\n  say 1 {bad}\n"
+            elif field == "inputs":
+                body[field] = {"customer name": f"a{bad}b", f"k{bad}": 1}
+            else:
+                body[field] = f"a{bad}b"
+            raw = json.dumps(body).encode()  # ASCII: the character travels as its escape
+            r = db_env.call("POST", path, content=raw, headers={"content-type": "application/json"})
+            if r.status_code == 400:
+                assert_error(r, 400)
+            elif r.status_code == 201:  # accepted: it reads back
+                again = db_env.call("GET", f"{path}/{r.json()['id']}")
+                if again.status_code != 200:
+                    problems.append(f"{path} {field} {bad!r}: read back {again.status_code} {again.text}")
+            else:
+                problems.append(f"{path} {field} {bad!r}: {r.status_code} {r.text}")
+    assert problems == []
 
 
 # --- process sources -------------------------------------------------------------------------------
@@ -323,17 +323,17 @@ QUERY_ROUTES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "names"), QUERY_ROUTES)
-def test_ids_in_queries_with_nul_or_non_ascii_are_refused_never_a_500(
-    db_env: Env, path: str, names: tuple[str, ...]
-) -> None:
+def test_ids_in_queries_with_nul_or_odd_characters_are_refused_never_a_500(db_env: Env) -> None:
     process_id = db_env.process()
     good = {"process_id": process_id, "agent_id": db_env.agent_id}
-    for name in names:
-        for bad in ("a\x00b", "\u00e9\u00e9", "%", "'; drop table runs; --"):
-            r = db_env.call("GET", path, params={**{n: good.get(n, "x") for n in names}, name: bad})
-            if name == "after" and bad != "a\x00b":  # a position to list after, not a lookup
-                assert r.status_code == 200, r.text
-                continue
-            assert r.status_code in (400, 404), f"{name}={bad!r}: {r.text}"
-            assert_error(r, r.status_code)
+    problems = []
+    for path, names in QUERY_ROUTES:
+        for name in names:
+            for bad in ("a\x00b", "\u00e9\u00e9", "%", "'; drop table runs; --"):
+                r = db_env.call("GET", path, params={**{n: good.get(n, "x") for n in names}, name: bad})
+                lookup = not (name == "after" and bad != "a\x00b")  # after: a position, not a lookup
+                if r.status_code not in ((400, 404) if lookup else (200,)):
+                    problems.append(f"{path} {name}={bad!r}: {r.status_code} {r.text}")
+                elif r.status_code != 200:
+                    assert_error(r, r.status_code)
+    assert problems == []
