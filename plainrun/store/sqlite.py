@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
+from plainrun.domain.runs import RunState
 from plainrun.store import schema as t
 from plainrun.store.records import Process, Run
-from plainrun.store.sql import SqlStore, _process, _run, json_dumps
+from plainrun.store.sql import SqlStore, _process, _run, json_dumps, utcnow
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
 
 
@@ -81,6 +82,18 @@ class _Raw:
         self.process_for_run = (
             f"SELECT {process_names}, v.sha256 FROM processes p LEFT OUTER JOIN process_versions v "
             "ON v.process_id = p.id AND v.version = p.published_version WHERE p.id = ?"
+        )
+
+        returning = ", ".join(name for name, _, _ in self.runs)
+        self.any_limited = (
+            "SELECT 1 FROM processes p WHERE p.max_concurrent_runs IS NOT NULL AND EXISTS "
+            "(SELECT 1 FROM runs r WHERE r.process_id = p.id AND r.state = 'Pending') LIMIT 1"
+        )
+        self.claim = (
+            "UPDATE runs SET state = 'Running', attempt = attempt + 1, lease_owner = ?, "
+            "lease_expires_at = ?, started_at = coalesce(started_at, ?) "
+            "WHERE id IN (SELECT id FROM runs WHERE state = 'Pending' ORDER BY id LIMIT ?) "
+            f"AND state = 'Pending' RETURNING {returning}"
         )
 
     @staticmethod
@@ -198,6 +211,35 @@ class SqliteStore(SqlStore):
         if row is None:
             return None
         return _process(_RAW.decode(_RAW.processes, row)), row[-1]  # type: ignore[arg-type]
+
+    def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
+        """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
+        now = utcnow()
+        with self.write() as conn:
+            driver = conn.connection.driver_connection
+            if driver.execute(_RAW.any_limited).fetchone() is not None:
+                claimed = None  # the general claim below, in a transaction of its own
+            else:
+                expires = _datetime_out(now + timedelta(seconds=lease_s))
+                rows = driver.execute(_RAW.claim, (worker_id, expires, _datetime_out(now), limit)).fetchall()
+                claimed = [_RAW.decode(_RAW.runs, row) for row in rows]
+                events = [
+                    {
+                        "run_id": r["id"],
+                        "at": now,
+                        "kind": "state",
+                        "from_state": RunState.PENDING.value,
+                        "to_state": RunState.RUNNING.value,
+                        "attempt": r["attempt"],
+                        "data": {"worker": worker_id},
+                    }
+                    for r in claimed
+                ]
+                if events:
+                    driver.executemany(_RAW.insert_event, [_RAW.encode(_RAW.events, e) for e in events])
+        if claimed is None:
+            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
+        return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
 
     def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
         events = [
