@@ -5,8 +5,8 @@ Run it with:
     .venv/bin/python bench/runs.py --db sqlite                      # N=2000, 8 clients, 3 reps
     .venv/bin/python bench/runs.py --db postgres --n 1000 --reps 1
 
-It starts its own ``plainrun serve --examples`` (API and embedded worker in one process) on a free
-port, with a fresh data folder under a temporary directory, in a new session; for ``--db postgres``
+It starts its own ``plainrun serve --examples`` (the API, and the worker in its child process) on a
+free port, with a fresh data folder under a temporary directory, in a new session; for ``--db postgres``
 it first creates a fresh database ``bench_plainrun`` on the local server (``--pg-admin``, trust
 auth) and drops it afterwards. Every run is of the demo process "greet a customer" (input
 ``customer name``). Each repetition measures:
@@ -629,7 +629,7 @@ def build_result(args: argparse.Namespace, server: Server, reps: list[dict[str, 
         "versions": versions(),
         "machine": machine(args.pg_admin, args.db),
         "notes": (
-            f"plainrun serve --examples (API + embedded worker, defaults) on {args.db}; runs of the "
+            f"plainrun serve --examples (API + its worker process, defaults) on {args.db}; runs of the "
             f"demo 'greet a customer' process started with POST /v2/runs by {args.clients} "
             "concurrent keep-alive clients (aiohttp); e2e done when no run is "
             "Pending/Running/AwaitingGuidance (one list call polled every 10 ms), then all checked "
