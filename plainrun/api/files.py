@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import CreateFileRequest
+from plainrun.api.models import CreateFileRequest, FileResource, UploadTarget
 from plainrun.api.runs import ERRORS, check_path_id
 from plainrun.blobs import read_chunks
 from plainrun.errors import InvalidInput
@@ -23,7 +23,12 @@ router = APIRouter(tags=["files"])
 
 
 @router.post(
-    "/files", operation_id="create_file", status_code=201, responses=ERRORS, response_class=render.JSON
+    "/files",
+    operation_id="create_file",
+    status_code=201,
+    response_model=UploadTarget,
+    responses=ERRORS,
+    response_class=render.JSON,
 )
 def create_file(body: CreateFileRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     target = services.files.create_upload(
@@ -75,7 +80,13 @@ async def upload_file(file_id: str, request: Request, services: ServicesDep) -> 
     return Response(status_code=204, headers={"ETag": f'"{record.sha256}"'})
 
 
-@router.get("/files/{file_id}", operation_id="get_file", responses=ERRORS, response_class=render.JSON)
+@router.get(
+    "/files/{file_id}",
+    operation_id="get_file",
+    response_model=FileResource,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
 def get_file(file_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     return render.JSON(render.file(services.files.get(principal, check_path_id(file_id, "file_id"))))
 

@@ -125,3 +125,76 @@ class CreateFileRequest(BaseModel):
 
 class CreateAgentRequest(Body):
     name: Name
+
+
+class ProcessResource(BaseModel):
+    """A process; ``source`` and ``inputs`` (of the draft) when one process is read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent_id: str
+    name: str
+    description: str
+    draft_revision: int
+    published_version: int | None
+    stages: list[ProcessStage]
+    settings: dict[str, Any]
+    created_at: str
+    updated_at: str
+    source: str | None = None
+    inputs: list[str] | None = None
+
+
+class ProcessList(BaseModel):
+    items: list[ProcessResource]
+    continuation_token: str | None
+
+
+class VersionResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    process_id: str
+    version: int
+    created_at: str
+    source: str | None = None
+
+
+class VersionList(BaseModel):
+    items: list[VersionResource]
+    continuation_token: None = None
+
+
+class FileResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent_id: str
+    name: str
+    content_type: str
+    size: int | None
+    sha256: str | None
+    uploaded: bool
+    created_at: str
+
+
+class UploadTarget(FileResource):
+    """A file and where to upload its content, like an S3 presigned POST."""
+
+    file_id: str
+    upload_url: str
+    upload_http_method: Literal["POST"]
+    upload_fields: dict[str, str]
+
+
+class AgentResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    created_at: str
+
+
+class AgentList(BaseModel):
+    items: list[AgentResource]
+    continuation_token: None = None

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query
 
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import CreateProcessRequest, ErrorModel, UpdateProcessRequest
+from plainrun.api.models import (
+    CreateProcessRequest,
+    ErrorModel,
+    ProcessList,
+    ProcessResource,
+    UpdateProcessRequest,
+    VersionList,
+    VersionResource,
+)
 from plainrun.api.runs import ERRORS, check_path_id
 from plainrun.services.container import Services
 from plainrun.store.records import Process
@@ -22,7 +30,13 @@ def _full(services: Services, process: Process) -> render.JSON:
     return render.JSON(render.process(process, source=source, inputs=info.inputs))
 
 
-@router.get("/processes", operation_id="list_processes", responses=ERRORS, response_class=render.JSON)
+@router.get(
+    "/processes",
+    operation_id="list_processes",
+    response_model=ProcessList,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
 def list_processes(
     services: ServicesDep,
     principal: PrincipalDep,
@@ -39,6 +53,7 @@ def list_processes(
     "/processes",
     operation_id="create_process",
     status_code=201,
+    response_model=ProcessResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -57,7 +72,11 @@ def create_process(body: CreateProcessRequest, services: ServicesDep, principal:
 
 
 @router.get(
-    "/processes/{process_id}", operation_id="get_process", responses=ERRORS, response_class=render.JSON
+    "/processes/{process_id}",
+    operation_id="get_process",
+    response_model=ProcessResource,
+    responses=ERRORS,
+    response_class=render.JSON,
 )
 def get_process(
     process_id: str,
@@ -73,6 +92,7 @@ def get_process(
     "/processes/{process_id}",
     operation_id="update_process",
     summary="Edit the draft (source, name, description, settings)",
+    response_model=ProcessResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -94,6 +114,7 @@ def update_process(
     "/processes/{process_id}/publish",
     operation_id="publish_process",
     summary="Publish the draft as the next version",
+    response_model=VersionResource,
     status_code=201,
     responses=ERRORS,
     response_class=render.JSON,
@@ -106,6 +127,7 @@ def publish_process(process_id: str, services: ServicesDep, principal: Principal
 @router.get(
     "/processes/{process_id}/versions",
     operation_id="list_process_versions",
+    response_model=VersionList,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -117,6 +139,7 @@ def list_versions(process_id: str, services: ServicesDep, principal: PrincipalDe
 @router.get(
     "/processes/{process_id}/versions/{version}",
     operation_id="get_process_version",
+    response_model=VersionResource,
     responses={**ERRORS, 404: {"model": ErrorModel, "description": "No such version"}},
     response_class=render.JSON,
 )

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from plainrun import __version__
 from plainrun.api import render
 from plainrun.api.deps import PrincipalDep, ServicesDep
-from plainrun.api.models import CreateAgentRequest
+from plainrun.api.models import AgentList, AgentResource, CreateAgentRequest
 from plainrun.api.runs import ERRORS
 from plainrun.errors import NotFound
 
@@ -28,7 +28,12 @@ def health(services: ServicesDep) -> render.JSON:
 
 
 @router.get(
-    "/agents", operation_id="list_agents", tags=["agents"], responses=ERRORS, response_class=render.JSON
+    "/agents",
+    operation_id="list_agents",
+    tags=["agents"],
+    response_model=AgentList,
+    responses=ERRORS,
+    response_class=render.JSON,
 )
 def list_agents(services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     agents = [a for a in services.store.list_agents() if principal.can_see(a.id)]
@@ -39,6 +44,7 @@ def list_agents(services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     "/agents",
     operation_id="create_agent",
     tags=["agents"],
+    response_model=AgentResource,
     status_code=201,
     responses=ERRORS,
     response_class=render.JSON,
