@@ -97,7 +97,7 @@ def memory() -> list[str]:
         out += [
             f"**{db}**: {r['runs']:,} runs in {r['elapsed_s']:.0f} s ({r['runs_per_s']:.0f} runs/s), "
             f"measured {r['machine']['date_utc']}; {r['distinct_child_pids_seen']} executor-side "
-            "processes seen over the run (children are replaced after 2,000 jobs).",
+            "processes seen in the samples (children are replaced after 2,000 jobs).",
             "",
             "| runs finished | worker RSS MB | executor processes | their RSS MB | PSS of all MB "
             "| load 1 min |",
