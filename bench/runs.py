@@ -19,7 +19,8 @@ auth) and drops it afterwards. Every run is of the demo process "greet a custome
     Succeeded by paging ``GET /v2/runs?process_id&agent_id&limit=100``.
 (b) idle latency: after 1 s idle, 50 single runs one after another, each timed from just before its
     POST until ``GET /v2/runs/{id}`` (polled every ~1 ms) shows Succeeded, with a random
-    0.05-0.15 s pause between runs; median and p90.
+    0.05-0.15 s pause between runs; median and p90. Of the same runs, the created -> running
+    latency (``pickup_ms``): ``started_at`` - ``created_at`` as the server recorded them.
 (c) ``POST /v2/runs`` latency under an open-loop offered load (``--rate`` 200 requests/s for
     ``--duration`` 10 s): request i is sent at start + i/rate whether or not earlier ones have
     returned, and its latency is measured from that scheduled time (so a stall of the client or the
@@ -306,6 +307,7 @@ class Bench:
     def __init__(self, client: Client, demo: Demo, server: Server) -> None:
         self.client, self.demo, self.server = client, demo, server
         self.seq = itertools.count()
+        self.pickups: list[float] = []  # created_at -> started_at of the latency phase's runs
 
     def body(self, tag: str) -> dict[str, Any]:
         i = next(self.seq)
@@ -406,9 +408,14 @@ class Bench:
             r = await self.client.get(url)
             r.raise_for_status()
             run = r.json()
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        # created -> running, by the server's own clock: how long the idle worker took to pick it up
+        created, started = (dt.datetime.fromisoformat(run[k]) for k in ("created_at", "started_at"))
+        self.pickups.append((started - created).total_seconds())
+        return elapsed
 
     async def latency(self, samples: int) -> list[float]:
+        self.pickups = []
         await asyncio.sleep(1.0)
         lats = []
         for _ in range(samples):
@@ -487,6 +494,8 @@ async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, An
                 "latency_ms_p90": pct(ms, 90),
                 "latency_ms_min": min(ms),
                 "latency_ms_max": max(ms),
+                "pickup_ms_median": statistics.median(x * 1e3 for x in bench.pickups),
+                "pickup_ms_p90": pct([x * 1e3 for x in bench.pickups], 90),
                 "post_latency_ms": c,
             }
             reps.append(r)
@@ -497,7 +506,8 @@ async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, An
                 f"[plainrun-{server.db}] rep {rep}: enqueue {a['enqueue_rate']:.0f}/s  "
                 f"e2e {a['e2e_rate']:.0f}/s ({a['e2e_s']:.2f} s; CPU {cpu})  "
                 f"latency median {r['latency_ms_median']:.1f} ms (p90 {r['latency_ms_p90']:.1f}, "
-                f"max {r['latency_ms_max']:.1f})  POST@{args.rate:g}/s p50 {c['p50']:.1f} "
+                f"max {r['latency_ms_max']:.1f}; created->running {r['pickup_ms_median']:.1f})  "
+                f"POST@{args.rate:g}/s p50 {c['p50']:.1f} "
                 f"p95 {c['p95']:.1f} p99 {c['p99']:.1f} ms ({c['errors']} errors)",
                 flush=True,
             )
