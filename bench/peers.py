@@ -37,6 +37,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -259,6 +260,11 @@ def run_system(system: System, log_dir: Path, timeout: float) -> dict[str, Any]:
 
 def med(record: dict[str, Any], key: str) -> float | None:
     s = record.get("result", {}).get("summary", {})
+    if key == "pickup":  # created -> running, plainrun only (runs.py records it per repetition)
+        values = [
+            r["pickup_ms_median"] for r in record.get("result", {}).get("runs", []) if "pickup_ms_median" in r
+        ]
+        return statistics.median(values) if values else None
     if key == "post_p99":
         return s.get("post_latency_ms", {}).get("p99", {}).get("median")
     if key == "post_p95":
@@ -283,14 +289,14 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace, started: str)
         f"see the load columns), N={args.n}, {args.reps} repetitions, "
         f"{args.lat_samples} latency samples (medians over the repetitions).",
         "",
-        "| system | how | enqueue/s | end-to-end/s | idle latency ms | POST p95 / p99 ms under "
-        f"{200:g}/s | load 1 min (start → end) |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| system | how | enqueue/s | end-to-end/s | idle latency ms | created → running ms | "
+        f"POST p95 / p99 ms under {200:g}/s | load 1 min (start → end) |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in records:
         if "result" not in r:
             lines.append(
-                f"| {r['name']} | {r['note']} | failed (rc {r['rc']}) | | | | "
+                f"| {r['name']} | {r['note']} | failed (rc {r['rc']}) | | | | | "
                 f"{r['load1_start']:.2f} → {r['load1_end']:.2f} |"
             )
             continue
@@ -299,7 +305,7 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace, started: str)
         post = f"{p95:.1f} / {p99:.1f}" if p95 is not None and p99 is not None else "—"
         lines.append(
             f"| {r['name']} | {r['note']} | {fmt(med(r, 'enqueue_rate'))} | {fmt(med(r, 'e2e_rate'))} | "
-            f"{fmt(lat, 1 if lat is not None and lat < 100 else 0)} | {post} | "
+            f"{fmt(lat, 1 if lat is not None and lat < 100 else 0)} | {fmt(med(r, 'pickup'), 1)} | {post} | "
             f"{r['load1_start']:.2f} → {r['load1_end']:.2f} |"
         )
 
