@@ -25,9 +25,17 @@ from plainrun.settings import Settings
 
 
 def create_app(
-    settings: Settings, *, services: Services | None = None, worker: object | None = None
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    worker: object | None = None,
+    worker_metrics_dir: str | None = None,
 ) -> FastAPI:
-    """``worker``: a ``WorkerConfig`` to run a worker beside the API, or None for the API alone."""
+    """``worker``: a ``WorkerConfig`` to run a worker beside the API, or None for the API alone.
+
+    ``worker_metrics_dir``: where a worker in a child process writes its metrics (multiprocess
+    mode), to serve them at /metrics with the API's own.
+    """
     owned = services is None
     services = services or build_services(settings)
 
@@ -69,6 +77,10 @@ def create_app(
         app.include_router(module.router, prefix="/v2")
     registry = CollectorRegistry()
     registry.register(StoreCollector(services.store))
+    if worker_metrics_dir is not None:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        MultiProcessCollector(registry, path=worker_metrics_dir)
     from prometheus_client import REGISTRY
 
     app.mount("/metrics", make_asgi_app(_Combined(REGISTRY, registry)))

@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
                         settings,
                         services=services,
                         worker=WorkerConfig() if inline_worker and not no_worker else None,
+                        worker_metrics_dir=worker.metrics_dir if worker is not None else None,
                     ),
                     host=settings.host,
                     port=settings.port,

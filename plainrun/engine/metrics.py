@@ -6,7 +6,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 RUNS_FINISHED = Counter("plainrun_runs_finished_total", "Attempts finished by this process", ["state"])
 RECOVERED = Counter("plainrun_runs_recovered_total", "Runs recovered from lost workers", ["state"])
-INFLIGHT = Gauge("plainrun_runs_inflight", "Runs in flight in this worker")
+# "livesum": in multiprocess mode (the worker child of ``plainrun serve``), the sum over live workers.
+INFLIGHT = Gauge("plainrun_runs_inflight", "Runs in flight in this worker", multiprocess_mode="livesum")
 CLAIM_LATENCY = Histogram(
     "plainrun_claim_latency_seconds",
     "From a run's creation to its claim by a worker",

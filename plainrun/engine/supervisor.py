@@ -5,6 +5,9 @@ one of them would idle while the other waits for its turn. ``WorkerProcess`` sta
 ``plainrun worker --parent PID`` beside the API, restarts it if it dies, and on ``stop()`` asks it to
 finish (SIGTERM: it finishes or hands back the runs in flight). The child ends itself when its parent
 dies, so a killed ``plainrun serve`` leaves no worker behind.
+
+The child's Prometheus metrics reach ``serve``'s /metrics through prometheus-client's multiprocess
+mode: the child writes them to files in ``metrics_dir`` and ``serve`` reads them when scraped.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+
+from prometheus_client import multiprocess
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,8 @@ class WorkerProcess:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._supervise, name="plainrun-worker-process", daemon=True)
+        #: Where the child writes its metrics (see ``plainrun.api.create_app(worker_metrics_dir=…)``).
+        self.metrics_dir = tempfile.mkdtemp(prefix="plainrun-worker-metrics-")
 
     @property
     def pid(self) -> int | None:
@@ -47,8 +56,10 @@ class WorkerProcess:
                 if self._stopping.is_set():
                     return
                 cmd = [sys.executable, "-c", _ENTRY, "worker", "--parent", str(os.getpid()), *self.args]
-                self._process = subprocess.Popen(cmd)
+                env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir}
+                self._process = subprocess.Popen(cmd, env=env)
             code = self._process.wait()
+            multiprocess.mark_process_dead(self._process.pid, self.metrics_dir)
             if self._stopping.is_set():
                 return
             log.error("worker process exited; restarting", extra={"action": "worker_exited", "code": code})
@@ -70,3 +81,4 @@ class WorkerProcess:
                 process.wait()
         if self._thread.is_alive():
             self._thread.join(5)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)

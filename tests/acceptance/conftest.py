@@ -64,7 +64,7 @@ def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> Liv
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded 2-core machine can take this long to import and migrate
     while True:
         try:
             if httpx.get(f"{url}/v2/health", timeout=1).status_code == 200:
@@ -73,6 +73,7 @@ def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> Liv
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait()
             raise RuntimeError(f"plainrun serve did not start:\n{log.read_text()}")
         time.sleep(0.1)
     demo = {}

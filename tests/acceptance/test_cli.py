@@ -37,6 +37,15 @@ def test_cli_pushes_publishes_runs_and_waits(live_server: LiveServer, tmp_path: 
         headers={"x-api-key": key},
     ).json()
     assert [r["id"] for r in listed["items"]] == [run["id"]]
+    # The worker runs in a child process of serve; its metrics are served at serve's /metrics.
+    metrics = httpx.get(f"{live_server.url}/metrics/").text
+    finished = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith('plainrun_runs_finished_total{state="Succeeded"}')
+    ]
+    assert finished and finished[0] >= 1, metrics
+    assert "plainrun_claim_latency_seconds_count" in metrics and "plainrun_runs{state=" in metrics
     events = json.loads(live_server.plainrun("runs", "get", run["id"]).stdout)["events"]
     assert [e["to_state"] for e in events if e["kind"] == "state"] == ["Running", "Succeeded"]
     assert {"text": "total 1020.5"} in [e["data"] for e in events if e["kind"] == "log"]
