@@ -154,8 +154,12 @@ class Worker:
                     runs = await asyncio.to_thread(
                         self.store.claim_runs, self.id, limit=free, lease_s=self.config.lease_s
                     )
-                except StoreError as exc:
-                    log.warning("claim failed", extra={"action": "claim_failed", "error": str(exc)})
+                except Exception as exc:  # the database is away (or worse): the loop must go on
+                    log.warning(
+                        "claim failed",
+                        extra={"action": "claim_failed", "error": str(exc)},
+                        exc_info=not isinstance(exc, StoreError),
+                    )
                     await self._pause(1.0)
                     continue
                 now = time.time()
@@ -357,9 +361,13 @@ class Worker:
             try:
                 written = await asyncio.to_thread(self.store.finish_runs, [o for o, _ in batch])
                 break
-            except StoreError as exc:
+            except Exception as exc:  # the database is away (or worse): the loop must go on
                 # The database is away: keep the outcomes and try again; the lease protects the runs.
-                log.warning("writing outcomes failed", extra={"action": "complete_failed", "error": str(exc)})
+                log.warning(
+                    "writing outcomes failed",
+                    extra={"action": "complete_failed", "error": str(exc)},
+                    exc_info=not isinstance(exc, StoreError),
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         for (outcome, future), ok in zip(batch, written, strict=True):
@@ -380,8 +388,12 @@ class Worker:
                 held = await asyncio.to_thread(
                     self.store.extend_leases, self.id, run_ids, lease_s=self.config.lease_s
                 )
-            except StoreError as exc:
-                log.warning("heartbeat failed", extra={"action": "heartbeat_failed", "error": str(exc)})
+            except Exception as exc:  # the database is away (or worse): the loop must go on
+                log.warning(
+                    "heartbeat failed",
+                    extra={"action": "heartbeat_failed", "error": str(exc)},
+                    exc_info=not isinstance(exc, StoreError),
+                )
                 continue
             for run_id in run_ids:
                 if run_id not in self._inflight:
@@ -397,8 +409,12 @@ class Worker:
         while not self._stop.is_set():
             try:
                 recovered = await asyncio.to_thread(self.store.recover_expired_leases)
-            except StoreError as exc:
-                log.warning("recovery failed", extra={"action": "recover_failed", "error": str(exc)})
+            except Exception as exc:  # the database is away (or worse): the loop must go on
+                log.warning(
+                    "recovery failed",
+                    extra={"action": "recover_failed", "error": str(exc)},
+                    exc_info=not isinstance(exc, StoreError),
+                )
             else:
                 for run_id, state in recovered:
                     metrics.RECOVERED.labels(state=state.value).inc()
