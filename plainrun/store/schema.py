@@ -159,6 +159,10 @@ runs = sa.Table(
     # Newest first per process, with and without the stage filter (keyset pagination on id).
     sa.Index("ix_runs_process_list", "process_id", "archived", "id"),
     sa.Index("ix_runs_process_stage_list", "process_id", "stage", "archived", "id"),
+    # The same, filtered by state or by trigger: a rare one (the few Failed runs among 100k) is found
+    # by the index, not by scanning every run of the process.
+    sa.Index("ix_runs_process_state_list", "process_id", "state", "archived", "id"),
+    sa.Index("ix_runs_process_trigger_list", "process_id", "trigger", "archived", "id"),
     # What workers claim: only pending runs, oldest first.
     sa.Index(
         "ix_runs_pending",
