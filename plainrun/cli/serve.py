@@ -7,13 +7,8 @@ import shlex
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from plainrun.api import create_app
 from plainrun.cli._common import console
-from plainrun.engine.supervisor import WorkerProcess
-from plainrun.engine.worker import WorkerConfig
-from plainrun.scheduler import Scheduler, running
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
 
@@ -38,6 +33,14 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Serve the API on the configured database (migrating it first)."""
+        # Imported here: every other command of the CLI starts faster without the web stack.
+        import uvicorn
+
+        from plainrun.api import create_app
+        from plainrun.engine.supervisor import WorkerProcess
+        from plainrun.engine.worker import WorkerConfig
+        from plainrun.scheduler import Scheduler, running
+
         overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
         settings = Settings(**overrides)  # type: ignore[arg-type]
         services = build_services(settings, migrate=True)

@@ -733,16 +733,20 @@ class SqlStore:
                 .group_by(t.runs.c.process_id)
             ).all()
         )
-        claimed: list[RowMapping] = []
+        # Candidates: each limited process's oldest runs up to its free slots, and the oldest runs of
+        # every other process; the oldest of them all are claimed, so a limited process neither
+        # passes its limit nor jumps the queue ahead of older runs of other processes.
+        candidates: list[str] = []
         for process_id, cap in limited:
-            free = min(cap - running.get(process_id, 0), limit - len(claimed))
+            free = min(cap - running.get(process_id, 0), limit)
             if process_id in locked and free > 0:
-                picking = self._claim_query(free).where(t.runs.c.process_id == process_id)
-                claimed += self._claim(conn, picking, worker_id, now, lease_s)
-        if len(claimed) < limit:
-            picking = self._claim_query(limit - len(claimed)).where(t.runs.c.process_id.not_in(limited_ids))
-            claimed += self._claim(conn, picking, worker_id, now, lease_s)
-        return claimed
+                candidates += conn.scalars(self._claim_query(free).where(t.runs.c.process_id == process_id))
+        candidates += conn.scalars(self._claim_query(limit).where(t.runs.c.process_id.not_in(limited_ids)))
+        chosen = sorted(candidates)[:limit]
+        if not chosen:
+            return []
+        picking = sa.select(t.runs.c.id).where(t.runs.c.id.in_(chosen))
+        return self._claim(conn, picking, worker_id, now, lease_s)
 
     def _lock_processes(self, process_ids: list[str]) -> sa.Select[Any]:
         """Select (and on PostgreSQL lock, skipping rows locked by others) processes' rows."""

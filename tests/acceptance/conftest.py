@@ -33,7 +33,7 @@ class LiveServer:
     log: Path
 
     def plainrun(
-        self, *args: str, check: bool = True, timeout: float = 60
+        self, *args: str, check: bool = True, timeout: float = 180
     ) -> subprocess.CompletedProcess[str]:
         """Run the CLI against this server's database."""
         return subprocess.run(
