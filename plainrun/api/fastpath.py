@@ -26,8 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plainrun.api import render
 from plainrun.api.errors import error_response
 from plainrun.api.models import CreateRunRequest
-from plainrun.api.runs import check_path_id
-from plainrun.domain.runs import Stage, Trigger
+from plainrun.api.runs import check_path_id, start_run
 from plainrun.services.container import Services
 
 _RUN_PATH = re.compile(r"^/v2/runs/([^/]+)$")
@@ -107,22 +106,7 @@ def _start_run(services: Services, key: bytes | None, body: CreateRunRequest) ->
     if key is None:
         raise _Delegate()
     principal = services.keys.authenticate(key.decode("latin-1"))
-    inputs = (
-        body.inputs
-        if body.inputs is None or isinstance(body.inputs, dict)
-        else [{"name": i.name, "value": i.value} for i in body.inputs]
-    )
-    run = services.runs.start(
-        principal,
-        agent_id=body.agent_id,
-        process_id=body.process_id,
-        stage=Stage(body.stage),
-        name=body.name,
-        inputs=inputs,
-        file_ids=body.file_ids,
-        trigger=Trigger.API,
-    )
-    return orjson.dumps(render.run(run))
+    return orjson.dumps(render.run(start_run(services, principal, body)))
 
 
 def _read_run(services: Services, key: bytes | None, run_id: str) -> bytes:

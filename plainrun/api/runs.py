@@ -20,6 +20,9 @@ from plainrun.api.models import (
 from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.errors import NotFound
 from plainrun.ids import SPEC_ID_PATTERN
+from plainrun.services.access import Principal
+from plainrun.services.container import Services
+from plainrun.store.records import Run
 
 router = APIRouter(tags=["runs"])
 
@@ -84,12 +87,17 @@ def list_runs(
     response_class=render.JSON,
 )
 def create_run(body: CreateRunRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+    return render.JSON(render.run(start_run(services, principal, body)), status_code=201)
+
+
+def start_run(services: Services, principal: Principal, body: CreateRunRequest) -> Run:
+    """POST /v2/runs's service call (also made by the fast path in plainrun.api.fastpath)."""
     inputs = (
         body.inputs
         if body.inputs is None or isinstance(body.inputs, dict)
         else [{"name": i.name, "value": i.value} for i in body.inputs]
     )
-    run = services.runs.start(
+    return services.runs.start(
         principal,
         agent_id=body.agent_id,
         process_id=body.process_id,
@@ -99,7 +107,6 @@ def create_run(body: CreateRunRequest, services: ServicesDep, principal: Princip
         file_ids=body.file_ids,
         trigger=Trigger.API,
     )
-    return render.JSON(render.run(run), status_code=201)
 
 
 @router.get(

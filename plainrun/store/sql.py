@@ -12,7 +12,7 @@ import functools
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,6 +152,22 @@ def _finish_statement(outputs: bool, error: bool, final: bool) -> sa.Update:
         )
         .values(values)
     )
+
+
+def claim_events(claimed: Sequence[Mapping[str, Any]], worker_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The Pending -> Running events of runs a worker just claimed."""
+    return [
+        {
+            "run_id": r["id"],
+            "at": now,
+            "kind": "state",
+            "from_state": RunState.PENDING.value,
+            "to_state": RunState.RUNNING.value,
+            "attempt": r["attempt"],
+            "data": {"worker": worker_id},
+        }
+        for r in claimed
+    ]
 
 
 def pending_row(new: NewRun) -> dict[str, Any]:
@@ -673,21 +689,7 @@ class SqlStore:
             else:
                 claimed = self._claim(conn, self._claim_query(limit), worker_id, now, lease_s)
             if claimed:
-                conn.execute(
-                    _INSERT_EVENTS,
-                    [
-                        {
-                            "run_id": r["id"],
-                            "at": now,
-                            "kind": "state",
-                            "from_state": RunState.PENDING.value,
-                            "to_state": RunState.RUNNING.value,
-                            "attempt": r["attempt"],
-                            "data": {"worker": worker_id},
-                        }
-                        for r in claimed
-                    ],
-                )
+                conn.execute(_INSERT_EVENTS, claim_events(claimed, worker_id, now))
         return sorted((_run(r) for r in claimed), key=lambda r: r.id)
 
     def _claim(

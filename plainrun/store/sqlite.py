@@ -20,10 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from plainrun.domain.runs import RunState
 from plainrun.store import schema as t
 from plainrun.store.records import Process, Run
-from plainrun.store.sql import SqlStore, _process, _run, json_dumps, utcnow
+from plainrun.store.sql import SqlStore, _process, _run, claim_events, json_dumps, utcnow
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
 
 
@@ -235,18 +234,7 @@ class SqliteStore(SqlStore):
                 expires = _datetime_out(now + timedelta(seconds=lease_s))
                 rows = driver.execute(_RAW.claim, (worker_id, expires, _datetime_out(now), limit)).fetchall()
                 claimed = [_RAW.decode(_RAW.runs, row) for row in rows]
-                events = [
-                    {
-                        "run_id": r["id"],
-                        "at": now,
-                        "kind": "state",
-                        "from_state": RunState.PENDING.value,
-                        "to_state": RunState.RUNNING.value,
-                        "attempt": r["attempt"],
-                        "data": {"worker": worker_id},
-                    }
-                    for r in claimed
-                ]
+                events = claim_events(claimed, worker_id, now)
                 if events:
                     driver.executemany(_RAW.insert_event, [_RAW.encode(_RAW.events, e) for e in events])
         if claimed is None:
