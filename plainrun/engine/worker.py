@@ -406,21 +406,32 @@ class Worker:
                     self._on_cancel(run_id)
 
     async def _recover_loop(self) -> None:
+        # Recovery takes runs from workers that stopped heart-beating. After the database was away
+        # (or when this worker has just started) live workers may not have renewed their leases yet:
+        # recover only once the database has answered without a break for a whole lease.
+        reachable_since: float | None = None
         while not self._stop.is_set():
+            recovered: list[tuple[str, RunState]] = []
             try:
-                recovered = await asyncio.to_thread(self.store.recover_expired_leases)
+                if reachable_since is None or time.monotonic() - reachable_since < self.config.lease_s:
+                    if not await asyncio.to_thread(self.store.ping):
+                        reachable_since = None
+                    elif reachable_since is None:
+                        reachable_since = time.monotonic()
+                else:
+                    recovered = await asyncio.to_thread(self.store.recover_expired_leases)
             except Exception as exc:  # the database is away (or worse): the loop must go on
+                reachable_since = None
                 log.warning(
                     "recovery failed",
                     extra={"action": "recover_failed", "error": str(exc)},
                     exc_info=not isinstance(exc, StoreError),
                 )
-            else:
-                for run_id, state in recovered:
-                    metrics.RECOVERED.labels(state=state.value).inc()
-                    log.warning(
-                        "run recovered", extra={"action": "recovered", "run": run_id, "state": state.value}
-                    )
+            for run_id, state in recovered:
+                metrics.RECOVERED.labels(state=state.value).inc()
+                log.warning(
+                    "run recovered", extra={"action": "recovered", "run": run_id, "state": state.value}
+                )
             await self._pause(self.config.recover_s)
 
 
