@@ -245,7 +245,7 @@ class TestSuiteService:
         return db.get_test_run(self.store, test_run_id)  # type: ignore[return-value]
 
     def history(self, principal: Principal, agent_id: str) -> list[db.TestRun]:
-        if not principal.can_see(agent_id):
+        if not principal.can_see(agent_id) or self.store.get_agent(agent_id) is None:
             raise NotFound("The agent was not found.")
         return db.list_test_runs(self.store, agent_id)
 

@@ -101,6 +101,8 @@ def test_a_changed_output_fails_exactly_its_test_case_with_the_diff(
     ]
     history = api.get("/test-runs", params={"agent_id": agent_id}).json()["items"]
     assert [t["id"] for t in history[:2]] == [second["id"], first["id"]]
+    unknown = api.get("/test-runs", params={"agent_id": "0" * 25})
+    assert unknown.status_code == 404 and unknown.json()["message"] == "The agent was not found."
 
     # The CLI gates CI: exit 1, the mismatch named, JUnit XML with exactly one failure.
     report = tmp_path / "junit.xml"
