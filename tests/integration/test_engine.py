@@ -87,7 +87,17 @@ def engine(database_url: str, tmp_path: Path) -> Iterator[EngineHarness]:
 def running_engine(database_url: str, tmp_path: Path, config: WorkerConfig) -> Iterator[EngineHarness]:
     """Services plus a worker running in its own thread's event loop, as inside ``plainrun serve``."""
     services = build_services(Settings(database_url=database_url, data_dir=tmp_path), migrate=True)
-    worker = Worker(services, config.with_lease(5))
+    try:
+        with worker_in_thread(services, config.with_lease(5)):
+            yield EngineHarness(services)
+    finally:
+        services.close()
+
+
+@contextlib.contextmanager
+def worker_in_thread(services: Services, config: WorkerConfig) -> Iterator[Worker]:
+    """A worker serving ``services`` in its own thread's event loop until the block ends."""
+    worker = Worker(services, config)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 
@@ -97,12 +107,13 @@ def running_engine(database_url: str, tmp_path: Path, config: WorkerConfig) -> I
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    wait_for(worker.ready.is_set, 60, "the worker to start")
-    yield EngineHarness(services)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(60)
-    loop.close()
-    services.close()
+    try:
+        wait_for(worker.ready.is_set, 60, "the worker to start")
+        yield worker
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(60)
+        loop.close()
 
 
 def test_runs_execute_with_every_state_change_and_log_line_recorded(engine: EngineHarness) -> None:

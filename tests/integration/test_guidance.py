@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.server
 import json
@@ -18,12 +17,12 @@ from fastapi.testclient import TestClient
 
 from plainrun.api.app import create_app
 from plainrun.domain.runs import RunState
-from plainrun.engine.worker import Worker, WorkerConfig
+from plainrun.engine.worker import WorkerConfig
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 from plainrun.store import guidance as store_guidance
 from plainrun.store.records import Run
-from tests.integration.test_engine import wait_for
+from tests.integration.test_engine import wait_for, worker_in_thread
 
 APPROVE = (
     "to approve a request\n"
@@ -122,19 +121,9 @@ def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
     other = services.store.create_agent("other")
     _, key = services.keys.create(agent_id=agent.id)
     _, other_key = services.keys.create(agent_id=other.id)
-    worker = Worker(services, WorkerConfig(executor_size=1, concurrency=4).with_lease(5))
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    def serve() -> None:
-        loop.run_until_complete(worker.run(stop))
-        loop.run_until_complete(loop.shutdown_default_executor())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    wait_for(worker.ready.is_set, 60, "the worker to start")
     try:
         with (
+            worker_in_thread(services, WorkerConfig(executor_size=1, concurrency=4).with_lease(5)),
             counting_server() as book,
             TestClient(create_app(settings, services=services), raise_server_exceptions=False) as client,
         ):
@@ -148,9 +137,6 @@ def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
                 book=book,
             )
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(60)
-        loop.close()
         services.close()
 
 
