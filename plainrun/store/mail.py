@@ -87,21 +87,26 @@ def active_address(store: SqlStore, *, process_id: str, stage: str, agent_id: st
     if found is not None:
         return found
     with store.write() as conn:
-        _insert_ignoring_conflicts(
-            conn,
-            t.mail_addresses,
-            {
-                "token": new_token(),
-                "process_id": process_id,
-                "stage": stage,
-                "agent_id": agent_id,
-                "created_at": utcnow(),
-                "revoked_at": None,
-            },
-        )
+        _new_address(conn, process_id=process_id, stage=stage, agent_id=agent_id, now=utcnow())
         found = _active(conn, process_id, stage)
     assert found is not None
     return found
+
+
+def _new_address(conn: Connection, *, process_id: str, stage: str, agent_id: str, now: datetime) -> None:
+    """A fresh token for a stage's address (a concurrent one that won the race is kept instead)."""
+    _insert_ignoring_conflicts(
+        conn,
+        t.mail_addresses,
+        {
+            "token": new_token(),
+            "process_id": process_id,
+            "stage": stage,
+            "agent_id": agent_id,
+            "created_at": now,
+            "revoked_at": None,
+        },
+    )
 
 
 def rotate_address(store: SqlStore, *, process_id: str, stage: str, agent_id: str) -> MailAddress:
@@ -117,18 +122,7 @@ def rotate_address(store: SqlStore, *, process_id: str, stage: str, agent_id: st
             )
             .values(revoked_at=now)
         )
-        _insert_ignoring_conflicts(
-            conn,
-            t.mail_addresses,
-            {
-                "token": new_token(),
-                "process_id": process_id,
-                "stage": stage,
-                "agent_id": agent_id,
-                "created_at": now,
-                "revoked_at": None,
-            },
-        )
+        _new_address(conn, process_id=process_id, stage=stage, agent_id=agent_id, now=now)
         found = _active(conn, process_id, stage)
     assert found is not None
     return found
