@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
 import shlex
 import sys
@@ -45,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from runs import RESULTS, Client, Server, loop_factory, machine, pct
+from runs import RESULTS, Client, Server, loop_factory, machine, pct, write_result
 
 from plainrun import ids
 from plainrun.domain.runs import RunState, Stage, Trigger
@@ -370,9 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         result = one_db(db, args)
         report(result)
-        out = RESULTS / f"lists-{db}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        out = write_result(RESULTS / f"lists-{db}.json", result)
         print(f"wrote {out}", flush=True)
     return 0
 

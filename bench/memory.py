@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import subprocess
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from runs import RESULTS, machine, psql
+from runs import RESULTS, machine, proc_stats, psql, write_result
 
 from plainrun import ids
 from plainrun.demo import seed
@@ -60,18 +59,7 @@ def proc_kb(pid: int, path: str, field: str) -> int:
 
 
 def session_pids(sid: int) -> list[int]:
-    out = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            out.append(int(entry.name))
-    return out
+    return [pid for pid, _, fields in proc_stats() if int(fields[3]) == sid]
 
 
 def snapshot(worker_pid: int, done: int, t0: float) -> dict[str, Any]:
@@ -269,9 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{p['session_pss_mb']:>16.1f}{p['load1']:>7.2f}"
         )
     print("growth: " + ", ".join(f"{k} {v:.3f}" for k, v in growth.items() if v is not None))
-    out = RESULTS / f"memory-{args.db}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(RESULTS / f"memory-{args.db}.json", result)
     print(f"wrote {out}")
     return 0
 

@@ -55,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,26 +86,15 @@ def psql(admin_url: str, sql: str) -> None:
     subprocess.run(["psql", admin_url, "-qAtc", sql], check=True, env=env)
 
 
-def session_cpu_s(sid: int) -> float:
-    """CPU seconds (user + system) of every live process in session ``sid`` (the server and its
-    executor children)."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:  # fields[0] is the state; session id is the 6th field of stat
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+def write_result(out: Path, result: dict[str, Any]) -> Path:
+    """Write a benchmark's result as JSON (creating bench/results if need be); returns the path."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return out
 
 
-def comm_cpu_s(name: str) -> float:
-    """CPU seconds of every live process whose command name starts with ``name`` (e.g. postgres)."""
-    total = 0
+def proc_stats() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, the fields of /proc/PID/stat after the name) of every live process."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -113,9 +103,20 @@ def comm_cpu_s(name: str) -> float:
                 head, rest = f.read().rsplit(")", 1)
         except OSError:
             continue
-        if head.split("(", 1)[1].startswith(name):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
+        yield int(entry.name), head.split("(", 1)[1], rest.split()
+
+
+def session_cpu_s(sid: int) -> float:
+    """CPU seconds (user + system) of every live process in session ``sid`` (the server and its
+    executor children)."""
+    # fields[0] is the state; fields[3] the session id; fields[11], [12] user and system ticks.
+    total = sum(int(f[11]) + int(f[12]) for _, _, f in proc_stats() if int(f[3]) == sid)
+    return total / CLK_TCK
+
+
+def comm_cpu_s(name: str) -> float:
+    """CPU seconds of every live process whose command name starts with ``name`` (e.g. postgres)."""
+    total = sum(int(f[11]) + int(f[12]) for _, comm, f in proc_stats() if comm.startswith(name))
     return total / CLK_TCK
 
 
@@ -701,9 +702,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         result = build_result(args, server, reps)
 
-    out = args.out or RESULTS / f"plainrun-{args.db}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(args.out or RESULTS / f"plainrun-{args.db}.json", result)
     report(result, args.peers)
     print(f"\nwrote {out}")
     return 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -35,7 +34,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from runs import RESULTS, Bench, Client, Server, loop_factory, machine, pct
+from runs import RESULTS, Bench, Client, Server, loop_factory, machine, pct, write_result
 
 ONE_STEP = """\
 to echo a customer
@@ -212,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  40 statements: {s['e2e_rate_40']:.0f} runs/s, idle latency {s['latency_ms_40']:.1f} ms\n"
         f"  ratio 40/1: runs/s {s['e2e_ratio_40_over_1']:.2f}, latency {s['latency_ratio_40_over_1']:.2f}"
     )
-    out = RESULTS / f"steps-{args.db}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(RESULTS / f"steps-{args.db}.json", result)
     print(f"wrote {out}")
     return 0
 
