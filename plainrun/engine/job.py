@@ -29,7 +29,6 @@ from plainrun.language import (
     Waiting,
     parse,
 )
-from plainrun.language.names import normalise
 from plainrun.language.values import to_plain
 from plainrun.mail.message import execution_email
 from plainrun.store import open_store
@@ -135,7 +134,7 @@ class RunEnvironment:
         entry = None
         if found is None:
             # A procedure of this run's own process runs as a child of the same version.
-            entry = self._own_procedure(process)
+            entry = self.program.procedure_called(process)
             if entry is None:
                 raise BookError(f'there is no process named "{process.strip().removeprefix("/")}"')
             found = {
@@ -169,14 +168,6 @@ class RunEnvironment:
             }
         )
         return child_id
-
-    def _own_procedure(self, name: str) -> str | None:
-        wanted = normalise(name.strip().removeprefix("/").strip().removeprefix("to "))
-        for procedure in self.program.procedures:
-            words = procedure.name.split(" ", 1)
-            if procedure.kind == "to" and len(words) == 2 and normalise(words[1]) == wanted:
-                return procedure.phrase.key
-        return None
 
     def wait_children(self, ids: list[str]) -> list[list[dict[str, Any]]]:
         created_now = {child["id"] for child in self.new_children}

@@ -128,17 +128,15 @@ class LocalEnvironment:
     # child runs
     def find_process(self, name: str) -> tuple[Program, str | None]:
         """The program to run for ``name`` and, if it is a helper procedure, that procedure's key."""
-        from plainrun.language.names import normalise
+        from plainrun.language.names import normalise, process_key
 
-        wanted = normalise(name.removeprefix("/").removeprefix("to ").removeprefix("To "))
+        wanted = process_key(name)
         for program in self.processes:
             if normalise(program.name) == wanted:
                 return program, None
         for program in self.processes:
-            for procedure in program.procedures:
-                words = procedure.name.split(" ", 1)
-                if procedure.kind == "to" and len(words) == 2 and normalise(words[1]) == wanted:
-                    return program, procedure.phrase.key
+            if (key := program.procedure_called(name)) is not None:
+                return program, key
         raise BookError(f'there is no process named "{name}"')
 
     def start_child(self, process: str, inputs: dict[str, Any]) -> str:

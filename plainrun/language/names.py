@@ -24,6 +24,13 @@ def normalise(name: str) -> str:
     return _SPACES.sub(" ", name.strip().strip('"').strip()).lower()
 
 
+def process_key(name: str) -> str:
+    """How a child run names a process or procedure: ``/to check the vendor``, ``To Check the vendor``
+    and ``check the vendor`` are the same."""
+    text = name.strip().removeprefix("/").strip()
+    return normalise(text.removeprefix("to ").removeprefix("To "))
+
+
 def _plural_word(word: str) -> str:
     if word in _IRREGULAR:
         return _IRREGULAR[word]

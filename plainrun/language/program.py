@@ -32,6 +32,17 @@ class Program:
     def process(self) -> n.Procedure:
         return self.procedures[0]
 
+    def procedure_called(self, name: str) -> str | None:
+        """The phrase key of the ``to …`` procedure a child run calls ``name``, if there is one."""
+        from plainrun.language.names import normalise, process_key
+
+        wanted = process_key(name)
+        for procedure in self.procedures:
+            words = procedure.name.split(" ", 1)
+            if procedure.kind == "to" and len(words) == 2 and normalise(words[1]) == wanted:
+                return procedure.phrase.key
+        return None
+
     def procedure(self, key: str) -> n.Procedure | None:
         """The procedure whose phrase key is ``key`` (as in ``CallExpr.procedure``)."""
         for procedure in self.procedures:

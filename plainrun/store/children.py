@@ -164,13 +164,9 @@ def find_process(store: SqlStore, agent_id: str, name: str) -> dict[str, Any] | 
 
     Names compare as the language compares phrases (``/to check the vendor`` finds "check the vendor").
     """
-    from plainrun.language.names import normalise
+    from plainrun.language.names import process_key
 
-    def key(text: str) -> str:
-        text = text.strip().removeprefix("/").strip()
-        return normalise(text.removeprefix("to ").removeprefix("To "))
-
-    wanted = key(name)
+    wanted = process_key(name)
     query = (
         sa.select(
             t.processes.c.id,
@@ -193,7 +189,7 @@ def find_process(store: SqlStore, agent_id: str, name: str) -> dict[str, Any] | 
     )
     with store.read() as conn:
         for row in conn.execute(query).mappings():
-            if key(row["name"]) != wanted:
+            if process_key(row["name"]) != wanted:
                 continue
             published = row["published_version"] is not None
             return {
