@@ -126,10 +126,13 @@ def cancel_descendants(store: SqlStore, conn: Connection, run_id: str, *, reason
     now = utcnow()
     frontier = [run_id]
     while frontier:
+        # Locked, so that the state each is cancelled from is still its state (a claim skips them).
         rows = (
             conn.execute(
-                sa.select(t.runs.c.id, t.runs.c.state, t.runs.c.attempt).where(
-                    t.runs.c.parent_run_id.in_(frontier), t.runs.c.state.not_in(_FINAL)
+                store._lock_for_update(
+                    sa.select(t.runs.c.id, t.runs.c.state, t.runs.c.attempt).where(
+                        t.runs.c.parent_run_id.in_(frontier), t.runs.c.state.not_in(_FINAL)
+                    )
                 )
             )
             .mappings()
@@ -137,26 +140,7 @@ def cancel_descendants(store: SqlStore, conn: Connection, run_id: str, *, reason
         )
         frontier = [r["id"] for r in rows]
         for r in rows:
-            if r["state"] == RunState.RUNNING.value:
-                conn.execute(sa.update(t.runs).where(t.runs.c.id == r["id"]).values(cancel_requested=True))
-                store.notify_cancel(conn, r["id"])
-                continue
-            conn.execute(
-                sa.update(t.runs)
-                .where(t.runs.c.id == r["id"], t.runs.c.state == r["state"])
-                .values(state=RunState.CANCELLED.value, finished_at=now, cancel_requested=True)
-            )
-            conn.execute(
-                sa.insert(t.run_events).values(
-                    run_id=r["id"],
-                    at=now,
-                    kind="state",
-                    from_state=r["state"],
-                    to_state=RunState.CANCELLED.value,
-                    attempt=r["attempt"],
-                    data={"reason": reason},
-                )
-            )
+            store.cancel_in(conn, r["id"], RunState(r["state"]), r["attempt"], reason=reason, now=now)
 
 
 def find_process(store: SqlStore, agent_id: str, name: str) -> dict[str, Any] | None:

@@ -900,33 +900,42 @@ class SqlStore:
             state = RunState(row["state"])
             if state.is_final:
                 raise Conflict(f"The run has already ended ({state.value}).")
-            if state is RunState.RUNNING:
-                conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(cancel_requested=True))
-                self.notify_cancel(conn, run_id)
-                values: dict[str, Any] = {"cancel_requested": True}
-            else:
-                assert can_move(state, RunState.CANCELLED)
-                values = {"state": RunState.CANCELLED.value, "finished_at": now, "cancel_requested": True}
-                conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(values))
-                conn.execute(
-                    sa.insert(t.run_events).values(
-                        run_id=run_id,
-                        at=now,
-                        kind="state",
-                        from_state=state.value,
-                        to_state=RunState.CANCELLED.value,
-                        attempt=row["attempt"],
-                        data={"reason": reason},
-                    )
-                )
-                if row["parent_run_id"]:
-                    from plainrun.store.children import wake_parents
+            values = self.cancel_in(conn, run_id, state, row["attempt"], reason=reason, now=now)
+            if state is not RunState.RUNNING and row["parent_run_id"]:
+                # It ended now (a running one ends with its worker's outcome): wake a waiting parent.
+                from plainrun.store.children import wake_parents
 
-                    wake_parents(self, conn, [row["parent_run_id"]])
+                wake_parents(self, conn, [row["parent_run_id"]])
             from plainrun.store.children import cancel_descendants
 
             cancel_descendants(self, conn, run_id, reason="its parent run was cancelled")
         return _run({**row, **values})  # type: ignore[arg-type]
+
+    def cancel_in(
+        self, conn: Connection, run_id: str, state: RunState, attempt: int, *, reason: str, now: datetime
+    ) -> dict[str, Any]:
+        """Inside the caller's transaction: a running run is flagged for its worker, any other
+        unfinished run is Cancelled at once (with its event). Returns the values written."""
+        if state is RunState.RUNNING:
+            values: dict[str, Any] = {"cancel_requested": True}
+            conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(values))
+            self.notify_cancel(conn, run_id)
+            return values
+        assert can_move(state, RunState.CANCELLED)
+        values = {"state": RunState.CANCELLED.value, "finished_at": now, "cancel_requested": True}
+        conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(values))
+        conn.execute(
+            sa.insert(t.run_events).values(
+                run_id=run_id,
+                at=now,
+                kind="state",
+                from_state=state.value,
+                to_state=RunState.CANCELLED.value,
+                attempt=attempt,
+                data={"reason": reason},
+            )
+        )
+        return values
 
     def notify_cancel(self, conn: Connection, run_id: str) -> None:
         """Called inside the transaction that flagged a running run; its worker is told on commit."""
