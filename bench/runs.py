@@ -114,6 +114,24 @@ def session_cpu_s(sid: int) -> float:
     return total / CLK_TCK
 
 
+def session_cpu_by_role(sid: int) -> dict[str, float]:
+    """CPU seconds of session ``sid`` by role: ``api`` (the session leader, ``plainrun serve``),
+    ``worker`` (its ``plainrun worker`` child) and ``executors`` (the fork server and its children).
+    Each process counts with its reaped children (recycled executors end in their fork server's)."""
+    roles = {"api": 0.0, "worker": 0.0, "executors": 0.0}
+    for pid, _, f in proc_stats():
+        if int(f[3]) != sid:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as c:
+                argv = c.read().split(b"\0")
+        except OSError:
+            continue
+        role = "api" if pid == sid else "worker" if b"worker" in argv else "executors"
+        roles[role] += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / CLK_TCK
+    return roles
+
+
 def comm_cpu_s(name: str) -> float:
     """CPU seconds of every live process whose command name starts with ``name`` (e.g. postgres)."""
     total = sum(int(f[11]) + int(f[12]) for _, comm, f in proc_stats() if comm.startswith(name))
@@ -221,6 +239,9 @@ class Server:
 
     def cpu_s(self) -> float:
         return session_cpu_s(self.proc.pid) if self.proc else 0.0
+
+    def cpu_by_role(self) -> dict[str, float]:
+        return session_cpu_by_role(self.proc.pid) if self.proc else {}
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -380,6 +401,7 @@ class Bench:
                 ids.append((await self.post("e2e"))["id"])
 
         cpu_c, cpu_s, cpu_pg = client_cpu_s(), self.server.cpu_s(), comm_cpu_s("postgres")
+        roles = self.server.cpu_by_role()
         t0 = time.perf_counter()
         await asyncio.gather(*(feeder() for _ in range(clients)))
         t_enq = time.perf_counter()
@@ -387,6 +409,7 @@ class Bench:
         t_done = time.perf_counter()
         cpu_c, cpu_s = client_cpu_s() - cpu_c, self.server.cpu_s() - cpu_s
         cpu_pg = comm_cpu_s("postgres") - cpu_pg
+        roles = {k: v - roles.get(k, 0.0) for k, v in self.server.cpu_by_role().items()}
         await self.verify(set(ids))
         return {
             "enqueue_s": t_enq - t0,
@@ -395,6 +418,7 @@ class Bench:
             "e2e_rate": n / (t_done - t0),
             "client_cpu_s": cpu_c,
             "server_cpu_s": cpu_s,
+            "server_cpu_by_role_s": roles,
             "postgres_cpu_s": cpu_pg if self.server.db == "postgres" else 0.0,
         }
 
@@ -500,7 +524,8 @@ async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, An
                 "post_latency_ms": c,
             }
             reps.append(r)
-            cpu = f"client {a['client_cpu_s']:.1f} s, server {a['server_cpu_s']:.1f} s"
+            by_role = ", ".join(f"{k} {v:.1f}" for k, v in a["server_cpu_by_role_s"].items())
+            cpu = f"client {a['client_cpu_s']:.1f} s, server {a['server_cpu_s']:.1f} s ({by_role})"
             if server.db == "postgres":
                 cpu += f", postgres {a['postgres_cpu_s']:.1f} s"
             print(

@@ -276,11 +276,16 @@ class SqlStore:
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"The database refused the operation: {type(exc.orig).__name__}") from exc
 
+    def _writers_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held around each write transaction, once the writer connection is checked out: where a
+        backend has one writer at a time across processes, they queue here (see SQLite's)."""
+        return contextlib.nullcontext()
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction; callbacks queued on ``conn.info["after_commit"]`` run after it."""
         after: list[Callable[[], None]] = []
-        with self._translated(), self._writer.begin() as conn:
+        with self._translated(), self._writer.connect() as conn, self._writers_lock(), conn.begin():
             conn.info["after_commit"] = after
             yield conn
         for callback in after:

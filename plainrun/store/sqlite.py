@@ -1,16 +1,23 @@
 """The embedded backend: one SQLite file in WAL mode with a single writer.
 
-Writes go through one connection that begins with ``BEGIN IMMEDIATE`` (so two writers never
-deadlock on a lock upgrade) and reads use a small pool of their own connections, which WAL lets run
-beside the writer. New runs wake workers of this process directly, and workers of other processes
-on the same file through their wake sockets (see ``plainrun.store.wake``).
+Writes go one at a time (the pool's writer connection, or the driver's own writer for the hot paths,
+see ``_Raw``), each beginning with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
+upgrade; reads use a small pool of their own connections, which WAL lets run beside the writer.
+Writers in several processes (``plainrun serve``'s API and its worker, the CLI) queue for the write
+lock on an ``flock`` of ``<database>-writers``, which wakes the next one the moment it is free:
+SQLite's own busy handler polls, sleeping a millisecond and more between tries. New runs wake
+workers of this process directly, and workers of other processes on the same file through their
+wake sockets (see ``plainrun.store.wake``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
+from plainrun.domain.runs import FINAL_STATES, RunState
 from plainrun.store import schema as t
-from plainrun.store.records import Process, Run
+from plainrun.store.records import Outcome, Process, Run
 from plainrun.store.sql import SqlStore, _process, _run, claim_events, json_dumps, utcnow
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
 
@@ -70,6 +78,16 @@ class _Raw:
     def __init__(self) -> None:
         self.runs = _columns(t.runs)
         self.events = _columns(t.run_events)[1:]  # the id is the database's
+        # finish_runs writes its events as tuples in this order
+        assert [name for name, _, _ in self.events] == [
+            "run_id",
+            "at",
+            "kind",
+            "from_state",
+            "to_state",
+            "attempt",
+            "data",
+        ]
         self.processes = _columns(t.processes)
         names = ", ".join(name for name, _, _ in self.runs)
         self.get_run = f"SELECT {names} FROM runs WHERE id = ?"
@@ -97,6 +115,15 @@ class _Raw:
         )
 
     @staticmethod
+    def finish(outputs: bool, error: bool, final: bool) -> str:
+        """The fenced outcome update (as ``sql._finish_statement``): parameters state, exec_state,
+        [outputs], [error], [finished_at], id, attempt."""
+        sets = ["state = ?", "lease_owner = NULL", "lease_expires_at = NULL", "exec_state = ?"]
+        optional = (("outputs", outputs), ("error", error), ("finished_at", final))
+        sets += [f"{name} = ?" for name, given in optional if given]
+        return f"UPDATE runs SET {', '.join(sets)} WHERE id = ? AND attempt = ? AND state = 'Running'"
+
+    @staticmethod
     def decode(columns: list[tuple[str, Any, Any]], row: tuple[Any, ...]) -> dict[str, Any]:
         return {
             name: value if into is None or value is None else into(value)
@@ -114,6 +141,15 @@ class _Raw:
 
 
 _RAW = _Raw()
+
+
+@contextlib.contextmanager
+def _driver_errors() -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's, which ``SqlStore._translated`` turns into the store's."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
 
 
 def synchronous() -> str:
@@ -177,14 +213,63 @@ class SqliteStore(SqlStore):
         #: The database file (None in memory): workers on it listen for wake-ups by its path.
         self.database_path = database if database and database != ":memory:" else None
         self._waker = WakeSender(database) if self.database_path else None
+        self._writers_fd = (
+            os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600) if self.database_path else None
+        )
+        # The writers of this process queue here, those of other processes on the flock above.
+        self._writers_mutex = threading.Lock()
+        self._raw_writer: sqlite3.Connection | None = None
         self._local = threading.local()
         self._raw_lock = threading.Lock()
         self._raw_readers: list[Any] = []
 
-    def notify_new_runs(self, conn: Connection) -> None:
-        super().notify_new_runs(conn)
+    @contextlib.contextmanager
+    def _writers_lock(self) -> Iterator[None]:
+        with self._writers_mutex:
+            fd = self._writers_fd
+            if fd is None:
+                yield
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits without the GIL
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):  # closed by dispose() meanwhile: released with it
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _raw_write(self) -> Iterator[tuple[sqlite3.Connection, list[Callable[[], None]]]]:
+        """One write transaction on the driver's own writer connection (see ``_Raw``); yields it
+        with the list of callbacks to run after the commit."""
+        after: list[Callable[[], None]] = []
+        with self._translated(), _driver_errors(), self._writers_lock():
+            conn = self._raw_writer
+            if conn is None:
+                conn = self._raw_writer = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn, after
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+        for callback in after:
+            callback()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.database_path or ":memory:", timeout=30, check_same_thread=False)
+        _set_up(conn)  # as the pool's connections are
+        return conn
+
+    def _after_new_runs(self, after: list[Callable[[], None]]) -> None:
+        after.append(self._fire_new_runs)
         if self._waker is not None:
-            conn.info["after_commit"].append(lambda: self._waker.send(NEW_RUNS))  # type: ignore[union-attr]
+            after.append(lambda: self._waker.send(NEW_RUNS))  # type: ignore[union-attr]
+
+    def notify_new_runs(self, conn: Connection) -> None:
+        self._after_new_runs(conn.info["after_commit"])
 
     def notify_cancel(self, conn: Connection, run_id: str) -> None:
         super().notify_cancel(conn, run_id)
@@ -198,16 +283,11 @@ class SqliteStore(SqlStore):
         """One row through this thread's own reader connection (no pool checkout per read)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.database_path or ":memory:", timeout=30, check_same_thread=False)
-            _set_up(conn)  # as the pool's connections are
-            self._local.conn = conn
+            conn = self._local.conn = self._connect()
             with self._raw_lock:
                 self._raw_readers.append(conn)
-        with self._translated():
-            try:
-                return conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]
-            except sqlite3.Error as exc:
-                raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+        with self._translated(), _driver_errors():
+            return conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]
 
     def get_run(self, run_id: str) -> Run | None:
         if self.database_path is None:  # each connection to :memory: is a database of its own
@@ -225,9 +305,10 @@ class SqliteStore(SqlStore):
 
     def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
         """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
+        if self.database_path is None:
+            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
         now = utcnow()
-        with self.write() as conn:
-            driver = conn.connection.driver_connection
+        with self._raw_write() as (driver, _):
             if driver.execute(_RAW.any_limited).fetchone() is not None:
                 claimed = None  # the general claim below, in a transaction of its own
             else:
@@ -241,7 +322,45 @@ class SqliteStore(SqlStore):
             return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
         return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
 
+    def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """As :meth:`SqlStore.finish_runs`, on the driver when no outcome starts, wakes or parks runs."""
+        if self.database_path is None or any(
+            o.children
+            or o.to_state in (RunState.WAITING, RunState.PENDING)
+            or (o.parent_run_id and o.to_state in FINAL_STATES)
+            for o in outcomes
+        ):
+            return super().finish_runs(outcomes)
+        now = utcnow()
+        at = _datetime_out(now)
+        written: list[bool] = []
+        events: list[tuple[Any, ...]] = []
+        with self._raw_write() as (conn, _):
+            for o in outcomes:
+                final = o.to_state in FINAL_STATES
+                params: list[Any] = [o.to_state.value, _json_out(o.exec_state)]
+                if o.outputs is not None:
+                    params.append(_json_out(o.outputs))
+                if o.error is not None:
+                    params.append(_json_out(o.error))
+                if final:
+                    params.append(at)
+                sql = _RAW.finish(o.outputs is not None, o.error is not None, final)
+                ok = conn.execute(sql, (*params, o.run_id, o.attempt)).rowcount == 1
+                written.append(ok)
+                if not ok:
+                    continue
+                events.extend((o.run_id, at, "log", None, None, o.attempt, _json_out(line)) for line in o.log)
+                state = (RunState.RUNNING.value, o.to_state.value, o.attempt, _json_out(o.event_data))
+                events.append((o.run_id, at, "state", *state))
+            if events:
+                conn.executemany(_RAW.insert_event, events)
+        return written
+
     def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
+        if self.database_path is None:
+            super()._insert_runs(rows)
+            return
         events = [
             {
                 "run_id": r["id"],
@@ -254,21 +373,27 @@ class SqliteStore(SqlStore):
             }
             for r in rows
         ]
-        with self.write() as conn:
-            driver = conn.connection.driver_connection
+        with self._raw_write() as (driver, after):
             driver.executemany(_RAW.insert_run, [_RAW.encode(_RAW.runs, r) for r in rows])
             driver.executemany(_RAW.insert_event, [_RAW.encode(_RAW.events, e) for e in events])
-            self.notify_new_runs(conn)
+            self._after_new_runs(after)
 
     def dispose(self) -> None:
         with self._raw_lock:
             readers, self._raw_readers = self._raw_readers, []
         for conn in readers:
             conn.close()
+        with self._writers_mutex:
+            writer, self._raw_writer = self._raw_writer, None
+        if writer is not None:
+            writer.close()
         self._local = threading.local()
         super().dispose()
         if self._waker is not None:
             self._waker.close()
+        if self._writers_fd is not None:
+            os.close(self._writers_fd)
+            self._writers_fd = None
 
     def _make_engines(self, url: str) -> tuple[Engine, Engine]:
         database = sa.engine.make_url(url).database
