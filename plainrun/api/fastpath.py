@@ -13,7 +13,6 @@ do, so every error is still the spec's ErrorModel from one place.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,6 +27,7 @@ from plainrun.api.errors import error_response
 from plainrun.api.models import CreateRunRequest
 from plainrun.api.runs import check_path_id, start_run
 from plainrun.services.container import Services
+from plainrun.store.sql import call_store
 
 _RUN_PATH = re.compile(r"^/v2/runs/([^/]+)$")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -42,7 +42,8 @@ class RunsFastPath:
 
     def __init__(self, app: ASGIApp, *, threads: int = 16):
         self.app = app
-        # The services block (database calls): they run here, one hop, not through anyio's pool.
+        # The services block (database calls): on an embedded database they run on the loop when
+        # they need not wait (``call_store``), else here, one hop, not through anyio's pool.
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="plainrun-api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,8 +79,8 @@ class RunsFastPath:
         services = _services(scope)
         try:
             request = CreateRunRequest.model_validate_json(body)
-            content = await asyncio.get_running_loop().run_in_executor(
-                self._pool, _start_run, services, headers.get(b"x-api-key"), request
+            content = await call_store(
+                services.store, _start_run, services, headers.get(b"x-api-key"), request, executor=self._pool
             )
         except (ValidationError, Exception):  # _Delegate, a refusal, a failure: the route answers
             await self.app(scope, _replay(body, receive), send)
@@ -90,8 +91,8 @@ class RunsFastPath:
         headers = _headers(scope)
         services = _services(scope)
         try:
-            content = await asyncio.get_running_loop().run_in_executor(
-                self._pool, _read_run, services, headers.get(b"x-api-key"), run_id
+            content = await call_store(
+                services.store, _read_run, services, headers.get(b"x-api-key"), run_id, executor=self._pool
             )
         except Exception:
             await self.app(scope, receive, send)

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from plainrun.api import create_app
+        from plainrun.api.http import OneWriteHttpProtocol
         from plainrun.engine.supervisor import WorkerProcess
         from plainrun.engine.worker import WorkerConfig
         from plainrun.scheduler import Scheduler, running
@@ -81,6 +82,7 @@ def register(app: typer.Typer) -> None:
                     port=settings.port,
                     log_level="warning",
                     access_log=False,
+                    http=OneWriteHttpProtocol,
                 )
         finally:
             if worker is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import socket
@@ -33,7 +34,7 @@ from plainrun.errors import StoreError
 from plainrun.services.container import Services
 from plainrun.store import mail as store_mail
 from plainrun.store.records import NewRun, Outcome, Run
-from plainrun.store.sql import pending_row, utcnow
+from plainrun.store.sql import call_store, pending_row, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,10 @@ class Worker:
             runs: list[Run] = []
             if free >= batch or (free > 0 and len(self._inflight) <= self.config.executor_size):
                 try:
-                    runs = await asyncio.to_thread(
+                    claim = functools.partial(
                         self.store.claim_runs, self.id, limit=free, lease_s=self.config.lease_s
                     )
+                    runs = await call_store(self.store, claim)
                 except Exception as exc:  # the database is away (or worse): the loop must go on
                     log.warning(
                         "claim failed",
@@ -359,7 +361,7 @@ class Worker:
         delay = 0.1
         while True:
             try:
-                written = await asyncio.to_thread(self.store.finish_runs, [o for o, _ in batch])
+                written = await call_store(self.store, self.store.finish_runs, [o for o, _ in batch])
                 break
             except Exception as exc:  # the database is away (or worse): the loop must go on
                 # The database is away: keep the outcomes and try again; the lease protects the runs.

@@ -7,6 +7,7 @@ a new run wakes them. Driver errors are translated to ``StoreError`` here, at th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -211,6 +212,23 @@ def insert_pending_runs(
     )
 
 
+class WouldBlock(Exception):
+    """Raised inside :meth:`SqlStore.no_waiting` by a call that would have to wait for the database."""
+
+
+async def call_store(store: SqlStore, fn: Callable[..., Any], *args: Any, executor: Any = None) -> Any:
+    """``fn(*args)`` right here on the event loop when the store can answer without waiting (an
+    embedded database whose write lock is free: no thread hop, whose wake-up costs more than the
+    call), else in a thread (``executor``, or asyncio's default)."""
+    if store.inline_ok:
+        try:
+            with store.no_waiting():
+                return fn(*args)
+        except WouldBlock:
+            pass
+    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+
 class _Pending:
     """One caller's runs waiting in a group commit."""
 
@@ -226,6 +244,8 @@ class SqlStore:
     """Domain operations over one database. Thread-safe; every method is one transaction."""
 
     dialect = ""
+    #: Whether a call may be made on an event loop inside :meth:`no_waiting` (see ``call_store``).
+    inline_ok = False
 
     def __init__(self, url: str):
         self.url = url
@@ -276,14 +296,24 @@ class SqlStore:
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"The database refused the operation: {type(exc.orig).__name__}") from exc
 
+    def no_waiting(self) -> contextlib.AbstractContextManager[None]:
+        """Calls in this block raise :class:`WouldBlock` rather than wait (where ``inline_ok``)."""
+        raise WouldBlock()
+
     def _writers_lock(self) -> contextlib.AbstractContextManager[None]:
         """Held around each write transaction, once the writer connection is checked out: where a
         backend has one writer at a time across processes, they queue here (see SQLite's)."""
         return contextlib.nullcontext()
 
+    def _not_waiting(self) -> bool:
+        """Whether this thread is inside :meth:`no_waiting`."""
+        return False
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction; callbacks queued on ``conn.info["after_commit"]`` run after it."""
+        if self._not_waiting():
+            raise WouldBlock()  # the pool's writer may be another thread's: only the hot paths go inline
         after: list[Callable[[], None]] = []
         with self._translated(), self._writer.connect() as conn, self._writers_lock(), conn.begin():
             conn.info["after_commit"] = after
@@ -568,6 +598,9 @@ class SqlStore:
         written together in the next one, so concurrent starts share a commit (and its fsync).
         """
         rows = [pending_row(n) for n in new_runs]
+        if self._not_waiting():  # on an event loop: this caller writes now or not at all
+            self._insert_runs(rows)
+            return [_run(r) for r in rows]  # type: ignore[arg-type]
         mine = _Pending(rows)
         with self._group_lock:
             self._group.append(mine)

@@ -30,7 +30,7 @@ from sqlalchemy.pool import QueuePool
 from plainrun.domain.runs import FINAL_STATES, RunState
 from plainrun.store import schema as t
 from plainrun.store.records import Outcome, Process, Run
-from plainrun.store.sql import SqlStore, _process, _run, claim_events, json_dumps, utcnow
+from plainrun.store.sql import SqlStore, WouldBlock, _process, _run, claim_events, json_dumps, utcnow
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
 
 
@@ -219,23 +219,48 @@ class SqliteStore(SqlStore):
         # The writers of this process queue here, those of other processes on the flock above.
         self._writers_mutex = threading.Lock()
         self._raw_writer: sqlite3.Connection | None = None
+        #: Calls on an event loop (``no_waiting``) are quick: a file of its own, in this process.
+        self.inline_ok = self.database_path is not None
+        self._no_wait = threading.local()
         self._local = threading.local()
         self._raw_lock = threading.Lock()
         self._raw_readers: list[Any] = []
 
     @contextlib.contextmanager
+    def no_waiting(self) -> Iterator[None]:
+        if not self.inline_ok:
+            raise WouldBlock()
+        self._no_wait.active = True
+        try:
+            yield
+        finally:
+            self._no_wait.active = False
+
+    def _not_waiting(self) -> bool:
+        return getattr(self._no_wait, "active", False)
+
+    @contextlib.contextmanager
     def _writers_lock(self) -> Iterator[None]:
-        with self._writers_mutex:
+        waiting = not self._not_waiting()
+        if not self._writers_mutex.acquire(blocking=waiting):
+            raise WouldBlock()
+        try:
             fd = self._writers_fd
             if fd is None:
                 yield
                 return
-            fcntl.flock(fd, fcntl.LOCK_EX)  # waits without the GIL
+            try:
+                # without the GIL while it waits
+                fcntl.flock(fd, fcntl.LOCK_EX if waiting else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WouldBlock() from None
             try:
                 yield
             finally:
                 with contextlib.suppress(OSError):  # closed by dispose() meanwhile: released with it
                     fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._writers_mutex.release()
 
     @contextlib.contextmanager
     def _raw_write(self) -> Iterator[tuple[sqlite3.Connection, list[Callable[[], None]]]]:
