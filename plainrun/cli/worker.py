@@ -13,6 +13,7 @@ import sys
 from typing import Annotated
 
 import typer
+import uvloop
 
 from plainrun.engine.worker import Worker, WorkerConfig
 from plainrun.services.container import build_services
@@ -65,6 +66,8 @@ def register(app: typer.Typer) -> None:
         if executors:
             config = dataclasses.replace(config, executor_size=executors)
         try:
-            asyncio.run(run_worker(Worker(services, config)))
+            # uvloop: the worker's loop turns many times per run (executor messages, futures).
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(run_worker(Worker(services, config)))
         finally:
             services.close()
