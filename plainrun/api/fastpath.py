@@ -25,9 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plainrun.api import render
 from plainrun.api.errors import error_response
 from plainrun.api.models import CreateRunRequest
-from plainrun.api.runs import check_path_id, start_run
+from plainrun.api.runs import check_path_id, prepare_run, start_run
 from plainrun.services.container import Services
-from plainrun.store.sql import call_store
+from plainrun.store.records import NewRun
+from plainrun.store.sql import LoopGroupCommit, call_store
 
 _RUN_PATH = re.compile(r"^/v2/runs/([^/]+)$")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -45,6 +46,7 @@ class RunsFastPath:
         # The services block (database calls): on an embedded database they run on the loop when
         # they need not wait (``call_store``), else here, one hop, not through anyio's pool.
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="plainrun-api")
+        self._group: LoopGroupCommit | None = None  # new runs' group commit, made on first use
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -77,11 +79,21 @@ class RunsFastPath:
         if body is None:  # the client went away
             return
         services = _services(scope)
+        key = headers.get(b"x-api-key")
         try:
             request = CreateRunRequest.model_validate_json(body)
-            content = await call_store(
-                services.store, _start_run, services, headers.get(b"x-api-key"), request, executor=self._pool
-            )
+            if services.store.inline_ok:
+                # Checked here on the loop, then written with the other runs of this turn.
+                with services.store.no_waiting():
+                    new = _prepare_run(services, key, request)
+                if self._group is None:
+                    self._group = LoopGroupCommit(services.store, self._pool)
+                (run,) = await self._group.create_runs([new])
+                content = orjson.dumps(render.run(run))
+            else:
+                content = await call_store(
+                    services.store, _start_run, services, key, request, executor=self._pool
+                )
         except (ValidationError, Exception):  # _Delegate, a refusal, a failure: the route answers
             await self.app(scope, _replay(body, receive), send)
             return
@@ -108,6 +120,13 @@ def _start_run(services: Services, key: bytes | None, body: CreateRunRequest) ->
         raise _Delegate()
     principal = services.keys.authenticate(key.decode("latin-1"))
     return orjson.dumps(render.run(start_run(services, principal, body)))
+
+
+def _prepare_run(services: Services, key: bytes | None, body: CreateRunRequest) -> NewRun:
+    if key is None:
+        raise _Delegate()
+    principal = services.keys.authenticate(key.decode("latin-1"))
+    return prepare_run(services, principal, body)
 
 
 def _read_run(services: Services, key: bytes | None, run_id: str) -> bytes:

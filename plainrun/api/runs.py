@@ -22,7 +22,7 @@ from plainrun.errors import NotFound
 from plainrun.ids import SPEC_ID_PATTERN
 from plainrun.services.access import Principal
 from plainrun.services.container import Services
-from plainrun.store.records import Run
+from plainrun.store.records import NewRun, Run
 
 router = APIRouter(tags=["runs"])
 
@@ -92,12 +92,17 @@ def create_run(body: CreateRunRequest, services: ServicesDep, principal: Princip
 
 def start_run(services: Services, principal: Principal, body: CreateRunRequest) -> Run:
     """POST /v2/runs's service call (also made by the fast path in plainrun.api.fastpath)."""
+    return services.store.create_runs([prepare_run(services, principal, body)])[0]
+
+
+def prepare_run(services: Services, principal: Principal, body: CreateRunRequest) -> NewRun:
+    """The run POST /v2/runs starts, checked but not yet written."""
     inputs = (
         body.inputs
         if body.inputs is None or isinstance(body.inputs, dict)
         else [{"name": i.name, "value": i.value} for i in body.inputs]
     )
-    return services.runs.start(
+    return services.runs.prepare(
         principal,
         agent_id=body.agent_id,
         process_id=body.process_id,

@@ -90,12 +90,46 @@ class RunService:
     ) -> Run:
         """Start a run. ``on_exception="fail"`` makes this run fail fast instead of waiting for
         guidance, whatever its process says (the editor's test runs of a draft do this)."""
+        new = self.prepare(
+            principal,
+            agent_id=agent_id,
+            process_id=process_id,
+            stage=stage,
+            name=name,
+            inputs=inputs,
+            file_ids=file_ids,
+            trigger=trigger,
+            trigger_ref=trigger_ref,
+            rerun_of=rerun_of,
+            parent_run_id=parent_run_id,
+            on_exception=on_exception,
+        )
+        return self.store.create_runs([new])[0]
+
+    def prepare(
+        self,
+        principal: Principal,
+        *,
+        agent_id: str,
+        process_id: str,
+        stage: Stage,
+        name: str,
+        inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+        file_ids: Sequence[str] | None = None,
+        trigger: Trigger = Trigger.API,
+        trigger_ref: str | None = None,
+        rerun_of: str | None = None,
+        parent_run_id: str | None = None,
+        on_exception: str | None = None,
+    ) -> NewRun:
+        """The run :meth:`start` would insert, checked (process, version, files) but not written:
+        for callers that write several callers' runs together (the API's fast path)."""
         if on_exception not in (None, "pause", "fail"):
             raise InvalidInput('on_exception is "pause" or "fail".')
         process, version, sha256 = self.processes.for_run(principal, process_id, agent_id, stage)
         file_ids = self._check_files(agent_id, file_ids or [])
         timeout = process.settings.get("timeout_s") or self.timeout_s
-        new = NewRun(
+        return NewRun(
             id=ids.new_id(),
             agent_id=agent_id,
             process_id=process_id,
@@ -114,7 +148,6 @@ class RunService:
             timeout_s=float(timeout),
             created_at=utcnow(),
         )
-        return self.store.create_runs([new])[0]
 
     def _check_files(self, agent_id: str, file_ids: Sequence[str]) -> list[str]:
         if len(file_ids) > MAX_FILES:

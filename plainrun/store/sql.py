@@ -229,6 +229,65 @@ async def call_store(store: SqlStore, fn: Callable[..., Any], *args: Any, execut
     return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
 
+class LoopGroupCommit:
+    """Runs started on one event loop, written together: those that come during one turn of the
+    loop share a transaction, made right there when the write lock is free (``call_store``). When
+    it is not, one thread waits for it and writes them, while the next turns' runs gather for the
+    transaction after. Where calls may not be made on the loop (``inline_ok`` false), each batch
+    is written in a thread.
+    """
+
+    def __init__(self, store: SqlStore, executor: Any = None):
+        self.store = store
+        self.executor = executor
+        self._batch: list[tuple[list[NewRun], asyncio.Future[list[Run]]]] = []
+        self._writing = False  # a batch is being written in a thread
+
+    async def create_runs(self, new_runs: list[NewRun]) -> list[Run]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Run]] = loop.create_future()
+        if not self._batch and not self._writing:
+            loop.call_soon(self._flush)
+        self._batch.append((new_runs, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        groups = [runs for runs, _ in batch]
+        if self.store.inline_ok:
+            try:
+                with self.store.no_waiting():  # all or nothing here; a refusal is sorted out below
+                    results = self.store.create_run_groups(groups, split=False)
+            except Exception:  # the lock is taken, or a caller's rows were refused
+                pass
+            else:
+                _settle(batch, results)
+                return
+        self._writing = True
+        loop = asyncio.get_running_loop()
+        written = loop.run_in_executor(self.executor, self.store.create_run_groups, groups)
+        written.add_done_callback(lambda done: self._written(batch, done))
+
+    def _written(self, batch: list[tuple[list[NewRun], asyncio.Future[list[Run]]]], done: Any) -> None:
+        self._writing = False
+        exc = done.exception()
+        _settle(batch, [exc] * len(batch) if exc is not None else done.result())
+        if self._batch:
+            self._flush()
+
+
+def _settle(batch: list[tuple[list[NewRun], asyncio.Future[list[Run]]]], results: list[Any]) -> None:
+    for (_, future), result in zip(batch, results, strict=True):
+        if future.done():  # its caller went away
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+
 class _Pending:
     """One caller's runs waiting in a group commit."""
 
@@ -612,6 +671,19 @@ class SqlStore:
         if mine.error is not None:
             raise mine.error
         return [_run(r) for r in rows]  # type: ignore[arg-type]
+
+    def create_run_groups(
+        self, groups: Sequence[Sequence[NewRun]], *, split: bool = True
+    ) -> list[list[Run] | PlainrunError]:
+        """Several callers' runs in one transaction; should it fail, each caller's in one of its
+        own (with ``split=False``, the error is raised), so that one caller's refused rows fail
+        that caller only. Each caller's runs, or the error that refused them."""
+        pending = [_Pending([pending_row(n) for n in group]) for group in groups]
+        if split:
+            self._insert_group(pending)
+        else:
+            self._insert_runs([r for p in pending for r in p.rows])
+        return [p.error if p.error is not None else [_run(r) for r in p.rows] for p in pending]  # type: ignore[misc]
 
     def _insert_group(self, group: list[_Pending]) -> None:
         try:
