@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plainrun.api import render
 from plainrun.api.errors import error_response
 from plainrun.api.models import CreateRunRequest
-from plainrun.api.runs import check_path_id, prepare_run, start_run
+from plainrun.api.runs import check_path_id, prepare_run
 from plainrun.services.container import Services
 from plainrun.store.records import NewRun
 from plainrun.store.sql import LoopGroupCommit, call_store
@@ -82,18 +82,13 @@ class RunsFastPath:
         key = headers.get(b"x-api-key")
         try:
             request = CreateRunRequest.model_validate_json(body)
-            if services.store.inline_ok:
-                # Checked here on the loop, then written with the other runs of this turn.
-                with services.store.no_waiting():
-                    new = _prepare_run(services, key, request)
-                if self._group is None:
-                    self._group = LoopGroupCommit(services.store, self._pool)
-                (run,) = await self._group.create_runs([new])
-                content = orjson.dumps(render.run(run))
-            else:
-                content = await call_store(
-                    services.store, _start_run, services, key, request, executor=self._pool
-                )
+            # Checked (on the loop where the database allows it), then written together with the
+            # other runs that came during the same turn of the loop.
+            new = await call_store(services.store, _prepare_run, services, key, request, executor=self._pool)
+            if self._group is None:
+                self._group = LoopGroupCommit(services.store, self._pool)
+            (run,) = await self._group.create_runs([new])
+            content = orjson.dumps(render.run(run))
         except (ValidationError, Exception):  # _Delegate, a refusal, a failure: the route answers
             await self.app(scope, _replay(body, receive), send)
             return
@@ -113,13 +108,6 @@ class RunsFastPath:
 
 
 # --- what runs in the thread pool (the same service calls as the routes) -------------------------
-
-
-def _start_run(services: Services, key: bytes | None, body: CreateRunRequest) -> bytes:
-    if key is None:
-        raise _Delegate()
-    principal = services.keys.authenticate(key.decode("latin-1"))
-    return orjson.dumps(render.run(start_run(services, principal, body)))
 
 
 def _prepare_run(services: Services, key: bytes | None, body: CreateRunRequest) -> NewRun:

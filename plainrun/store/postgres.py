@@ -7,17 +7,37 @@ announced on ``plainrun_cancel``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from plainrun.store import schema as t
-from plainrun.store.sql import SqlStore, json_dumps
+from plainrun.store.raw import RawStatements
+from plainrun.store.records import Outcome, Process, Run
+from plainrun.store.sql import SqlStore, _process, _run, json_dumps, utcnow
 
 RUNS_CHANNEL = "plainrun_runs"
 CANCEL_CHANNEL = "plainrun_cancel"
+
+_RAW = RawStatements("postgresql")
+
+
+@contextlib.contextmanager
+def _driver_errors() -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's, which ``SqlStore._translated`` turns into the store's."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+
+
+def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr,no-any-return]
 
 
 class PostgresStore(SqlStore):
@@ -60,6 +80,42 @@ class PostgresStore(SqlStore):
         conn.execute(
             sa.text("SELECT pg_notify(:channel, :run_id)"), {"channel": CANCEL_CHANNEL, "run_id": run_id}
         )
+
+    # --- hot paths on the driver's cursor (see plainrun.store.raw) -------------------------------
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self.read() as conn, _driver_errors():
+            row = _cursor(conn).execute(_RAW.get_run, (run_id,)).fetchone()
+        return _run(_RAW.decode(_RAW.runs, row)) if row else None  # type: ignore[arg-type]
+
+    def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
+        with self.read() as conn, _driver_errors():
+            row = _cursor(conn).execute(_RAW.process_for_run, (process_id,)).fetchone()
+        if row is None:
+            return None
+        return _process(_RAW.decode(_RAW.processes, row)), row[-1]  # type: ignore[arg-type]
+
+    def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
+        with self.write() as conn, _driver_errors():
+            cursor = _cursor(conn)
+            _RAW.insert_runs(cursor, rows)
+            cursor.execute(f"NOTIFY {RUNS_CHANNEL}")
+            SqlStore.notify_new_runs(self, conn)  # this process's own listeners, after the commit
+
+    def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
+        """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
+        with self.write() as conn, _driver_errors():
+            claimed = _RAW.claim_runs(_cursor(conn), worker_id, limit=limit, lease_s=lease_s, now=utcnow())
+        if claimed is None:  # the general claim, in a transaction of its own
+            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
+        return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
+
+    def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """As :meth:`SqlStore.finish_runs`, on the driver when no outcome starts, wakes or parks runs."""
+        if not _RAW.plain(outcomes):
+            return super().finish_runs(outcomes)
+        with self.write() as conn, _driver_errors():
+            return _RAW.finish_runs(_cursor(conn), outcomes, now=utcnow())
 
     @property
     def psycopg_dsn(self) -> str:

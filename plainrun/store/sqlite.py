@@ -1,7 +1,7 @@
 """The embedded backend: one SQLite file in WAL mode with a single writer.
 
 Writes go one at a time (the pool's writer connection, or the driver's own writer for the hot paths,
-see ``_Raw``), each beginning with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
+see ``plainrun.store.raw``), each beginning with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
 upgrade; reads use a small pool of their own connections, which WAL lets run beside the writer.
 Writers in several processes (``plainrun serve``'s API and its worker, the CLI) queue for the write
 lock on an ``flock`` of ``<database>-writers``, which wakes the next one the moment it is free:
@@ -18,7 +18,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,120 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from plainrun.domain.runs import FINAL_STATES, RunState
-from plainrun.store import schema as t
+from plainrun.store.raw import RawStatements
 from plainrun.store.records import Outcome, Process, Run
-from plainrun.store.sql import SqlStore, WouldBlock, _process, _run, claim_events, json_dumps, utcnow
+from plainrun.store.sql import SqlStore, WouldBlock, _process, _run, json_dumps, utcnow
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
 
-
-def _datetime_in(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _datetime_out(value: datetime | None) -> str | None:
-    # As SQLAlchemy stores a DateTime in SQLite: naive UTC, a space, microseconds.
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _json_in(value: str | None) -> Any:
-    return None if value is None else orjson.loads(value)
-
-
-def _json_out(value: Any) -> str:
-    return json_dumps(value)  # None too: SQLAlchemy's JSON stores it as JSON null
-
-
-def _columns(table: sa.Table) -> list[tuple[str, Any, Any]]:
-    """Each column's name with how its value comes out of and goes into SQLite."""
-    out = []
-    for column in table.c:
-        if isinstance(column.type, t.UtcDateTime):
-            out.append((column.name, _datetime_in, _datetime_out))
-        elif isinstance(column.type, sa.JSON):
-            out.append((column.name, _json_in, _json_out))
-        elif isinstance(column.type, sa.Boolean):
-            out.append((column.name, bool, int))
-        else:
-            out.append((column.name, None, None))
-    return out
-
-
-class _Raw:
-    """Hot statements on the driver's connection: no statement building, no result machinery.
-
-    They run on the connections (and inside the transactions) of the store's own engines, and read
-    and write values exactly as SQLAlchemy does, so either may read what the other wrote.
-    """
-
-    def __init__(self) -> None:
-        self.runs = _columns(t.runs)
-        self.events = _columns(t.run_events)[1:]  # the id is the database's
-        # finish_runs writes its events as tuples in this order
-        assert [name for name, _, _ in self.events] == [
-            "run_id",
-            "at",
-            "kind",
-            "from_state",
-            "to_state",
-            "attempt",
-            "data",
-        ]
-        self.processes = _columns(t.processes)
-        names = ", ".join(name for name, _, _ in self.runs)
-        self.get_run = f"SELECT {names} FROM runs WHERE id = ?"
-        self.insert_run = f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(self.runs))})"
-        event_names = ", ".join(name for name, _, _ in self.events)
-        self.insert_event = (
-            f"INSERT INTO run_events ({event_names}) VALUES ({', '.join('?' * len(self.events))})"
-        )
-        process_names = ", ".join(f"p.{name}" for name, _, _ in self.processes)
-        self.process_for_run = (
-            f"SELECT {process_names}, v.sha256 FROM processes p LEFT OUTER JOIN process_versions v "
-            "ON v.process_id = p.id AND v.version = p.published_version WHERE p.id = ?"
-        )
-
-        returning = ", ".join(name for name, _, _ in self.runs)
-        self.any_limited = (
-            "SELECT 1 FROM processes p WHERE p.max_concurrent_runs IS NOT NULL AND EXISTS "
-            "(SELECT 1 FROM runs r WHERE r.process_id = p.id AND r.state = 'Pending') LIMIT 1"
-        )
-        self.claim = (
-            "UPDATE runs SET state = 'Running', attempt = attempt + 1, lease_owner = ?, "
-            "lease_expires_at = ?, started_at = coalesce(started_at, ?) "
-            "WHERE id IN (SELECT id FROM runs WHERE state = 'Pending' ORDER BY id LIMIT ?) "
-            f"AND state = 'Pending' RETURNING {returning}"
-        )
-
-    @staticmethod
-    def finish(outputs: bool, error: bool, final: bool) -> str:
-        """The fenced outcome update (as ``sql._finish_statement``): parameters state, exec_state,
-        [outputs], [error], [finished_at], id, attempt."""
-        sets = ["state = ?", "lease_owner = NULL", "lease_expires_at = NULL", "exec_state = ?"]
-        optional = (("outputs", outputs), ("error", error), ("finished_at", final))
-        sets += [f"{name} = ?" for name, given in optional if given]
-        return f"UPDATE runs SET {', '.join(sets)} WHERE id = ? AND attempt = ? AND state = 'Running'"
-
-    @staticmethod
-    def decode(columns: list[tuple[str, Any, Any]], row: tuple[Any, ...]) -> dict[str, Any]:
-        return {
-            name: value if into is None or value is None else into(value)
-            for (name, into, _), value in zip(columns, row, strict=False)
-        }
-
-    @staticmethod
-    def encode(columns: list[tuple[str, Any, Any]], row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            row.get(name)
-            if out is None or (row.get(name) is None and out is not _json_out)
-            else out(row.get(name))
-            for name, _, out in columns
-        )
-
-
-_RAW = _Raw()
+_RAW = RawStatements("sqlite")
 
 
 @contextlib.contextmanager
@@ -264,7 +155,7 @@ class SqliteStore(SqlStore):
 
     @contextlib.contextmanager
     def _raw_write(self) -> Iterator[tuple[sqlite3.Connection, list[Callable[[], None]]]]:
-        """One write transaction on the driver's own writer connection (see ``_Raw``); yields it
+        """One write transaction on the driver's own writer connection (``plainrun.store.raw``); yields it
         with the list of callbacks to run after the commit."""
         after: list[Callable[[], None]] = []
         with self._translated(), _driver_errors(), self._writers_lock():
@@ -302,7 +193,7 @@ class SqliteStore(SqlStore):
             message = CANCEL + run_id.encode()
             conn.info["after_commit"].append(lambda: self._waker.send(message))  # type: ignore[union-attr]
 
-    # --- hot paths on the driver's connection (see _Raw) ---------------------------------------
+    # --- hot paths on the driver's connection (see plainrun.store.raw) ---------------------------
 
     def _fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """One row through this thread's own reader connection (no pool checkout per read)."""
@@ -332,75 +223,25 @@ class SqliteStore(SqlStore):
         """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
         if self.database_path is None:
             return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
-        now = utcnow()
         with self._raw_write() as (driver, _):
-            if driver.execute(_RAW.any_limited).fetchone() is not None:
-                claimed = None  # the general claim below, in a transaction of its own
-            else:
-                expires = _datetime_out(now + timedelta(seconds=lease_s))
-                rows = driver.execute(_RAW.claim, (worker_id, expires, _datetime_out(now), limit)).fetchall()
-                claimed = [_RAW.decode(_RAW.runs, row) for row in rows]
-                events = claim_events(claimed, worker_id, now)
-                if events:
-                    driver.executemany(_RAW.insert_event, [_RAW.encode(_RAW.events, e) for e in events])
-        if claimed is None:
+            claimed = _RAW.claim_runs(driver.cursor(), worker_id, limit=limit, lease_s=lease_s, now=utcnow())
+        if claimed is None:  # the general claim, in a transaction of its own
             return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
         return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
 
     def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
         """As :meth:`SqlStore.finish_runs`, on the driver when no outcome starts, wakes or parks runs."""
-        if self.database_path is None or any(
-            o.children
-            or o.to_state in (RunState.WAITING, RunState.PENDING)
-            or (o.parent_run_id and o.to_state in FINAL_STATES)
-            for o in outcomes
-        ):
+        if self.database_path is None or not _RAW.plain(outcomes):
             return super().finish_runs(outcomes)
-        now = utcnow()
-        at = _datetime_out(now)
-        written: list[bool] = []
-        events: list[tuple[Any, ...]] = []
-        with self._raw_write() as (conn, _):
-            for o in outcomes:
-                final = o.to_state in FINAL_STATES
-                params: list[Any] = [o.to_state.value, _json_out(o.exec_state)]
-                if o.outputs is not None:
-                    params.append(_json_out(o.outputs))
-                if o.error is not None:
-                    params.append(_json_out(o.error))
-                if final:
-                    params.append(at)
-                sql = _RAW.finish(o.outputs is not None, o.error is not None, final)
-                ok = conn.execute(sql, (*params, o.run_id, o.attempt)).rowcount == 1
-                written.append(ok)
-                if not ok:
-                    continue
-                events.extend((o.run_id, at, "log", None, None, o.attempt, _json_out(line)) for line in o.log)
-                state = (RunState.RUNNING.value, o.to_state.value, o.attempt, _json_out(o.event_data))
-                events.append((o.run_id, at, "state", *state))
-            if events:
-                conn.executemany(_RAW.insert_event, events)
-        return written
+        with self._raw_write() as (driver, _):
+            return _RAW.finish_runs(driver.cursor(), outcomes, now=utcnow())
 
     def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
         if self.database_path is None:
             super()._insert_runs(rows)
             return
-        events = [
-            {
-                "run_id": r["id"],
-                "at": r["created_at"],
-                "kind": "created",
-                "from_state": None,
-                "to_state": "Pending",
-                "attempt": 0,
-                "data": {"trigger": r["trigger"]},
-            }
-            for r in rows
-        ]
         with self._raw_write() as (driver, after):
-            driver.executemany(_RAW.insert_run, [_RAW.encode(_RAW.runs, r) for r in rows])
-            driver.executemany(_RAW.insert_event, [_RAW.encode(_RAW.events, e) for e in events])
+            _RAW.insert_runs(driver.cursor(), rows)
             self._after_new_runs(after)
 
     def dispose(self) -> None:

@@ -1,0 +1,211 @@
+"""The hottest statements on the driver's own cursor: no statement building, no result machinery.
+
+Starting a run, claiming runs and recording their outcomes happen for every run, many times a
+second; through SQLAlchemy Core each statement costs more CPU than the database spends on it.
+``RawStatements`` writes these few statements out for one backend (SQLite's ``?`` and text
+columns, PostgreSQL's ``%s`` and ``jsonb``) and reads and writes every value exactly as
+SQLAlchemy does, so rows written either way read the same either way. The stores run them on the
+connections, and inside the transactions, of their own engines (SQLite also on its own writer).
+
+The common case only: a claim while no process with a concurrency limit has pending runs, and
+outcomes that start, park or wake no other run. The stores fall back to their general code for
+the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import orjson
+import sqlalchemy as sa
+
+from plainrun.domain.runs import FINAL_STATES, RunState
+from plainrun.store import schema as t
+from plainrun.store.records import Outcome
+from plainrun.store.sql import claim_events, json_dumps
+
+Column = tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None, str]
+
+
+def _sqlite_datetime_in(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _sqlite_datetime_out(value: datetime) -> str:
+    # As SQLAlchemy stores a DateTime in SQLite: naive UTC, a space, microseconds.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_datetime_in(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _json_in(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _json_out(value: Any) -> str:
+    return json_dumps(value)  # None too: SQLAlchemy's JSON stores it as JSON null
+
+
+class RawStatements:
+    """The hot statements of one backend, with how each column's value goes in and comes out."""
+
+    def __init__(self, dialect: Literal["sqlite", "postgresql"]):
+        self.dialect = dialect
+        mark = "?" if dialect == "sqlite" else "%s"
+        self.datetime_out: Callable[[datetime], Any] = (
+            _sqlite_datetime_out if dialect == "sqlite" else _pg_datetime_in
+        )
+        self.runs = self._columns(t.runs, mark)
+        self.events = self._columns(t.run_events, mark)[1:]  # the id is the database's
+        self.processes = self._columns(t.processes, mark)
+        names = ", ".join(c[0] for c in self.runs)
+        self.get_run = f"SELECT {names} FROM runs WHERE id = {mark}"
+        self.insert_run = f"INSERT INTO runs ({names}) VALUES ({', '.join(c[3] for c in self.runs)})"
+        self.insert_event = (
+            f"INSERT INTO run_events ({', '.join(c[0] for c in self.events)}) "
+            f"VALUES ({', '.join(c[3] for c in self.events)})"
+        )
+        self.process_for_run = (
+            f"SELECT {', '.join('p.' + c[0] for c in self.processes)}, v.sha256 FROM processes p "
+            "LEFT OUTER JOIN process_versions v ON v.process_id = p.id "
+            f"AND v.version = p.published_version WHERE p.id = {mark}"
+        )
+        self.any_limited = (
+            "SELECT 1 FROM processes p WHERE p.max_concurrent_runs IS NOT NULL AND EXISTS "
+            "(SELECT 1 FROM runs r WHERE r.process_id = p.id AND r.state = 'Pending') LIMIT 1"
+        )
+        # Parameters: limit, worker, lease expiry, now. On PostgreSQL a CTE, so the picking
+        # subquery runs once, skipping rows other workers are claiming.
+        lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+        self.claim = (
+            f"WITH picked AS (SELECT id FROM runs WHERE state = 'Pending' ORDER BY id LIMIT {mark}{lock}) "
+            f"UPDATE runs SET state = 'Running', attempt = attempt + 1, lease_owner = {mark}, "
+            f"lease_expires_at = {mark}, started_at = coalesce(started_at, {mark}) "
+            "WHERE id IN (SELECT id FROM picked) AND state = 'Pending' "
+            f"RETURNING {', '.join(c[0] for c in self.runs)}"
+        )
+        json_mark = "?" if dialect == "sqlite" else "%s::jsonb"
+        self._finish: dict[tuple[bool, bool, bool], str] = {}
+        for key in ((o, e, f) for o in (False, True) for e in (False, True) for f in (False, True)):
+            outputs, error, final = key
+            sets = ["state = " + mark, "lease_owner = NULL", "lease_expires_at = NULL"]
+            sets.append("exec_state = " + json_mark)
+            sets += [f"outputs = {json_mark}"] * outputs + [f"error = {json_mark}"] * error
+            sets += [f"finished_at = {mark}"] * final
+            self._finish[key] = (
+                f"UPDATE runs SET {', '.join(sets)} "
+                f"WHERE id = {mark} AND attempt = {mark} AND state = 'Running'"
+            )
+
+    def _columns(self, table: sa.Table, mark: str) -> list[Column]:
+        """Each column's name, how its value comes out and goes in, and its placeholder."""
+        sqlite = self.dialect == "sqlite"
+        out: list[Column] = []
+        for column in table.c:
+            if isinstance(column.type, t.UtcDateTime):
+                into = _sqlite_datetime_in if sqlite else _pg_datetime_in
+                out.append((column.name, into, self.datetime_out, mark))
+            elif isinstance(column.type, sa.JSON):
+                out.append((column.name, _json_in, _json_out, mark if sqlite else f"{mark}::jsonb"))
+            elif isinstance(column.type, sa.Boolean) and sqlite:
+                out.append((column.name, bool, int, mark))
+            else:
+                out.append((column.name, None, None, mark))
+        return out
+
+    @staticmethod
+    def decode(columns: list[Column], row: Sequence[Any]) -> dict[str, Any]:
+        return {
+            name: value if into is None or value is None else into(value)
+            for (name, into, _, _), value in zip(columns, row, strict=False)
+        }
+
+    @staticmethod
+    def encode(columns: list[Column], row: dict[str, Any]) -> tuple[Any, ...]:
+        values = []
+        for name, _, out, _ in columns:
+            value = row.get(name)
+            values.append(value if out is None or (value is None and out is not _json_out) else out(value))
+        return tuple(values)
+
+    # --- the operations, on a driver cursor inside the caller's transaction -------------------
+
+    def insert_runs(self, cursor: Any, rows: list[dict[str, Any]]) -> None:
+        """Runs made by ``sql.pending_row`` with their ``created`` events."""
+        events = [
+            {
+                "run_id": r["id"],
+                "at": r["created_at"],
+                "kind": "created",
+                "from_state": None,
+                "to_state": RunState.PENDING.value,
+                "attempt": 0,
+                "data": {"trigger": r["trigger"]},
+            }
+            for r in rows
+        ]
+        cursor.executemany(self.insert_run, [self.encode(self.runs, r) for r in rows])
+        cursor.executemany(self.insert_event, [self.encode(self.events, e) for e in events])
+
+    def claim_runs(
+        self, cursor: Any, worker_id: str, *, limit: int, lease_s: float, now: datetime
+    ) -> list[dict[str, Any]] | None:
+        """The claimed rows, or None when a process with a concurrency limit has pending runs
+        (then the store's general claim decides, in a transaction of its own)."""
+        if cursor.execute(self.any_limited).fetchone() is not None:
+            return None
+        expires = now + timedelta(seconds=lease_s)
+        params = (limit, worker_id, self.datetime_out(expires), self.datetime_out(now))
+        claimed = [self.decode(self.runs, row) for row in cursor.execute(self.claim, params).fetchall()]
+        events = claim_events(claimed, worker_id, now)
+        if events:
+            cursor.executemany(self.insert_event, [self.encode(self.events, e) for e in events])
+        return claimed
+
+    @staticmethod
+    def plain(outcomes: Sequence[Outcome]) -> bool:
+        """Whether no outcome starts, parks or wakes another run (then ``finish_runs`` may record them)."""
+        return not any(
+            o.children
+            or o.to_state in (RunState.WAITING, RunState.PENDING)
+            or (o.parent_run_id and o.to_state in FINAL_STATES)
+            for o in outcomes
+        )
+
+    def finish_runs(self, cursor: Any, outcomes: Sequence[Outcome], *, now: datetime) -> list[bool]:
+        """Plain outcomes (see :meth:`plain`), fenced as ``SqlStore.finish_runs`` fences them."""
+        at = self.datetime_out(now)
+        written: list[bool] = []
+        events: list[dict[str, Any]] = []
+        for o in outcomes:
+            final = o.to_state in FINAL_STATES
+            params: list[Any] = [o.to_state.value, _json_out(o.exec_state)]
+            if o.outputs is not None:
+                params.append(_json_out(o.outputs))
+            if o.error is not None:
+                params.append(_json_out(o.error))
+            if final:
+                params.append(at)
+            sql = self._finish[(o.outputs is not None, o.error is not None, final)]
+            ok = cursor.execute(sql, (*params, o.run_id, o.attempt)).rowcount == 1
+            written.append(ok)
+            if not ok:
+                continue
+            base = {"run_id": o.run_id, "at": now, "attempt": o.attempt}
+            events.extend({**base, "kind": "log", "data": line} for line in o.log)
+            events.append(
+                {
+                    **base,
+                    "kind": "state",
+                    "from_state": RunState.RUNNING.value,
+                    "to_state": o.to_state.value,
+                    "data": o.event_data,
+                }
+            )
+        if events:
+            cursor.executemany(self.insert_event, [self.encode(self.events, e) for e in events])
+        return written
