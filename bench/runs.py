@@ -68,7 +68,8 @@ RESULTS = HERE / "results"
 PEERS = Path("/work/shared/bench/peers/results")
 PG_DB = "bench_plainrun"
 NOT_FINAL = ("Pending", "Running", "AwaitingGuidance")
-TARGETS = {"e2e_rate": 800.0, "latency_ms_median": 5.0, "post_p99_ms": 25.0}
+# The run engine's targets: end to end, idle start latency (created -> running), POST p99 at 200/s.
+TARGETS = {"e2e_rate": 800.0, "pickup_ms_median": 5.0, "post_p99_ms": 25.0}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -603,6 +604,7 @@ def report(result: dict[str, Any], peers_dir: Path) -> None:
         ("e2e rate (runs/s)", s["e2e_rate"]),
         ("idle latency median (ms)", s["latency_ms_median"]),
         ("idle latency p90 (ms)", s["latency_ms_p90"]),
+        ("idle created->running (ms)", s["pickup_ms_median"]),
         *(
             (f"POST p{p[1:]} @ {result['extra']['post_rate']:g}/s (ms)", s["post_latency_ms"][p])
             for p in ("p50", "p95", "p99")
@@ -613,16 +615,21 @@ def report(result: dict[str, Any], peers_dir: Path) -> None:
     for label, v in rows:
         print(f"{label:<32}{v['min']:>10.1f}{v['median']:>10.1f}{v['max']:>10.1f}")
 
-    e2e, lat, p99 = (
+    e2e, start, p99 = (
         s["e2e_rate"]["median"],
-        s["latency_ms_median"]["median"],
+        s["pickup_ms_median"]["median"],
         s["post_latency_ms"]["p99"]["median"],
     )
+
+    def verdict(ok: bool) -> str:
+        return "meets" if ok else "MISSES"
+
     print(
         "\ntargets (medians): "
-        f"e2e {e2e:.0f} runs/s {'meets' if e2e >= TARGETS['e2e_rate'] else 'MISSES'} >= 800; "
-        f"idle latency {lat:.1f} ms {'meets' if lat <= TARGETS['latency_ms_median'] else 'MISSES'} <= 5; "
-        f"POST p99 {p99:.1f} ms {'meets' if p99 <= TARGETS['post_p99_ms'] else 'MISSES'} <= 25"
+        f"e2e {e2e:.0f} runs/s {verdict(e2e >= TARGETS['e2e_rate'])} >= 800; "
+        f"idle start latency {start:.1f} ms {verdict(start <= TARGETS['pickup_ms_median'])} <= 5 "
+        f"(POST -> Succeeded seen {s['latency_ms_median']['median']:.1f} ms); "
+        f"POST p99 {p99:.1f} ms {verdict(p99 <= TARGETS['post_p99_ms'])} <= 25"
     )
 
     peers = peer_figures(peers_dir)
@@ -650,7 +657,7 @@ def report(result: dict[str, Any], peers_dir: Path) -> None:
 def build_result(args: argparse.Namespace, server: Server, reps: list[dict[str, Any]]) -> dict[str, Any]:
     summary = {
         k: summarize([r[k] for r in reps])
-        for k in ("enqueue_rate", "e2e_rate", "latency_ms_median", "latency_ms_p90")
+        for k in ("enqueue_rate", "e2e_rate", "latency_ms_median", "latency_ms_p90", "pickup_ms_median")
     }
     summary["post_latency_ms"] = {
         p: summarize([r["post_latency_ms"][p] for r in reps]) for p in ("p50", "p95", "p99")
