@@ -56,6 +56,8 @@ class WorkerConfig:
     grace_s: float = 10.0
     memory_limit_mb: int | None = 2048
     max_jobs_per_child: int = 2000
+    #: While busy, how long an outcome waits for others to share its transaction.
+    outcome_batch_s: float = 0.002
 
     def with_lease(self, lease_s: float) -> WorkerConfig:
         """This config with another lease, heart-beating and recovering often enough for it."""
@@ -350,6 +352,12 @@ class Worker:
             batch = [first]
             while not self._completions.empty() and len(batch) < 256:
                 batch.append(self._completions.get_nowait())
+            if first is not None and len(self._inflight) > self.config.executor_size:
+                # Busy (more runs in flight than executors): let the outcomes of the next moment
+                # join this transaction rather than each pay for one. Idle, it is written at once.
+                await asyncio.sleep(self.config.outcome_batch_s)
+                while not self._completions.empty() and len(batch) < 256:
+                    batch.append(self._completions.get_nowait())
             done = None in batch
             items = [item for item in batch if item is not None]
             if items:
