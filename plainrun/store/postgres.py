@@ -8,6 +8,7 @@ announced on ``plainrun_cancel``.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -40,6 +41,36 @@ def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr,no-any-return]
 
 
+#: A pooled connection unused for this long is pinged before it is handed out again.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Hand out only live connections, pinging only those that sat idle (SQLAlchemy's
+    ``pool_pre_ping`` pings at every checkout: a round trip more for every transaction).
+
+    A connection in use a moment ago is live unless the driver saw it break (then it is replaced
+    here too); one idle for longer may have lost its server (a restart, a failover), so it is
+    pinged, and a dead one is replaced: the pool retries with a new connection.
+    """
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_conn.closed or dbapi_conn.broken:
+            raise sa.exc.DisconnectionError("the connection broke")
+        if time.monotonic() - record.info.get("checked_in", 0.0) > PING_AFTER_IDLE_S:
+            try:
+                dbapi_conn.execute("SELECT 1")
+                if not dbapi_conn.autocommit:
+                    dbapi_conn.rollback()
+            except psycopg.Error as exc:
+                raise sa.exc.DisconnectionError(f"the connection was lost: {exc}") from exc
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+
 class PostgresStore(SqlStore):
     dialect = "postgresql"
 
@@ -48,11 +79,11 @@ class PostgresStore(SqlStore):
             url,
             pool_size=10,
             max_overflow=20,
-            pool_pre_ping=True,
             pool_timeout=30,
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
         )
+        _ping_when_idle(engine)
         # Reads run in autocommit: no BEGIN before and no ROLLBACK after each one.
         return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
 
