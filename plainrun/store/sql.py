@@ -382,6 +382,8 @@ class SqlStore:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
+        if self._not_waiting():
+            raise WouldBlock()  # the reader pool may be empty for a while: only the hot reads go inline
         with self._translated(), self._reader.connect() as conn:
             yield conn
 

@@ -77,6 +77,12 @@ def test_a_writer_waits_for_another_process_and_a_loop_call_goes_to_a_thread(
         # Nothing holds the lock now: a loop call is made right there, no thread.
         with store.no_waiting():
             assert store.claim_runs("w", limit=10, lease_s=10) == []
+            # The hot reads have connections of their own; others (through the reader pool,
+            # which threads may have emptied) refuse to wait here too.
+            run = store.get_run(runs[0].id)  # type: ignore[attr-defined]
+            assert run is not None
+            with pytest.raises(WouldBlock):
+                store.get_agent(run.agent_id)
     store.dispose()
 
 
