@@ -1,8 +1,8 @@
 """SIGKILL the API server while clients start runs: every run that got a 201 exists and finishes.
 
-``plainrun serve --no-worker`` on PostgreSQL with a separate ``plainrun worker``; four clients post
-runs without pause; the server's process group is killed mid-traffic (twice; once in the short
-form) and started again on the same port. Figures in ``test-artifacts/chaos-api-server.json``.
+``plainrun serve --no-worker`` on PostgreSQL with a separate ``plainrun worker``; sixteen clients post
+runs; the server's process group is killed mid-traffic (twice; once in the short form) and
+started again on the same port. Figures in ``test-artifacts/chaos-api-server.json``.
 """
 
 from __future__ import annotations
@@ -41,10 +41,12 @@ def test_every_run_acknowledged_before_an_api_server_is_killed_exists(pg_url: st
         c.start("worker", "worker", "--executors", "2")
         server = c.serve(port, "--no-worker")
         wait_healthy(url, 60, server)
-        with Clients(inst, url, sink.url, n=4) as clients:
+        # Sixteen clients, so that requests are in flight most of the time: one takes a few
+        # milliseconds, and a kill must cut some off mid-way.
+        with Clients(inst, url, sink.url, n=16) as clients:
             kills = 0
             # A kill can fall between requests: kill again (a few times at most) until one was cut off.
-            while kills < KILLS or (_cut_off(clients) == 0 and kills < KILLS + 3):
+            while kills < KILLS or (_cut_off(clients) == 0 and kills < KILLS + 5):
                 kills += 1
                 before = clients.count(201)
                 wait_for(lambda b=before: clients.count(201) >= b + 30, 60, "30 more runs to be started")
