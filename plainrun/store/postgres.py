@@ -8,8 +8,9 @@ announced on ``plainrun_cancel``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -18,23 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from plainrun.store import schema as t
-from plainrun.store.raw import RawStatements
-from plainrun.store.records import Outcome, Process, Run
-from plainrun.store.sql import SqlStore, _process, _run, json_dumps, utcnow
+from plainrun.store.raw import RawHotPaths, RawStatements, driver_errors
+from plainrun.store.sql import json_dumps
 
 RUNS_CHANNEL = "plainrun_runs"
 CANCEL_CHANNEL = "plainrun_cancel"
 
 _RAW = RawStatements("postgresql")
-
-
-@contextlib.contextmanager
-def _driver_errors() -> Iterator[None]:
-    """The driver's errors as SQLAlchemy's, which ``SqlStore._translated`` turns into the store's."""
-    try:
-        yield
-    except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+_driver_errors = functools.partial(driver_errors, psycopg.Error)
 
 
 def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
@@ -71,7 +63,9 @@ def _ping_when_idle(engine: Engine) -> None:
         record.info["checked_in"] = time.monotonic()
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(RawHotPaths):
+    _raw = _RAW
+
     dialect = "postgresql"
 
     def _make_engines(self, url: str) -> tuple[Engine, Engine]:
@@ -114,39 +108,18 @@ class PostgresStore(SqlStore):
 
     # --- hot paths on the driver's cursor (see plainrun.store.raw) -------------------------------
 
-    def get_run(self, run_id: str) -> Run | None:
+    def _raw_row(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any] | None:
         with self.read() as conn, _driver_errors():
-            row = _cursor(conn).execute(_RAW.get_run, (run_id,)).fetchone()
-        return _run(_RAW.decode(_RAW.runs, row)) if row else None  # type: ignore[arg-type]
+            return _cursor(conn).execute(sql, params).fetchone()
 
-    def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
-        with self.read() as conn, _driver_errors():
-            row = _cursor(conn).execute(_RAW.process_for_run, (process_id,)).fetchone()
-        if row is None:
-            return None
-        return _process(_RAW.decode(_RAW.processes, row)), row[-1]  # type: ignore[arg-type]
-
-    def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
+    @contextlib.contextmanager
+    def _raw_transaction(self) -> Iterator[tuple[psycopg.Cursor[Any], list[Callable[[], None]]]]:
         with self.write() as conn, _driver_errors():
-            cursor = _cursor(conn)
-            _RAW.insert_runs(cursor, rows)
-            cursor.execute(f"NOTIFY {RUNS_CHANNEL}")
-            SqlStore.notify_new_runs(self, conn)  # this process's own listeners, after the commit
+            yield _cursor(conn), conn.info["after_commit"]
 
-    def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
-        """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
-        with self.write() as conn, _driver_errors():
-            claimed = _RAW.claim_runs(_cursor(conn), worker_id, limit=limit, lease_s=lease_s, now=utcnow())
-        if claimed is None:  # the general claim, in a transaction of its own
-            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
-        return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
-
-    def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
-        """As :meth:`SqlStore.finish_runs`, on the driver when no outcome starts, wakes or parks runs."""
-        if not _RAW.plain(outcomes):
-            return super().finish_runs(outcomes)
-        with self.write() as conn, _driver_errors():
-            return _RAW.finish_runs(_cursor(conn), outcomes, now=utcnow())
+    def _raw_new_runs(self, cursor: Any, after: list[Callable[[], None]]) -> None:
+        cursor.execute(f"NOTIFY {RUNS_CHANNEL}")
+        after.append(self._fire_new_runs)  # this process's own listeners
 
     @property
     def psycopg_dsn(self) -> str:

@@ -7,14 +7,16 @@ columns, PostgreSQL's ``%s`` and ``jsonb``) and reads and writes every value exa
 SQLAlchemy does, so rows written either way read the same either way. The stores run them on the
 connections, and inside the transactions, of their own engines (SQLite also on its own writer).
 
-The common case only: a claim while no process with a concurrency limit has pending runs, and
-outcomes that start, park or wake no other run. The stores fall back to their general code for
-the rest.
+``RawHotPaths`` runs them for both stores, which give it a row reader, a write transaction and the
+announcement of new runs. The common case only: a claim while no process with a concurrency limit
+has pending runs, and outcomes that start, park or wake no other run. The stores' general code
+takes the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -23,8 +25,8 @@ import sqlalchemy as sa
 
 from plainrun.domain.runs import FINAL_STATES, RunState
 from plainrun.store import schema as t
-from plainrun.store.records import Outcome
-from plainrun.store.sql import claim_events, json_dumps
+from plainrun.store.records import Outcome, Process, Run
+from plainrun.store.sql import SqlStore, _process, _run, claim_events, created_events, json_dumps, utcnow
 
 Column = tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None, str]
 
@@ -146,18 +148,7 @@ class RawStatements:
 
     def insert_runs(self, cursor: Any, rows: list[dict[str, Any]]) -> None:
         """Runs made by ``sql.pending_row`` with their ``created`` events."""
-        events = [
-            {
-                "run_id": r["id"],
-                "at": r["created_at"],
-                "kind": "created",
-                "from_state": None,
-                "to_state": RunState.PENDING.value,
-                "attempt": 0,
-                "data": {"trigger": r["trigger"]},
-            }
-            for r in rows
-        ]
+        events = created_events(rows)
         self._insert(cursor, "runs", self.runs, rows)
         self._insert(cursor, "run_events", self.events, events)
 
@@ -219,3 +210,75 @@ class RawStatements:
         if events:
             self._insert(cursor, "run_events", self.events, events)
         return written
+
+
+@contextlib.contextmanager
+def driver_errors(error: type[Exception]) -> Iterator[None]:
+    """The driver's ``error`` as SQLAlchemy's, which ``SqlStore._translated`` turns into the store's."""
+    try:
+        yield
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(None, None, exc, error) from exc
+
+
+class RawHotPaths(SqlStore):
+    """The store's hot operations through ``RawStatements``; each falls back to the general code
+    (``SqlStore``'s) where ``_raw`` is None or the case is not the common one."""
+
+    #: The backend's statements, or None where they cannot be used (SQLite in memory).
+    _raw: RawStatements | None = None
+
+    # --- what a backend gives ----------------------------------------------------------------
+
+    def _raw_row(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any] | None:
+        """One row of a read, through the driver."""
+        raise NotImplementedError
+
+    def _raw_transaction(self) -> contextlib.AbstractContextManager[tuple[Any, list[Callable[[], None]]]]:
+        """A write transaction: its driver cursor and the callbacks to run after its commit."""
+        raise NotImplementedError
+
+    def _raw_new_runs(self, cursor: Any, after: list[Callable[[], None]]) -> None:
+        """Inside the transaction that made runs pending: have idle workers woken once it commits."""
+        raise NotImplementedError
+
+    # --- the operations ----------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run | None:
+        if self._raw is None:
+            return super().get_run(run_id)
+        row = self._raw_row(self._raw.get_run, (run_id,))
+        return _run(self._raw.decode(self._raw.runs, row)) if row else None  # type: ignore[arg-type]
+
+    def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
+        if self._raw is None:
+            return super().get_process_for_run(process_id)
+        row = self._raw_row(self._raw.process_for_run, (process_id,))
+        if row is None:
+            return None
+        return _process(self._raw.decode(self._raw.processes, row)), row[-1]  # type: ignore[arg-type]
+
+    def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
+        if self._raw is None:
+            super()._insert_runs(rows)
+            return
+        with self._raw_transaction() as (cursor, after):
+            self._raw.insert_runs(cursor, rows)
+            self._raw_new_runs(cursor, after)
+
+    def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
+        """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
+        claimed = None
+        if self._raw is not None:
+            with self._raw_transaction() as (cursor, _):
+                claimed = self._raw.claim_runs(cursor, worker_id, limit=limit, lease_s=lease_s, now=utcnow())
+        if claimed is None:  # the general claim, in a transaction of its own
+            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
+        return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
+
+    def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """As :meth:`SqlStore.finish_runs`, on the driver when no outcome starts, wakes or parks runs."""
+        if self._raw is None or not self._raw.plain(outcomes):
+            return super().finish_runs(outcomes)
+        with self._raw_transaction() as (cursor, _):
+            return self._raw.finish_runs(cursor, outcomes, now=utcnow())

@@ -195,21 +195,25 @@ def insert_pending_runs(
 ) -> None:
     """Insert runs made by ``pending_row`` with their ``created`` events, inside the caller's transaction."""
     conn.execute(_INSERT_RUNS, rows)
-    conn.execute(
-        _INSERT_EVENTS,
-        [
-            {
-                "run_id": r["id"],
-                "at": r["created_at"],
-                "kind": "created",
-                "from_state": None,
-                "to_state": RunState.PENDING.value,
-                "attempt": 0,
-                "data": {"trigger": r["trigger"], **(event_data or {})},
-            }
-            for r in rows
-        ],
-    )
+    conn.execute(_INSERT_EVENTS, created_events(rows, event_data))
+
+
+def created_events(
+    rows: Sequence[Mapping[str, Any]], event_data: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The ``created`` events of runs made by ``pending_row``."""
+    return [
+        {
+            "run_id": r["id"],
+            "at": r["created_at"],
+            "kind": "created",
+            "from_state": None,
+            "to_state": RunState.PENDING.value,
+            "attempt": 0,
+            "data": {"trigger": r["trigger"], **(event_data or {})},
+        }
+        for r in rows
+    ]
 
 
 class WouldBlock(Exception):

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
-from plainrun.store.raw import RawStatements
-from plainrun.store.records import Outcome, Process, Run
-from plainrun.store.sql import SqlStore, WouldBlock, _process, _run, json_dumps, utcnow
+from plainrun.store.raw import RawHotPaths, RawStatements, driver_errors
+from plainrun.store.sql import WouldBlock, json_dumps
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeSender
 
 _RAW = RawStatements("sqlite")
-
-
-@contextlib.contextmanager
-def _driver_errors() -> Iterator[None]:
-    """The driver's errors as SQLAlchemy's, which ``SqlStore._translated`` turns into the store's."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+_driver_errors = functools.partial(driver_errors, sqlite3.Error)
 
 
 def synchronous() -> str:
@@ -94,7 +86,7 @@ def _engine(url: str, *, begin: str | None, pool_size: int) -> Engine:
     return engine
 
 
-class SqliteStore(SqlStore):
+class SqliteStore(RawHotPaths):
     dialect = "sqlite"
 
     def __init__(self, url: str):
@@ -112,6 +104,8 @@ class SqliteStore(SqlStore):
         self._raw_writer: sqlite3.Connection | None = None
         #: Calls on an event loop (``no_waiting``) are quick: a file of its own, in this process.
         self.inline_ok = self.database_path is not None
+        # Each connection to :memory: is a database of its own: there, the pool's connections only.
+        self._raw = _RAW if self.database_path is not None else None
         self._no_wait = threading.local()
         self._local = threading.local()
         self._raw_lock = threading.Lock()
@@ -154,9 +148,8 @@ class SqliteStore(SqlStore):
             self._writers_mutex.release()
 
     @contextlib.contextmanager
-    def _raw_write(self) -> Iterator[tuple[sqlite3.Connection, list[Callable[[], None]]]]:
-        """One write transaction on the driver's own writer connection (``plainrun.store.raw``); yields it
-        with the list of callbacks to run after the commit."""
+    def _raw_transaction(self) -> Iterator[tuple[sqlite3.Cursor, list[Callable[[], None]]]]:
+        """One write transaction on the driver's own writer connection (``plainrun.store.raw``)."""
         after: list[Callable[[], None]] = []
         with self._translated(), _driver_errors(), self._writers_lock():
             conn = self._raw_writer
@@ -164,7 +157,7 @@ class SqliteStore(SqlStore):
                 conn = self._raw_writer = self._connect()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn, after
+                yield conn.cursor(), after
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -195,7 +188,7 @@ class SqliteStore(SqlStore):
 
     # --- hot paths on the driver's connection (see plainrun.store.raw) ---------------------------
 
-    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    def _raw_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """One row through this thread's own reader connection (no pool checkout per read)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -205,44 +198,8 @@ class SqliteStore(SqlStore):
         with self._translated(), _driver_errors():
             return conn.execute(sql, params).fetchone()  # type: ignore[no-any-return]
 
-    def get_run(self, run_id: str) -> Run | None:
-        if self.database_path is None:  # each connection to :memory: is a database of its own
-            return super().get_run(run_id)
-        row = self._fetchone(_RAW.get_run, (run_id,))
-        return _run(_RAW.decode(_RAW.runs, row)) if row else None  # type: ignore[arg-type]
-
-    def get_process_for_run(self, process_id: str) -> tuple[Process, str | None] | None:
-        if self.database_path is None:
-            return super().get_process_for_run(process_id)
-        row = self._fetchone(_RAW.process_for_run, (process_id,))
-        if row is None:
-            return None
-        return _process(_RAW.decode(_RAW.processes, row)), row[-1]  # type: ignore[arg-type]
-
-    def claim_runs(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
-        """As :meth:`SqlStore.claim_runs`, on the driver while no process with a limit has pending runs."""
-        if self.database_path is None:
-            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
-        with self._raw_write() as (driver, _):
-            claimed = _RAW.claim_runs(driver.cursor(), worker_id, limit=limit, lease_s=lease_s, now=utcnow())
-        if claimed is None:  # the general claim, in a transaction of its own
-            return super().claim_runs(worker_id, limit=limit, lease_s=lease_s)
-        return sorted((_run(r) for r in claimed), key=lambda r: r.id)  # type: ignore[arg-type]
-
-    def finish_runs(self, outcomes: Sequence[Outcome]) -> list[bool]:
-        """As :meth:`SqlStore.finish_runs`, on the driver when no outcome starts, wakes or parks runs."""
-        if self.database_path is None or not _RAW.plain(outcomes):
-            return super().finish_runs(outcomes)
-        with self._raw_write() as (driver, _):
-            return _RAW.finish_runs(driver.cursor(), outcomes, now=utcnow())
-
-    def _insert_runs(self, rows: list[dict[str, Any]]) -> None:
-        if self.database_path is None:
-            super()._insert_runs(rows)
-            return
-        with self._raw_write() as (driver, after):
-            _RAW.insert_runs(driver.cursor(), rows)
-            self._after_new_runs(after)
+    def _raw_new_runs(self, cursor: Any, after: list[Callable[[], None]]) -> None:
+        self._after_new_runs(after)
 
     def dispose(self) -> None:
         with self._raw_lock:

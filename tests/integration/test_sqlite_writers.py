@@ -27,7 +27,7 @@ OTHER = """
 import sys, time
 from plainrun.store.sqlite import SqliteStore
 store = SqliteStore(sys.argv[1])
-with store._raw_write() as (conn, _):
+with store._raw_transaction():
     print("holding", flush=True)
     time.sleep(float(sys.argv[2]))
 store.dispose()
