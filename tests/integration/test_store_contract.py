@@ -24,12 +24,19 @@ SOURCE = "to greet a customer\n  say 1\n"
 def make_runs(
     store: SqlStore, n: int, *, stage: Stage = Stage.DRAFT, process_id: str | None = None
 ) -> list[str]:
+    return [r.id for r in store.create_runs(new_runs(store, n, stage=stage, process_id=process_id))]
+
+
+def new_runs(
+    store: SqlStore, n: int, *, stage: Stage = Stage.DRAFT, process_id: str | None = None
+) -> list[NewRun]:
+    """``n`` runs of the process (a new one of a new agent if not given), not yet written."""
     if process_id is None:
         agent = store.create_agent("acme")
         process_id = store.create_process(agent_id=agent.id, name="p", source=SOURCE, settings={}).id
     process = store.get_process(process_id)
     assert process is not None
-    new = [
+    return [
         NewRun(
             id=ids.new_id(),
             agent_id=process.agent_id,
@@ -47,7 +54,6 @@ def make_runs(
         )
         for i in range(n)
     ]
-    return [r.id for r in store.create_runs(new)]
 
 
 def test_migrated_schema_equals_the_declared_one(store: SqlStore) -> None:
