@@ -34,8 +34,11 @@ test: $(STAMP) chromium
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider -s tests/chaos
 
+## make lint: ruff's checks and formatting, and mypy --strict over the package
 lint: $(STAMP)
 	$(BIN)/ruff check plainrun tests bench
+	$(BIN)/ruff format --check plainrun tests bench
+	$(BIN)/mypy
 
 ## make bench: the language and executor benchmarks (each prints ratios against a baseline run beside it)
 bench: $(STAMP)

@@ -10,7 +10,6 @@ the pause ends the command with exit code 1. Child runs (``run to …``) find pr
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +28,7 @@ from plainrun.language import (
     SmtpSettings,
     parse,
 )
+from plainrun.settings import Settings
 
 app = typer.Typer(help="Check and run process files locally.", no_args_is_help=True, add_completion=False)
 
@@ -67,11 +67,8 @@ def _siblings(file: Path, program: Program) -> list[Program]:
 
 
 def _smtp() -> SmtpSettings:
-    return SmtpSettings(
-        host=os.environ.get("PLAINRUN_SMTP_HOST", "localhost"),
-        port=int(os.environ.get("PLAINRUN_SMTP_PORT", "25")),
-        sender=os.environ.get("PLAINRUN_SMTP_SENDER", "plainrun@localhost"),
-    )
+    settings = Settings()
+    return SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender)
 
 
 def _guidance(paused: Paused) -> Guidance:

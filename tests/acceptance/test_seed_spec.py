@@ -1,5 +1,5 @@
 """A client written only from the seed spec: schemathesis against the running server finds no 5xx
-and no response that breaks shared/spec/runs-v2.openapi.json."""
+and no response that breaks tests/spec/runs-v2.openapi.json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from tests.acceptance.conftest import BIN, LiveServer
 
-SPEC = Path(__file__).parents[2].parent / "shared/spec/runs-v2.openapi.json"
+SPEC = Path(__file__).parents[1] / "spec" / "runs-v2.openapi.json"
 pytestmark = pytest.mark.slow
 
 

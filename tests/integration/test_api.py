@@ -15,7 +15,7 @@ from plainrun.api import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 
-SPEC = json.loads((Path(__file__).parents[2].parent / "shared/spec/runs-v2.openapi.json").read_text())
+SPEC = json.loads((Path(__file__).parents[1] / "spec" / "runs-v2.openapi.json").read_text())
 GREET = 'to greet a customer\n  the output greeting is "Hello, {the customer name}!"\n'
 
 

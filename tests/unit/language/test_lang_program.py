@@ -149,6 +149,6 @@ def test_on_exception_is_written_at_the_top_of_the_process() -> None:
     assert errors_of("to go\n  on exception: sometimes\n  say 1\n") == [
         (2, 3, 'write "on exception: fail" or "on exception: pause"')
     ]
-    assert errors_of('to go\n  say 1\n\nto help\n  on exception: fail\n  say 2\n') == [
+    assert errors_of("to go\n  say 1\n\nto help\n  on exception: fail\n  say 2\n") == [
         (5, 3, '"on exception: fail" goes on the first lines of the process, before its steps')
     ]
