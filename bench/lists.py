@@ -46,12 +46,11 @@ from typing import Any
 import sqlalchemy as sa
 from runs import RESULTS, Client, Server, loop_factory, machine, pct, write_result
 
-from plainrun import ids
-from plainrun.domain.runs import RunState, Stage, Trigger
-from plainrun.domain.tokens import Signer
-from plainrun.store import open_store, schema
-from plainrun.store.records import NewRun
-from plainrun.store.sql import SqlStore, json_dumps, pending_row
+from plainrun.domain import ids
+from plainrun.domain.pages import Signer
+from plainrun.domain.runs import NewRun, RunState, Stage, Trigger
+from plainrun.store import SqlStore, open_store, schema
+from plainrun.store.sql import json_dumps, pending_row
 
 PG_DB = "bench_lists"
 PAGE = 100
@@ -72,9 +71,9 @@ def run_rows(store: SqlStore, process_id: str, agent_id: str, count: int, start_
     times, and only those are converted per row, by the columns' own SQLAlchemy bind processing on
     SQLite and by psycopg's COPY adaptation on PostgreSQL.
     """
-    process = store.get_process(process_id)
+    process = store.processes.get(process_id)
     assert process is not None and process.published_version is not None
-    version = store.get_version(process_id, process.published_version)
+    version = store.processes.version(process_id, process.published_version)
     assert version is not None
     at0 = dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC)
     template = pending_row(
@@ -230,7 +229,7 @@ def deep_token(database_url: str, process_id: str, agent_id: str, after_id: str)
     made page by page. The page it opens is checked against the expected runs."""
     store = open_store(database_url)
     try:
-        secret = store.installation_secret()
+        secret = store.agents.installation_secret()
     finally:
         store.dispose()
     query = {"p": process_id, "a": agent_id, "s": None, "ar": False, "st": []}

@@ -37,13 +37,12 @@ from typing import Any
 import sqlalchemy as sa
 from runs import RESULTS, machine, proc_stats, psql, write_result
 
-from plainrun import ids
 from plainrun.demo import seed
-from plainrun.domain.runs import Stage, Trigger
+from plainrun.domain import ids
+from plainrun.domain.runs import NewRun, Stage, Trigger
 from plainrun.services.container import build_services
 from plainrun.settings import Settings
 from plainrun.store import schema
-from plainrun.store.records import NewRun
 
 PG_DB = "bench_memory"
 BATCH = 5000
@@ -81,8 +80,8 @@ class Feeder:
     """Pending runs of one published process, inserted through the store in batches."""
 
     def __init__(self, store: Any, agent_id: str, process_id: str) -> None:
-        process = store.get_process(process_id)
-        version = store.get_version(process_id, process.published_version)
+        process = store.processes.get(process_id)
+        version = store.processes.version(process_id, process.published_version)
         self.store, self.agent_id, self.process_id = store, agent_id, process_id
         self.version, self.sha256 = version.version, version.sha256
         self.created = 0
@@ -110,13 +109,13 @@ class Feeder:
                     created_at=now,
                 )
             )
-        self.store.create_runs(new)
+        self.store.runs.create(new)
 
     def counts(self) -> dict[str, int]:
         q = sa.select(sa.func.count()).select_from(schema.runs)
-        with self.store.read() as conn:
+        with self.store.database.read() as tx:
             return {
-                state: int(conn.scalar(q.where(schema.runs.c.state == state)) or 0)
+                state: int(tx.scalar(q.where(schema.runs.c.state == state)) or 0)
                 for state in ("Pending", "Running", "Succeeded")
             }
 

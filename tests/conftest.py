@@ -14,8 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from plainrun.store import open_store
-from plainrun.store.sql import SqlStore
+from plainrun.store import Store, open_store
 
 PG_ADMIN = os.environ.get("PLAINRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
@@ -70,7 +69,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[SqlStore]:
+def store(database_url: str) -> Iterator[Store]:
     store = open_store(database_url)
     store.create_schema()
     yield store

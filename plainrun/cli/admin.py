@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.api.render import ts
 from plainrun.cli._common import console, services
+from plainrun.http.api.render import ts
+from plainrun.services.access import SYSTEM
+from plainrun.services.container import store_for
 from plainrun.settings import Settings
-from plainrun.store import migrate as migrations
-from plainrun.store import open_store
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 agents = typer.Typer(help="Agents: the owners of processes, runs and files.", no_args_is_help=True)
@@ -21,10 +21,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def migrate() -> None:
         """Create or upgrade the database schema to the newest revision."""
-        store = open_store(Settings().database_url)
+        store = store_for(Settings())
         try:
             store.create_schema()
-            console.print(f"database at revision {migrations.current(store)}")
+            console.print(f"database at revision {store.revision()}")
         finally:
             store.dispose()
 
@@ -47,7 +47,7 @@ def keys_create(
 def keys_list() -> None:
     """List API keys (never their secrets)."""
     with services() as s:
-        rows = s.keys.list()
+        rows = s.keys.all()
     table = Table("id", "prefix", "scope", "name", "created", "revoked")
     for k in rows:
         table.add_row(
@@ -73,14 +73,14 @@ def keys_revoke(key_id: str) -> None:
 def agents_create(name: str) -> None:
     """Create an agent and print its id."""
     with services() as s:
-        agent = s.store.create_agent(name)
+        agent = s.agents.create(SYSTEM, name)
     typer.echo(agent.id)
 
 
 @agents.command("list")
 def agents_list() -> None:
     with services() as s:
-        rows = s.store.list_agents()
+        rows = s.agents.visible(SYSTEM)
     table = Table("id", "name", "created")
     for a in rows:
         table.add_row(a.id, a.name, ts(a.created_at))

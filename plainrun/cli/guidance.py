@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.api import render
 from plainrun.cli._common import console, services
+from plainrun.http.api import render
 from plainrun.services.access import SYSTEM
 
 learnings = typer.Typer(help="Remembered answers: list, delete.", no_args_is_help=True)

@@ -39,7 +39,7 @@ def smtp(
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
     """Receive e-mail for processes (SMTP) until interrupted; each message starts a run."""
-    from plainrun.mail.server import start_smtp
+    from plainrun.triggers.mail.server import start_smtp
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.api.render import ts
 from plainrun.cli._common import console, services
+from plainrun.http.api.render import ts
 from plainrun.services.access import SYSTEM
 
 app = typer.Typer(help="Processes: push drafts, publish versions, list.", no_args_is_help=True)
@@ -63,7 +63,7 @@ def limit_cmd(
 @app.command("list")
 def list_cmd(agent: Annotated[str, typer.Option(help="The agent id")]) -> None:
     with services() as s:
-        rows = s.processes.list(SYSTEM, agent)
+        rows = s.processes.page(SYSTEM, agent).items
     table = Table("id", "name", "draft", "published", "updated")
     for p in rows:
         table.add_row(p.id, p.name, str(p.draft_revision), str(p.published_version or "-"), ts(p.updated_at))
@@ -74,11 +74,10 @@ def list_cmd(agent: Annotated[str, typer.Option(help="The agent id")]) -> None:
 def show(process_id: str) -> None:
     """Print a process's draft source, its inputs and versions."""
     with services() as s:
-        process = s.processes.get(SYSTEM, process_id)
-        source = s.store.get_source(process.draft_sha256)
-        info = s.processes.inspect(source)
+        draft = s.processes.draft(SYSTEM, process_id)
         versions = s.processes.versions(SYSTEM, process_id)
+    process, source = draft.process, draft.source
     console.print(f"[bold]{process.name}[/bold] ({process.id}), agent {process.agent_id}", highlight=False)
-    console.print(f"inputs: {', '.join(info.inputs) or '-'}", highlight=False)
+    console.print(f"inputs: {', '.join(draft.inputs) or '-'}", highlight=False)
     console.print(f"versions: {', '.join(str(v.version) for v in versions) or '-'}")
     console.print(source, markup=False, highlight=False)

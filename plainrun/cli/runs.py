@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.api import render
 from plainrun.cli._common import console, err_console, services
 from plainrun.domain.runs import Stage, Trigger
+from plainrun.http.api import render
 from plainrun.services.access import SYSTEM
+from plainrun.services.runs import RunFilter, RunRequest
 
 app = typer.Typer(help="Runs: start, get, list, cancel.", no_args_is_help=True)
 
@@ -60,8 +61,7 @@ def start(
                 data=path.read_bytes(),
             )
             file_ids.append(record.id)
-        run = s.runs.start(
-            SYSTEM,
+        request = RunRequest(
             agent_id=process.agent_id,
             process_id=process.id,
             stage=stage,
@@ -71,6 +71,7 @@ def start(
             trigger=Trigger.MANUAL,
             on_exception="fail" if fail_fast else None,
         )
+        run = s.runs.start(SYSTEM, request)
         if wait:
             deadline = time.monotonic() + timeout
             with err_console.status(f"run {run.id}: {run.state.value}") as status:
@@ -104,8 +105,12 @@ def list_cmd(
     """The newest runs of a process."""
     with services() as s:
         process = s.processes.get(SYSTEM, process_id)
-        page = s.runs.list(
-            SYSTEM, agent_id=process.agent_id, process_id=process_id, limit=limit, archived=archived
+        page = s.runs.page(
+            SYSTEM,
+            agent_id=process.agent_id,
+            process_id=process_id,
+            where=RunFilter(archived=archived),
+            limit=limit,
         )
     table = Table("id", "name", "stage", "state", "created", "outputs")
     for r in page.items:

@@ -13,12 +13,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.api import render
 from plainrun.cli._common import console, services
 from plainrun.cli.runs import parse_inputs
-from plainrun.scheduler import Scheduler
+from plainrun.domain.schedules import Schedule
+from plainrun.http.api import render
 from plainrun.services.access import SYSTEM
-from plainrun.store.schedules import Schedule
+from plainrun.triggers.scheduler import Scheduler
 
 app = typer.Typer(help="Schedules: run a published process by itself.", no_args_is_help=True)
 
@@ -94,7 +94,7 @@ def list_(process_id: str) -> None:
     """A process's schedules, newest first, with each one's next fire time."""
     with services() as s:
         process = s.processes.get(SYSTEM, process_id)
-        items = s.schedules.list(SYSTEM, agent_id=process.agent_id, process_id=process.id)
+        items = s.schedules.of_agent(SYSTEM, agent_id=process.agent_id, process_id=process.id)
         rows = [(i, s.schedules.next_fire_times(i, 1)) for i in items]
     table = Table("name", "when", "enabled", "next (UTC)", "catch-up")
     table.add_column("id", no_wrap=True)

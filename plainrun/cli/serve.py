@@ -36,11 +36,11 @@ def register(app: typer.Typer) -> None:
         # Imported here: every other command of the CLI starts faster without the web stack.
         import uvicorn
 
-        from plainrun.api import create_app
-        from plainrun.api.http import OneWriteHttpProtocol
         from plainrun.engine.supervisor import WorkerProcess
         from plainrun.engine.worker import WorkerConfig
-        from plainrun.scheduler import Scheduler, running
+        from plainrun.http import create_app
+        from plainrun.http.speed import OneWriteHttpProtocol
+        from plainrun.triggers.scheduler import Scheduler, running
 
         overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
         settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"demo agent {demo.agent_id}; processes: {demo.processes}", highlight=False)
             console.print(f"API key (shown once): [bold]{demo.api_key}[/bold]")
             console.print(f"shell variables for the README's curl session: source {env}", highlight=False)
-        from plainrun.mail.server import start_smtp
+        from plainrun.triggers.mail.server import start_smtp
 
         smtp = start_smtp(services)
         console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)

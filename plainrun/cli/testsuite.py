@@ -13,8 +13,8 @@ from rich.table import Table
 
 from plainrun.cli._common import console, err_console, services
 from plainrun.domain.runs import Stage
+from plainrun.domain.testsuite import TestResult, TestRun
 from plainrun.services.access import SYSTEM
-from plainrun.store.testsuite import TestResult, TestRun
 
 cases_app = typer.Typer(help="Test cases: add from runs, list, remove.", no_args_is_help=True)
 

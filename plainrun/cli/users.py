@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.api.render import ts
 from plainrun.cli._common import console, services
-from plainrun.services.users import UserService
+from plainrun.http.api.render import ts
 
 app = typer.Typer(help="Users of the web UI: create, list, delete.", no_args_is_help=True)
 
@@ -29,7 +28,7 @@ def create(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with services() as s:
-        user = UserService(s.store).create(agent_id=agent, name=name, password=password)
+        user = s.users.create(agent_id=agent, name=name, password=password)
     console.print(f"user {user.name} ({user.id}) of agent {user.agent_id}", highlight=False)
 
 
@@ -37,7 +36,7 @@ def create(
 def list_users(agent: Annotated[str | None, typer.Option(help="Only this agent's users")] = None) -> None:
     """List users (never their passwords)."""
     with services() as s:
-        rows = UserService(s.store).list(agent)
+        rows = s.users.all(agent)
     table = Table("id", "name", "agent", "created")
     for u in rows:
         table.add_row(u.id, u.name, u.agent_id, ts(u.created_at))
@@ -48,5 +47,5 @@ def list_users(agent: Annotated[str | None, typer.Option(help="Only this agent's
 def delete(user: Annotated[str, typer.Argument(help="The user's name or id")]) -> None:
     """Delete a user; their sessions end with their next request."""
     with services() as s:
-        gone = UserService(s.store).delete(user)
+        gone = s.users.delete(user)
     console.print(f"deleted {gone.name}", highlight=False)

@@ -21,9 +21,8 @@ class Demo:
 
 def seed(services: Services) -> Demo:
     """Create (once) the demo agent and its published example processes, and a fresh API key."""
-    agent = next((a for a in services.store.list_agents() if a.name == DEMO_AGENT), None)
-    agent = agent or services.store.create_agent(DEMO_AGENT)
-    existing = {p.name: p for p in services.store.list_processes(agent.id)}
+    agent = services.agents.find(DEMO_AGENT) or services.agents.create(SYSTEM, DEMO_AGENT)
+    existing = {p.name: p for p in services.processes.page(SYSTEM, agent.id).items}
     processes = {}
     for path in sorted(HERE.glob("*.process")):
         source = path.read_text(encoding="utf-8")

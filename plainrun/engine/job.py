@@ -8,14 +8,17 @@ holds its own database connection, opened once per executor process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from plainrun.blobs import LocalBlobStorage
-from plainrun.domain.runs import RunState
-from plainrun.ids import new_id
+from plainrun.domain.ids import new_id
+from plainrun.domain.processes import Runnable, run_timeout
+from plainrun.domain.runs import MAX_CHILDREN, RunState
+from plainrun.errors import InvalidInput
 from plainrun.language import (
     BookError,
     Execution,
@@ -30,12 +33,12 @@ from plainrun.language import (
     parse,
 )
 from plainrun.language.values import to_plain
-from plainrun.mail.message import execution_email
-from plainrun.store import open_store
-from plainrun.store.sql import SqlStore
+from plainrun.services.box import BoxService
+from plainrun.store import Store, open_store
+from plainrun.store.blobs import LocalBlobStorage
 
 _programs: OrderedDict[str, Program] = OrderedDict()
-_stores: dict[str, SqlStore] = {}
+_stores: dict[tuple[str, bool, str], Store] = {}
 
 
 def _program(sha256: str, source: str) -> Program:
@@ -47,11 +50,36 @@ def _program(sha256: str, source: str) -> Program:
     return program
 
 
-def _store(url: str) -> SqlStore:
-    store = _stores.get(url)
+def _store(url: str, fast: bool, synchronous: str) -> Store:
+    key = (url, fast, synchronous)
+    store = _stores.get(key)
     if store is None:
-        store = _stores[url] = open_store(url)
+        store = _stores[key] = open_store(url, fast=fast, sqlite_synchronous=synchronous)
     return store
+
+
+@contextlib.contextmanager
+def _as_book_error() -> Iterator[None]:
+    """A service's refusal as the language's error (it names the line that asked)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise BookError(exc.message) from exc
+
+
+def execution_email(facts: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Stored e-mail facts as the value of ``the email`` for ``Execution.start(..., email=…)``:
+    attachments as files, the date as a date and time."""
+    if not facts:
+        return None
+    date = facts.get("date")
+    return {
+        **facts,
+        "date": dt.datetime.fromisoformat(date) if date else None,
+        "attachments": [
+            FileRef(f["id"], f["name"], f.get("size") or 0, f["content_type"]) for f in facts["attachments"]
+        ],
+    }
 
 
 class RunEnvironment:
@@ -60,7 +88,7 @@ class RunEnvironment:
     def __init__(self, payload: dict[str, Any], program: Program):
         self.run = payload["run"]
         self.agent_id: str = self.run["agent_id"]
-        self._url: str = payload["database_url"]
+        self._store_args: dict[str, Any] = payload["store"]
         self._blobs = LocalBlobStorage(Path(payload["data_dir"]) / "files")
         smtp = payload.get("smtp") or {}
         self.smtp = SmtpSettings(**smtp) if smtp else SmtpSettings()
@@ -72,11 +100,12 @@ class RunEnvironment:
         self._children_before: int | None = None
 
     @property
-    def store(self) -> SqlStore:
-        return _store(self._url)
+    def store(self) -> Store:
+        args = self._store_args
+        return _store(args["url"], args["fast"], args["synchronous"])
 
     def _record(self, file_id: str) -> Any:
-        record = self.store.get_file(file_id)
+        record = self.store.files.get(file_id)
         if record is None or record.agent_id != self.agent_id or not record.ready:
             raise BookError(f"there is no file with id {file_id}")
         return record
@@ -92,9 +121,18 @@ class RunEnvironment:
 
     def write_file(self, name: str, data: bytes, content_type: str) -> FileRef:
         from plainrun.services.access import Principal
+        from plainrun.services.agents import AgentService
         from plainrun.services.files import FileService
 
-        files = FileService(self.store, self._blobs, secret=b"job", base_url="", max_bytes=1 << 30, ttl_s=60)
+        files = FileService(
+            self.store,
+            AgentService(self.store),
+            self._blobs,
+            secret=b"job",
+            base_url="",
+            max_bytes=1 << 30,
+            ttl_s=60,
+        )
         record = files.put(
             Principal("job", self.agent_id),
             agent_id=self.agent_id,
@@ -105,13 +143,16 @@ class RunEnvironment:
         return FileRef(record.id, record.name, record.size or 0, record.content_type)
 
     def box_get(self, key: str) -> Any:
-        return self.store.box_get(self.agent_id, key)
+        with _as_book_error():
+            return BoxService(self.store).get(self.agent_id, key)
 
     def box_set(self, key: str, value: Any) -> None:
-        self.store.box_set(self.agent_id, key, value)
+        with _as_book_error():
+            BoxService(self.store).set(self.agent_id, key, value)
 
     def box_delete(self, key: str) -> None:
-        self.store.box_delete(self.agent_id, key)
+        with _as_book_error():
+            BoxService(self.store).delete(self.agent_id, key)
 
     def log(self, line: str) -> None:
         self.lines.append(line)
@@ -124,46 +165,42 @@ class RunEnvironment:
     # one transaction: an attempt that is lost creates none, and a replayed start creates none again.
 
     def start_child(self, process: str, inputs: dict[str, Any]) -> str:
-        from plainrun.store import children as store_children
-
         if self._children_before is None:
-            self._children_before = store_children.count_children(self.store, self.run["id"])
-        if self._children_before + len(self.new_children) >= store_children.MAX_CHILDREN:
-            raise BookError(f"a run may start at most {store_children.MAX_CHILDREN} child runs")
-        found = store_children.find_process(self.store, self.agent_id, process)
+            self._children_before = self.store.runs.count_children(self.run["id"])
+        if self._children_before + len(self.new_children) >= MAX_CHILDREN:
+            raise BookError(f"a run may start at most {MAX_CHILDREN} child runs")
+        found = self.store.processes.named(self.agent_id, process)
         entry = None
         if found is None:
             # A procedure of this run's own process runs as a child of the same version.
             entry = self.program.procedure_called(process)
             if entry is None:
                 raise BookError(f'there is no process named "{process.strip().removeprefix("/")}"')
-            found = {
-                "process_id": self.run["process_id"],
-                "name": self.run.get("name") or process,
-                "settings": {},
-                "stage": self.run["stage"],
-                "version": self.run.get("version", 0),
-                "sha256": self.sha256,
-            }
+            found = Runnable(
+                process_id=self.run["process_id"],
+                name=self.run.get("name") or process,
+                stage=self.run["stage"],
+                version=self.run.get("version", 0),
+                sha256=self.sha256,
+                settings={},
+            )
         state = Execution.start(self.program, inputs, [], self, on_exception="fail", entry=entry).to_json()
         child_id = new_id()
         self.new_children.append(
             {
                 "id": child_id,
                 "agent_id": self.agent_id,
-                "process_id": found["process_id"],
-                "name": found["name"][:100],
-                "stage": found["stage"],
-                "version": found["version"],
-                "sha256": found["sha256"],
+                "process_id": found.process_id,
+                "name": found.name[:100],
+                "stage": found.stage,
+                "version": found.version,
+                "sha256": found.sha256,
                 "inputs": [{"name": name, "value": to_plain(value)} for name, value in inputs.items()],
                 "file_ids": [],
                 "trigger_ref": self.run["id"],
                 "parent_run_id": self.run["id"],
                 "max_attempts": self.defaults.get("max_attempts", 3),
-                "timeout_s": float(
-                    found["settings"].get("timeout_s") or self.defaults.get("timeout_s", 300.0)
-                ),
+                "timeout_s": run_timeout(found.settings, self.defaults.get("timeout_s", 300.0)),
                 "exec_state": state,
             }
         )
@@ -173,7 +210,7 @@ class RunEnvironment:
         created_now = {child["id"] for child in self.new_children}
         if created_now.intersection(ids):
             raise WaitForRuns(ids)
-        runs = self.store.get_runs(ids)
+        runs = self.store.runs.get_many(ids)
         unknown = [i for i in ids if i not in runs or runs[i].parent_run_id != self.run["id"]]
         if unknown:
             raise BookError(f"there is no child run {unknown[0]}")

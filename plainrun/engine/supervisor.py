@@ -37,7 +37,7 @@ class WorkerProcess:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._supervise, name="plainrun-worker-process", daemon=True)
-        #: Where the child writes its metrics (see ``plainrun.api.create_app(worker_metrics_dir=…)``).
+        #: Where the child writes its metrics (see ``plainrun.http.api.create_app(worker_metrics_dir=…)``).
         self.metrics_dir = tempfile.mkdtemp(prefix="plainrun-worker-metrics-")
 
     @property

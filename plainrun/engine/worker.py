@@ -16,25 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import os
 import socket
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from plainrun import ids
-from plainrun.domain.runs import RunState, Stage, Trigger
+from plainrun.domain import ids
+from plainrun.domain.runs import Outcome, Run, RunState
 from plainrun.engine import metrics
 from plainrun.engine.executor import ExecResult, ExecutorPool
-from plainrun.engine.wakeups import Wakeups
 from plainrun.errors import StoreError
 from plainrun.services.container import Services
-from plainrun.store import mail as store_mail
-from plainrun.store.records import NewRun, Outcome, Run
-from plainrun.store.sql import call_store, pending_row, utcnow
+from plainrun.services.execution import child_run
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +66,7 @@ class Worker:
         self, services: Services, config: WorkerConfig | None = None, *, worker_id: str | None = None
     ):
         self.services = services
-        self.store = services.store
+        self.execution = services.execution
         self.config = config or WorkerConfig()
         self.id = worker_id or f"{socket.gethostname()[:30]}-{os.getpid()}-{ids.new_id()[-6:]}"
         self.pool = ExecutorPool(
@@ -86,8 +81,6 @@ class Worker:
         self._lost: set[str] = set()
         self._wake = asyncio.Event()
         self._completions: asyncio.Queue[tuple[Outcome, asyncio.Future[bool]] | None] = asyncio.Queue()
-        self._sources: OrderedDict[str, str] = OrderedDict()
-        self._settings: dict[str, tuple[float, dict[str, Any]]] = {}
         self._stopping = False
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
@@ -97,22 +90,21 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set, then finish or hand back the runs in flight."""
         await self.pool.start()
-        wakeups = Wakeups(self.store, self._wake.set, self._on_cancel)
-        await wakeups.start()
-        tasks = [
-            asyncio.create_task(self._claim_loop(), name="claim"),
-            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
-            asyncio.create_task(self._recover_loop(), name="recover"),
-            asyncio.create_task(self._complete_loop(), name="complete"),
-        ]
-        log.info("worker started", extra={"action": "worker_started", "worker": self.id})
-        self.ready.set()
-        try:
-            await stop.wait()
-        finally:
-            self._stopping = True
-            self._wake.set()
-            await self._shutdown(tasks, wakeups)
+        async with self.services.store.listening(self._wake.set, self._on_cancel):
+            tasks = [
+                asyncio.create_task(self._claim_loop(), name="claim"),
+                asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+                asyncio.create_task(self._recover_loop(), name="recover"),
+                asyncio.create_task(self._complete_loop(), name="complete"),
+            ]
+            log.info("worker started", extra={"action": "worker_started", "worker": self.id})
+            self.ready.set()
+            try:
+                await stop.wait()
+            finally:
+                self._stopping = True
+                self._wake.set()
+                await self._shutdown(tasks)
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep between rounds of a loop; True when the worker is stopping (then return at once)."""
@@ -120,7 +112,7 @@ class Worker:
             await asyncio.wait_for(self._stop.wait(), seconds)
         return self._stop.is_set()
 
-    async def _shutdown(self, tasks: list[asyncio.Task[Any]], wakeups: Wakeups) -> None:
+    async def _shutdown(self, tasks: list[asyncio.Task[Any]]) -> None:
         self._stop.set()
         # The loops end by themselves (never mid-query: a cancelled query would leave its thread
         # holding a connection); the claim loop first, so nothing new starts.
@@ -133,11 +125,10 @@ class Worker:
         await self.pool.close(grace_s=0)
         if leftover:
             with contextlib.suppress(StoreError):
-                handed = await asyncio.to_thread(self.store.hand_back_runs, self.id, leftover)
+                handed = await asyncio.to_thread(self.execution.hand_back, self.id, leftover)
                 log.info("runs handed back", extra={"action": "handed_back", "runs": handed})
         await self._completions.put(None)  # the writer finishes what is queued, then ends
         await asyncio.gather(*tasks, return_exceptions=True)
-        await wakeups.stop()
         log.info("worker stopped", extra={"action": "worker_stopped", "worker": self.id})
 
     # --- claiming ----------------------------------------------------------------------------
@@ -154,10 +145,7 @@ class Worker:
             runs: list[Run] = []
             if free >= batch or (free > 0 and len(self._inflight) <= self.config.executor_size):
                 try:
-                    claim = functools.partial(
-                        self.store.claim_runs, self.id, limit=free, lease_s=self.config.lease_s
-                    )
-                    runs = await call_store(self.store, claim)
+                    runs = await self.execution.claim(self.id, limit=free, lease_s=self.config.lease_s)
                 except Exception as exc:  # the database is away (or worse): the loop must go on
                     log.warning(
                         "claim failed",
@@ -195,13 +183,10 @@ class Worker:
             payload = None
             if run.id not in self._cancelled:
                 # Built on the loop when it needs no query (source and settings cached, no files).
-                cached = (
-                    run.sha256 in self._sources
-                    and not run.file_ids
-                    and run.trigger is not Trigger.EMAIL
-                    and self._settings_fresh(run.process_id)
-                )
-                payload = self._payload(run) if cached else await asyncio.to_thread(self._payload, run)
+                if self.execution.payload_is_cached(run):
+                    payload = self.execution.payload(run)
+                else:
+                    payload = await asyncio.to_thread(self.execution.payload, run)
             if payload is None or run.id in self._cancelled:
                 result = ExecResult(job_id=run.id, kind="cancelled")
             else:
@@ -233,62 +218,6 @@ class Worker:
             except Exception:
                 log.exception("auto answer failed", extra={"action": "auto_answer_failed", "run": run.id})
 
-    def _payload(self, run: Run) -> dict[str, Any]:
-        source = self._sources.get(run.sha256)
-        if source is None:
-            source = self.store.get_source(run.sha256)
-            self._sources[run.sha256] = source
-            if len(self._sources) > 256:
-                self._sources.popitem(last=False)
-        files = self.store.get_files(run.file_ids) if run.file_ids else {}
-        on_exception = self._process_settings(run.process_id).get("on_exception") or "pause"
-        settings = self.services.settings
-        return {
-            "run": {
-                "id": run.id,
-                "agent_id": run.agent_id,
-                "process_id": run.process_id,
-                "stage": run.stage.value,
-                "version": run.version,
-                "name": run.name,
-                "attempt": run.attempt,
-                "inputs": run.inputs,
-            },
-            "defaults": {"timeout_s": settings.run_timeout_s, "max_attempts": settings.max_attempts},
-            "sha256": run.sha256,
-            "source": source,
-            "files": [
-                {"id": f.id, "name": f.name, "size": f.size, "content_type": f.content_type}
-                for f in (files[i] for i in run.file_ids if i in files)
-            ],
-            "exec_state": run.exec_state,
-            "on_exception": on_exception,
-            "data_dir": str(settings.data_dir),
-            "database_url": settings.database_url,
-            "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
-            "email": store_mail.email_facts(
-                self.store, process_id=run.process_id, stage=run.stage.value, message_id=run.trigger_ref
-            )
-            if run.trigger is Trigger.EMAIL
-            else None,
-        }
-
-    def _settings_fresh(self, process_id: str) -> bool:
-        cached = self._settings.get(process_id)
-        return cached is not None and cached[0] >= time.monotonic()
-
-    def _process_settings(self, process_id: str) -> dict[str, Any]:
-        """A process's settings, re-read at most every few seconds (they change rarely)."""
-        now = time.monotonic()
-        cached = self._settings.get(process_id)
-        if cached is None or cached[0] < now:
-            process = self.store.get_process(process_id)
-            cached = (now + 5.0, process.settings if process else {})
-            if len(self._settings) > 4096:
-                self._settings.clear()
-            self._settings[process_id] = cached
-        return cached[1]
-
     def _outcome(self, run: Run, result: ExecResult) -> Outcome:
         base: dict[str, Any] = {"run_id": run.id, "attempt": run.attempt, "parent_run_id": run.parent_run_id}
         if result.kind == "ok":
@@ -296,7 +225,7 @@ class Worker:
             kind = value.get("outcome")
             logs = value.get("log", [])
             if value.get("children"):
-                base["children"] = [_child_row(child) for child in value["children"]]
+                base["children"] = [child_run(child) for child in value["children"]]
             if kind == "waiting":
                 return Outcome(
                     **base,
@@ -369,7 +298,7 @@ class Worker:
         delay = 0.1
         while True:
             try:
-                written = await call_store(self.store, self.store.finish_runs, [o for o, _ in batch])
+                written = await self.execution.finish([o for o, _ in batch])
                 break
             except Exception as exc:  # the database is away (or worse): the loop must go on
                 # The database is away: keep the outcomes and try again; the lease protects the runs.
@@ -396,7 +325,7 @@ class Worker:
                 continue
             try:
                 held = await asyncio.to_thread(
-                    self.store.extend_leases, self.id, run_ids, lease_s=self.config.lease_s
+                    self.execution.heartbeat, self.id, run_ids, lease_s=self.config.lease_s
                 )
             except Exception as exc:  # the database is away (or worse): the loop must go on
                 log.warning(
@@ -424,12 +353,12 @@ class Worker:
             recovered: list[tuple[str, RunState]] = []
             try:
                 if reachable_since is None or time.monotonic() - reachable_since < self.config.lease_s:
-                    if not await asyncio.to_thread(self.store.ping):
+                    if not await asyncio.to_thread(self.execution.reachable):
                         reachable_since = None
                     elif reachable_since is None:
                         reachable_since = time.monotonic()
                 else:
-                    recovered = await asyncio.to_thread(self.store.recover_expired_leases)
+                    recovered = await asyncio.to_thread(self.execution.recover)
             except Exception as exc:  # the database is away (or worse): the loop must go on
                 reachable_since = None
                 log.warning(
@@ -443,27 +372,3 @@ class Worker:
                     "run recovered", extra={"action": "recovered", "run": run_id, "state": state.value}
                 )
             await self._pause(self.config.recover_s)
-
-
-def _child_row(child: dict[str, Any]) -> dict[str, Any]:
-    """The pending row of a child run an attempt started (see ``job.RunEnvironment.start_child``)."""
-    return pending_row(
-        NewRun(
-            id=child["id"],
-            agent_id=child["agent_id"],
-            process_id=child["process_id"],
-            name=child["name"],
-            stage=Stage(child["stage"]),
-            version=child["version"],
-            sha256=child["sha256"],
-            inputs=child["inputs"],
-            file_ids=child["file_ids"],
-            trigger=Trigger.SUBPROCESS,
-            trigger_ref=child["trigger_ref"],
-            parent_run_id=child["parent_run_id"],
-            max_attempts=child["max_attempts"],
-            timeout_s=child["timeout_s"],
-            created_at=utcnow(),
-            exec_state=child["exec_state"],
-        )
-    )

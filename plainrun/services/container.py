@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plainrun.blobs import BlobStorage, LocalBlobStorage
+from plainrun.services.agents import AgentService
+from plainrun.services.execution import ExecutionService
 from plainrun.services.files import FileService
 from plainrun.services.guidance import GuidanceService
 from plainrun.services.keys import KeyService
@@ -13,17 +14,22 @@ from plainrun.services.processes import ProcessService
 from plainrun.services.runs import RunService
 from plainrun.services.schedules import ScheduleService
 from plainrun.services.testsuite import TestSuiteService
+from plainrun.services.users import UserService
 from plainrun.settings import Settings
-from plainrun.store import open_store
-from plainrun.store.sql import SqlStore
+from plainrun.store import Store, open_store
+from plainrun.store.blobs import BlobStorage, LocalBlobStorage
 
 
 @dataclass
 class Services:
     settings: Settings
-    store: SqlStore
+    store: Store
     blobs: BlobStorage
+    #: The secret that signs page tokens, upload targets and UI sessions.
+    secret: bytes
+    agents: AgentService
     keys: KeyService
+    users: UserService
     processes: ProcessService
     runs: RunService
     files: FileService
@@ -31,42 +37,73 @@ class Services:
     tests: TestSuiteService
     mail: MailService
     schedules: ScheduleService
+    execution: ExecutionService
+
+    def healthy(self) -> bool:
+        """Whether the database answers."""
+        return self.store.ping()
 
     def close(self) -> None:
         self.store.dispose()
 
 
-def build_services(settings: Settings, *, store: SqlStore | None = None, migrate: bool = False) -> Services:
-    store = store or open_store(settings.database_url)
+def store_for(settings: Settings) -> Store:
+    """The store the settings name."""
+    return open_store(
+        settings.database_url, fast=settings.fast, sqlite_synchronous=settings.sqlite_synchronous
+    )
+
+
+def build_services(settings: Settings, *, store: Store | None = None, migrate: bool = False) -> Services:
+    store = store or store_for(settings)
     if migrate:
         store.create_schema()
     secret = (
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
-        else store.installation_secret()
+        else store.agents.installation_secret()
     )
     blobs = LocalBlobStorage(settings.data_dir / "files")
-    processes = ProcessService(store, max_source_bytes=settings.max_source_bytes)
+    agents = AgentService(store)
+    processes = ProcessService(store, agents, secret=secret, max_source_bytes=settings.max_source_bytes)
     runs = RunService(
         store, processes, secret=secret, timeout_s=settings.run_timeout_s, max_attempts=settings.max_attempts
+    )
+
+    def files(max_bytes: int) -> FileService:
+        return FileService(
+            store,
+            agents,
+            blobs,
+            secret=secret,
+            base_url=settings.base_url,
+            max_bytes=max_bytes,
+            ttl_s=settings.upload_ttl_s,
+        )
+
+    mail = MailService(
+        store,
+        agents,
+        processes,
+        runs,
+        files(settings.max_email_bytes),  # attachments are bounded by the e-mail's size
+        domain=settings.mail_domain,
+        max_bytes=settings.max_email_bytes,
     )
     return Services(
         settings=settings,
         store=store,
         blobs=blobs,
+        secret=secret,
+        agents=agents,
         keys=KeyService(store, cache_s=settings.key_cache_s),
+        users=UserService(store),
         processes=processes,
         runs=runs,
-        files=FileService(
-            store,
-            blobs,
-            secret=secret,
-            base_url=settings.base_url,
-            max_bytes=settings.max_upload_bytes,
-            ttl_s=settings.upload_ttl_s,
-        ),
+        files=files(settings.max_upload_bytes),
         guidance=GuidanceService(store, processes),
-        tests=TestSuiteService(store, runs),
-        mail=MailService.build(settings, store, processes, runs, blobs, secret=secret),
+        tests=TestSuiteService(store, runs, secret=secret),
+        mail=mail,
         schedules=ScheduleService(store, processes, runs),
+        execution=ExecutionService(store, settings),
     )

@@ -13,23 +13,20 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from plainrun import ids
-from plainrun.domain.runs import RunState
+from plainrun.domain import ids
+from plainrun.domain.guidance import ACTIONS, Learning
+from plainrun.domain.runs import Run, RunState
 from plainrun.errors import Conflict, InvalidInput, NotFound
 from plainrun.language import Execution, Guidance, Paused, Program, StateError, parse
 from plainrun.services.access import Principal
 from plainrun.services.processes import ProcessService
-from plainrun.store import guidance as store_guidance
-from plainrun.store.guidance import Learning
-from plainrun.store.records import Run
-from plainrun.store.sql import SqlStore
+from plainrun.store import Store
 
-ACTIONS = ("value", "retry", "skip", "stop")
 MAX_VALUE_TEXT = 100_000
 
 
 class GuidanceService:
-    def __init__(self, store: SqlStore, processes: ProcessService):
+    def __init__(self, store: Store, processes: ProcessService):
         self.store = store
         self.processes = processes
         self._programs: OrderedDict[str, Program] = OrderedDict()
@@ -60,8 +57,7 @@ class GuidanceService:
         if not self._apply(run, execution, pending, action, value, who):
             raise Conflict("The run is no longer waiting for guidance: it was answered or changed meanwhile.")
         if remember:
-            store_guidance.remember(
-                self.store,
+            self.store.guidance.remember(
                 agent_id=run.agent_id,
                 process_id=run.process_id,
                 line=pending.line,
@@ -77,7 +73,7 @@ class GuidanceService:
         The worker calls this after it recorded a pause. A run that is not waiting any more (or
         waits in another attempt than ``attempt``) is left alone, so calling twice is harmless.
         """
-        run = self.store.get_run(run_id)
+        run = self.store.runs.get(run_id)
         if run is None or run.state is not RunState.AWAITING_GUIDANCE or not run.error:
             return False
         if attempt is not None and run.attempt != attempt:
@@ -85,7 +81,7 @@ class GuidanceService:
         line, question = run.error.get("line"), run.error.get("question")
         if not isinstance(line, int) or not isinstance(question, str):
             return False
-        learning = store_guidance.find_learning(self.store, run.process_id, line, question)
+        learning = self.store.guidance.find(run.process_id, line, question)
         if learning is None:
             return False
         try:
@@ -97,7 +93,7 @@ class GuidanceService:
         return self._apply(run, execution, pending, learning.action, value, who)
 
     def _run(self, principal: Principal, run_id: str) -> Run:
-        run = self.store.get_run(run_id) if ids.is_id(run_id) else None
+        run = self.store.runs.get(run_id) if ids.is_id(run_id) else None
         if run is None or not principal.can_see(run.agent_id):
             raise NotFound("The run was not found.")
         return run
@@ -138,18 +134,16 @@ class GuidanceService:
                 "line": pending.line,
                 "column": pending.column,
             }
-            return store_guidance.fail_waiting_run(
-                self.store, run.id, error=error, event_data=data, attempt=run.attempt
-            )
+            return self.store.guidance.stop(run.id, attempt=run.attempt, error=error, event_data=data)
         execution.answer(Guidance(kind=action, value=value))
-        return store_guidance.resume_run(
-            self.store, run.id, exec_state=execution.to_json(), event_data=data, attempt=run.attempt
+        return self.store.guidance.resume(
+            run.id, attempt=run.attempt, exec_state=execution.to_json(), event_data=data
         )
 
     def _program(self, sha256: str) -> Program:
         program = self._programs.get(sha256)
         if program is None:
-            program = self._programs[sha256] = parse(self.store.get_source(sha256))
+            program = self._programs[sha256] = parse(self.store.processes.source(sha256))
             if len(self._programs) > 128:
                 self._programs.popitem(last=False)
         else:
@@ -162,13 +156,13 @@ class GuidanceService:
         self, principal: Principal, *, process_id: str, agent_id: str | None = None
     ) -> list[Learning]:
         process = self.processes.get(principal, process_id, agent_id)
-        return store_guidance.list_learnings(self.store, process.id)
+        return self.store.guidance.of_process(process.id)
 
     def forget(self, principal: Principal, learning_id: str) -> Learning:
-        learning = store_guidance.get_learning(self.store, learning_id) if ids.is_id(learning_id) else None
+        learning = self.store.guidance.get(learning_id) if ids.is_id(learning_id) else None
         if learning is None or not principal.can_see(learning.agent_id):
             raise NotFound("The learning was not found.")
-        if not store_guidance.delete_learning(self.store, learning_id):
+        if not self.store.guidance.forget(learning_id):
             raise NotFound("The learning was not found.")
         return learning
 

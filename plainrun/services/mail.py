@@ -1,16 +1,7 @@
 """E-mail to a process: its addresses, who may send to them, and mail that starts runs.
 
-Every process has one address per stage, ``p-<token>@<mail_domain>``; the token (120 random bits)
-names the process and the stage, and rotating it revokes the old address at once.
-
-Who may send is set per process (the envelope sender, MAIL FROM, is checked):
-
-- ``anyone`` (the default): whoever knows the address;
-- ``members``: the agent's members, one list of senders shared by all the agent's processes;
-- ``restricted``: the process's own list of senders.
-
-A sender entry is an address (``ap@acme.example``) or a whole domain (``@acme.example``), compared
-without regard to case.
+The rules of addresses and senders are the domain's (``plainrun.domain.mail``). Who may send is
+checked against the envelope sender (MAIL FROM).
 
 A message accepted for an address starts one run of that stage with trigger ``email`` and the
 Message-ID as its ``trigger_ref``; its attachments are stored as files in the run's ``file_ids``,
@@ -27,22 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plainrun.blobs import BlobStorage
+from plainrun.domain.mail import MODES, MailAddress, ParsedEmail, normalize_senders, parse, sender_matches
 from plainrun.domain.runs import Stage, Trigger
 from plainrun.errors import InvalidInput, NotFound, TooLarge
-from plainrun.mail.message import ParsedEmail, parse
 from plainrun.services.access import SYSTEM, Principal
+from plainrun.services.agents import AgentService
 from plainrun.services.files import FileService
 from plainrun.services.processes import ProcessService
-from plainrun.services.runs import MAX_FILES, RunService
-from plainrun.settings import Settings
-from plainrun.store import mail as store_mail
-from plainrun.store.mail import MailAddress
-from plainrun.store.sql import SqlStore
+from plainrun.services.runs import MAX_FILES, RunRequest, RunService
+from plainrun.store import Store
 
-MODES = ("anyone", "members", "restricted")
-MAX_SENDERS = 1000
-_SENDER = re.compile(r"^([^@\s<>]+)?@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 _LOCAL = re.compile(r"^p-([a-z2-7]{24})$")
 
 
@@ -69,34 +54,11 @@ class MailSettings:
     members: list[str]
 
 
-def normalize_senders(senders: Sequence[str]) -> list[str]:
-    """Sender entries, lowercased and checked: ``name@domain`` or ``@domain``."""
-    if len(senders) > MAX_SENDERS:
-        raise InvalidInput(f"A list takes at most {MAX_SENDERS} senders.")
-    out: list[str] = []
-    for entry in senders:
-        value = entry.strip().lower() if isinstance(entry, str) else ""
-        if len(value) > 254 or not _SENDER.match(value):
-            raise InvalidInput(
-                "A sender is an e-mail address or @domain.", details=[("sender", str(entry)[:254])]
-            )
-        if value not in out:
-            out.append(value)
-    return out
-
-
-def sender_matches(sender: str, entries: Sequence[str]) -> bool:
-    sender = sender.strip().lower()
-    if "@" not in sender:
-        return False
-    domain = "@" + sender.rsplit("@", 1)[1]
-    return sender in entries or domain in entries
-
-
 class MailService:
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
+        agents: AgentService,
         processes: ProcessService,
         runs: RunService,
         files: FileService,
@@ -105,35 +67,12 @@ class MailService:
         max_bytes: int,
     ):
         self.store = store
+        self.agents = agents
         self.processes = processes
         self.runs = runs
         self.files = files
         self.domain = domain.lower()
         self.max_bytes = max_bytes
-
-    @classmethod
-    def build(
-        cls,
-        settings: Settings,
-        store: SqlStore,
-        processes: ProcessService,
-        runs: RunService,
-        blobs: BlobStorage,
-        *,
-        secret: bytes,
-    ) -> MailService:
-        """The service as ``build_services`` makes it; attachments are bounded by the e-mail's size."""
-        files = FileService(
-            store,
-            blobs,
-            secret=secret,
-            base_url=settings.base_url,
-            max_bytes=settings.max_email_bytes,
-            ttl_s=settings.upload_ttl_s,
-        )
-        return cls(
-            store, processes, runs, files, domain=settings.mail_domain, max_bytes=settings.max_email_bytes
-        )
 
     # --- addresses and permissions ------------------------------------------------------
 
@@ -145,25 +84,25 @@ class MailService:
         process = self.processes.get(principal, process_id)
         addresses = []
         for stage in Stage:
-            found = store_mail.active_address(
-                self.store, process_id=process.id, stage=stage.value, agent_id=process.agent_id
+            found = self.store.mail.active_address(
+                process_id=process.id, stage=stage.value, agent_id=process.agent_id
             )
             addresses.append(StageAddress(stage, self.address(found.token), found.created_at))
-        mode, senders = store_mail.get_permissions(self.store, process.id) or ("anyone", [])
+        mode, senders = self.store.mail.permissions(process.id) or ("anyone", [])
         return MailSettings(
             process_id=process.id,
             agent_id=process.agent_id,
             addresses=addresses,
             mode=mode,
             senders=senders,
-            members=store_mail.get_members(self.store, process.agent_id),
+            members=self.store.mail.members(process.agent_id),
         )
 
     def rotate(self, principal: Principal, process_id: str, stage: Stage) -> StageAddress:
         """A new address for the stage; the old one is refused from now on."""
         process = self.processes.get(principal, process_id)
-        found = store_mail.rotate_address(
-            self.store, process_id=process.id, stage=stage.value, agent_id=process.agent_id
+        found = self.store.mail.rotate_address(
+            process_id=process.id, stage=stage.value, agent_id=process.agent_id
         )
         return StageAddress(stage, self.address(found.token), found.created_at)
 
@@ -173,18 +112,18 @@ class MailService:
         process = self.processes.get(principal, process_id)
         if mode not in MODES:
             raise InvalidInput("The mode is anyone, members or restricted.", details=[("mode", str(mode))])
-        store_mail.set_permissions(self.store, process.id, mode=mode, senders=normalize_senders(senders))
+        self.store.mail.set_permissions(process.id, mode=mode, senders=normalize_senders(senders))
         return self.settings(principal, process_id)
 
     def members(self, principal: Principal, agent_id: str) -> list[str]:
-        self.processes.agent(principal, agent_id)
-        return store_mail.get_members(self.store, agent_id)
+        self.agents.get(principal, agent_id)
+        return self.store.mail.members(agent_id)
 
     def set_members(self, principal: Principal, agent_id: str, senders: Sequence[str]) -> list[str]:
         """The agent's members: the senders its ``members`` processes accept."""
-        self.processes.agent(principal, agent_id)
+        self.agents.get(principal, agent_id)
         members = normalize_senders(senders)
-        store_mail.set_members(self.store, agent_id, members)
+        self.store.mail.set_members(agent_id, members)
         return members
 
     # --- receiving -------------------------------------------------------------------------
@@ -193,18 +132,16 @@ class MailService:
         """The active address a recipient names; an unknown, revoked or foreign one is NotFound."""
         local, _, domain = recipient.strip().strip("<>").lower().rpartition("@")
         match = _LOCAL.match(local)
-        found = (
-            store_mail.find_address(self.store, match.group(1)) if match and domain == self.domain else None
-        )
+        found = self.store.mail.address(match.group(1)) if match and domain == self.domain else None
         if found is None:
             raise NotFound("No such process address.", details=[("recipient", recipient[:254])])
         return found
 
     def check_sender(self, address: MailAddress, sender: str) -> None:
-        mode, senders = store_mail.get_permissions(self.store, address.process_id) or ("anyone", [])
+        mode, senders = self.store.mail.permissions(address.process_id) or ("anyone", [])
         if mode == "anyone":
             return
-        allowed = senders if mode == "restricted" else store_mail.get_members(self.store, address.agent_id)
+        allowed = senders if mode == "restricted" else self.store.mail.members(address.agent_id)
         if not sender_matches(sender, allowed):
             raise SenderNotAllowed(details=[("sender", sender[:254])])
 
@@ -238,7 +175,7 @@ class MailService:
     def _receive_at(
         self, address: MailAddress, email: ParsedEmail, stored: dict[str, list[dict[str, Any]]]
     ) -> str | None:
-        seen = store_mail.find_message(self.store, email.message_id, address.token)
+        seen = self.store.mail.message(email.message_id, address.token)
         if seen is not None and seen.run_id is not None:
             return seen.run_id
         if address.agent_id not in stored:
@@ -246,14 +183,13 @@ class MailService:
                 self._store_attachment(address.agent_id, a) for a in email.attachments
             ]
         attachments = stored[address.agent_id]
-        claim = store_mail.claim_message(
-            self.store, message_id=email.message_id, address=address, facts=email.facts(attachments)
+        claim = self.store.mail.claim_message(
+            message_id=email.message_id, address=address, facts=email.facts(attachments)
         )
         if not claim.won:
             return claim.run_id
         try:
-            run = self.runs.start(
-                SYSTEM,
+            request = RunRequest(
                 agent_id=address.agent_id,
                 process_id=address.process_id,
                 stage=Stage(address.stage),
@@ -262,10 +198,11 @@ class MailService:
                 trigger=Trigger.EMAIL,
                 trigger_ref=email.message_id,
             )
+            run = self.runs.start(SYSTEM, request)
         except BaseException:
-            store_mail.release_claim(self.store, claim.id)
+            self.store.mail.release_claim(claim.id)
             raise
-        store_mail.record_run(self.store, claim.id, run.id)
+        self.store.mail.record_run(claim.id, run.id)
         return run.id
 
     def _store_attachment(self, agent_id: str, attachment: Any) -> dict[str, Any]:

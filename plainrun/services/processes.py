@@ -2,49 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from plainrun.domain.pages import Page, Pager
+from plainrun.domain.processes import DEFAULT_SETTINGS, Process, ProcessVersion, Runnable, check_settings
 from plainrun.domain.runs import Stage
 from plainrun.errors import InvalidInput, NotFound
 from plainrun.services.access import Principal
+from plainrun.services.agents import AgentService
 from plainrun.services.compiler import ProcessInfo, inspect_source
-from plainrun.store.records import Agent, Process, ProcessVersion
-from plainrun.store.sql import SqlStore
+from plainrun.store import Store
 
-#: Settings a process may carry, with their defaults.
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "on_exception": "pause",  # or "fail"
-    "timeout_s": None,  # None: the service default
-    "max_concurrency": None,  # at most this many runs Running at once; None: no limit
-}
+MAX_PAGE = 100
 
 
-def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(settings) - set(DEFAULT_SETTINGS)
-    if unknown:
-        raise InvalidInput("Unknown process settings.", details=[("settings", ", ".join(sorted(unknown)))])
-    if settings.get("on_exception") not in (None, "pause", "fail"):
-        raise InvalidInput("on_exception must be 'pause' or 'fail'.")
-    timeout = settings.get("timeout_s")
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-    ):
-        raise InvalidInput("timeout_s must be a positive number.")
-    limit = settings.get("max_concurrency")
-    if limit is not None and (
-        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000
-    ):
-        raise InvalidInput(
-            "max_concurrency must be a whole number from 1 to 100000 (or null for no limit).",
-            details=[("max_concurrency", str(limit)[:100])],
-        )
-    return settings
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A process with its draft's text and the inputs the draft asks for."""
+
+    process: Process
+    source: str
+    inputs: list[str]
 
 
 class ProcessService:
-    def __init__(self, store: SqlStore, *, max_source_bytes: int):
+    def __init__(self, store: Store, agents: AgentService, *, secret: bytes, max_source_bytes: int):
         self.store = store
+        self.agents = agents
         self.max_source_bytes = max_source_bytes
+        self._pages = Pager(secret, "processes")
         self._parsed: dict[str, ProcessInfo] = {}  # by source hash: a source parses the same forever
 
     def inspect(self, source: str) -> ProcessInfo:
@@ -54,17 +41,11 @@ class ProcessService:
         """``inspect`` of a stored source, remembered by its hash (errors are not remembered)."""
         info = self._parsed.get(sha256)
         if info is None:
-            info = self.inspect(self.store.get_source(sha256))
+            info = self.inspect(self.store.processes.source(sha256))
             if len(self._parsed) >= 1024:
                 self._parsed.clear()
             self._parsed[sha256] = info
         return info
-
-    def agent(self, principal: Principal, agent_id: str) -> Agent:
-        agent = self.store.get_agent(agent_id) if principal.can_see(agent_id) else None
-        if agent is None:
-            raise NotFound("The agent was not found.")
-        return agent
 
     def create(
         self,
@@ -76,18 +57,18 @@ class ProcessService:
         description: str = "",
         settings: dict[str, Any] | None = None,
     ) -> Process:
-        self.agent(principal, agent_id)
+        self.agents.get(principal, agent_id)
         info = self.inspect(source)
-        return self.store.create_process(
+        return self.store.processes.create(
             agent_id=agent_id,
             name=name or info.name,
             source=source,
             description=description,
-            settings={**DEFAULT_SETTINGS, **_check_settings(settings or {})},
+            settings={**DEFAULT_SETTINGS, **check_settings(settings or {})},
         )
 
     def get(self, principal: Principal, process_id: str, agent_id: str | None = None) -> Process:
-        process = self.store.get_process(process_id)
+        process = self.store.processes.get(process_id)
         if (
             process is None
             or not principal.can_see(process.agent_id)
@@ -96,11 +77,29 @@ class ProcessService:
             raise NotFound("The process was not found.")
         return process
 
-    def list(
-        self, principal: Principal, agent_id: str, *, after_id: str | None = None, limit: int = 100
-    ) -> list[Process]:
-        self.agent(principal, agent_id)
-        return self.store.list_processes(agent_id, after_id=after_id, limit=limit)
+    def draft(self, principal: Principal, process_id: str, agent_id: str | None = None) -> Draft:
+        """A process with its draft's text and inputs."""
+        process = self.get(principal, process_id, agent_id)
+        return self.as_draft(process)
+
+    def as_draft(self, process: Process) -> Draft:
+        source = self.store.processes.source(process.draft_sha256)
+        return Draft(process, source, self.inspect_stored(process.draft_sha256).inputs)
+
+    def page(
+        self,
+        principal: Principal,
+        agent_id: str,
+        *,
+        limit: int = MAX_PAGE,
+        continuation_token: str | None = None,
+    ) -> Page[Process]:
+        """An agent's processes, newest first, in keyset pages."""
+        self.agents.get(principal, agent_id)
+        query = {"a": agent_id}
+        before = self._pages.position(continuation_token, query)
+        rows = self.store.processes.page(agent_id, before_id=before, limit=limit + 1)
+        return self._pages.page(rows, limit, query, key=lambda p: p.id)
 
     def update_draft(
         self,
@@ -115,45 +114,50 @@ class ProcessService:
         self.get(principal, process_id)
         if source is not None:
             self.inspect(source)
-        return self.store.update_process(
+        return self.store.processes.update(
             process_id,
             source=source,
             name=name,
             description=description,
-            settings=_check_settings(settings) if settings is not None else None,
+            settings=check_settings(settings) if settings is not None else None,
         )
 
     def publish(self, principal: Principal, process_id: str) -> ProcessVersion:
         """Publish the draft as version n+1; a draft with syntax errors is refused with every error."""
         process = self.get(principal, process_id)
         self.inspect_stored(process.draft_sha256)
-        return self.store.publish(process_id)
+        return self.store.processes.publish(process_id)
 
     def versions(self, principal: Principal, process_id: str) -> list[ProcessVersion]:
         self.get(principal, process_id)
-        return self.store.list_versions(process_id)
+        return self.store.processes.versions(process_id)
 
-    def version(self, principal: Principal, process_id: str, version: int) -> ProcessVersion:
+    def version(self, principal: Principal, process_id: str, version: int) -> tuple[ProcessVersion, str]:
+        """A published version and its text."""
         self.get(principal, process_id)
-        found = self.store.get_version(process_id, version)
+        found = self.store.processes.version(process_id, version)
         if found is None:
             raise NotFound("The process version was not found.")
-        return found
+        return found, self.store.processes.source(found.sha256)
+
+    def inputs_of(self, principal: Principal, process: Process, stage: Stage) -> list[str]:
+        """The inputs a run of this stage asks for now."""
+        _, runnable = self.for_run(principal, process.id, process.agent_id, stage)
+        return self.inspect_stored(runnable.sha256).inputs
 
     def for_run(
         self, principal: Principal, process_id: str, agent_id: str, stage: Stage
-    ) -> tuple[Process, int, str]:
-        """The process and the (version, sha256) a run of this stage would run now, in one read.
+    ) -> tuple[Process, Runnable]:
+        """The process and what a run of this stage would run now, in one read.
 
         A draft with syntax errors is refused before it runs, with every error.
         """
-        found = self.store.get_process_for_run(process_id)
+        found = self.store.processes.for_run(process_id, stage)
         if found is None or not principal.can_see(found[0].agent_id) or found[0].agent_id != agent_id:
             raise NotFound("The process was not found.")
-        process, published_sha256 = found
-        if stage is Stage.DRAFT:
-            self.inspect_stored(process.draft_sha256)
-            return process, process.draft_revision, process.draft_sha256
-        if process.published_version is None or published_sha256 is None:
+        process, runnable = found
+        if runnable is None:
             raise InvalidInput("The process has no published version; publish it or run the Draft stage.")
-        return process, process.published_version, published_sha256
+        if stage is Stage.DRAFT:
+            self.inspect_stored(runnable.sha256)
+        return process, runnable

@@ -1,34 +1,74 @@
-"""Runs: start, read, list, cancel, archive. Execution itself belongs to the engine."""
+"""Runs: start (every way of starting runs goes through ``prepare`` and the store's group commit),
+read, page, cancel, archive. Execution itself belongs to the engine."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from plainrun import ids
-from plainrun.domain.runs import RunState, Stage, Trigger
-from plainrun.domain.tokens import Signer
-from plainrun.errors import InvalidInput, InvalidToken, NotFound
+from plainrun.domain import ids
+from plainrun.domain.clock import utcnow
+from plainrun.domain.files import FileRecord
+from plainrun.domain.pages import Page, Pager
+from plainrun.domain.processes import run_timeout
+from plainrun.domain.runs import NewRun, Run, RunEvent, RunState, Stage, Trigger
+from plainrun.errors import InvalidInput, NotFound, PlainrunError
 from plainrun.services.access import Principal
 from plainrun.services.processes import ProcessService
-from plainrun.store.records import NewRun, Run, RunEvent
-from plainrun.store.sql import SqlStore, utcnow
+from plainrun.store import Store
 
 MAX_INPUTS = 100
 MAX_FILES = 100
 MAX_INPUT_TEXT = 100_000
 
 InputValue = str | int | float
+Inputs = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
-class RunPage:
-    items: list[Run]
-    continuation_token: str | None
+class RunRequest:
+    """A run someone asks for: of which process and stage, with what, started how."""
+
+    agent_id: str
+    process_id: str
+    stage: Stage
+    name: str
+    inputs: Inputs = None
+    file_ids: Sequence[str] | None = None
+    trigger: Trigger = Trigger.API
+    trigger_ref: str | None = None
+    rerun_of: str | None = None
+    parent_run_id: str | None = None
+    #: ``"fail"``: this run fails fast instead of waiting for guidance, whatever its process says
+    #: (the editor's test runs of a draft do this).
+    on_exception: str | None = None
 
 
-def normalize_inputs(inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs of a process a list shows."""
+
+    stage: Stage | None = None
+    #: True: only archived runs; False: only runs not archived.
+    archived: bool = False
+    states: Sequence[RunState] = ()
+    triggers: Sequence[Trigger] = ()
+
+    def query(self) -> dict[str, Any]:
+        """The filter as a page token's query (a token for another filter is refused)."""
+        out: dict[str, Any] = {
+            "s": self.stage.value if self.stage else None,
+            "ar": self.archived,
+            "st": sorted(s.value for s in self.states),
+        }
+        if self.triggers:
+            out["tr"] = sorted(t.value for t in self.triggers)
+        return out
+
+
+def normalize_inputs(inputs: Inputs) -> list[dict[str, Any]]:
     """The spec's ``[{"name", "value"}]`` list, or an object of name -> value, as the list form."""
     if inputs is None:
         return []
@@ -48,7 +88,7 @@ def normalize_inputs(inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | N
             raise InvalidInput(
                 f"An input value is longer than {MAX_INPUT_TEXT} characters.", details=[("name", name)]
             )
-        key = " ".join(name.replace("_", " ").lower().split())
+        key = input_key(name)
         if key in seen:
             raise InvalidInput("Each input may be given once.", details=[("name", name)])
         seen.add(key)
@@ -56,171 +96,172 @@ def normalize_inputs(inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | N
     return out
 
 
+def input_key(name: str) -> str:
+    """How input names compare: case, spaces and underscores aside."""
+    return " ".join(name.replace("_", " ").lower().split())
+
+
 class RunService:
     def __init__(
-        self,
-        store: SqlStore,
-        processes: ProcessService,
-        *,
-        secret: bytes,
-        timeout_s: float,
-        max_attempts: int,
+        self, store: Store, processes: ProcessService, *, secret: bytes, timeout_s: float, max_attempts: int
     ):
         self.store = store
         self.processes = processes
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
-        self._pages = Signer(secret, "runs-page")
+        self._pages = Pager(secret, "runs")
 
-    def start(
-        self,
-        principal: Principal,
-        *,
-        agent_id: str,
-        process_id: str,
-        stage: Stage,
-        name: str,
-        inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
-        file_ids: Sequence[str] | None = None,
-        trigger: Trigger = Trigger.API,
-        trigger_ref: str | None = None,
-        rerun_of: str | None = None,
-        parent_run_id: str | None = None,
-        on_exception: str | None = None,
-    ) -> Run:
-        """Start a run. ``on_exception="fail"`` makes this run fail fast instead of waiting for
-        guidance, whatever its process says (the editor's test runs of a draft do this)."""
-        new = self.prepare(
-            principal,
-            agent_id=agent_id,
-            process_id=process_id,
-            stage=stage,
-            name=name,
-            inputs=inputs,
-            file_ids=file_ids,
-            trigger=trigger,
-            trigger_ref=trigger_ref,
-            rerun_of=rerun_of,
-            parent_run_id=parent_run_id,
-            on_exception=on_exception,
-        )
-        return self.store.create_runs([new])[0]
+    # --- starting ----------------------------------------------------------------------------
 
-    def prepare(
-        self,
-        principal: Principal,
-        *,
-        agent_id: str,
-        process_id: str,
-        stage: Stage,
-        name: str,
-        inputs: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
-        file_ids: Sequence[str] | None = None,
-        trigger: Trigger = Trigger.API,
-        trigger_ref: str | None = None,
-        rerun_of: str | None = None,
-        parent_run_id: str | None = None,
-        on_exception: str | None = None,
-    ) -> NewRun:
-        """The run :meth:`start` would insert, checked (process, version, files) but not written:
-        for callers that write several callers' runs together (the API's fast path)."""
-        if on_exception not in (None, "pause", "fail"):
+    def prepare(self, principal: Principal, request: RunRequest) -> NewRun:
+        """The run a request starts, checked (process, version, inputs, files) but not yet written."""
+        if request.on_exception not in (None, "pause", "fail"):
             raise InvalidInput('on_exception is "pause" or "fail".')
-        process, version, sha256 = self.processes.for_run(principal, process_id, agent_id, stage)
-        file_ids = self._check_files(agent_id, file_ids or [])
-        timeout = process.settings.get("timeout_s") or self.timeout_s
+        _, runnable = self.processes.for_run(principal, request.process_id, request.agent_id, request.stage)
+        on_exception = request.on_exception
         return NewRun(
             id=ids.new_id(),
-            agent_id=agent_id,
-            process_id=process_id,
-            name=name,
-            stage=stage,
-            version=version,
-            sha256=sha256,
-            inputs=normalize_inputs(inputs),
-            file_ids=file_ids,
-            trigger=trigger,
-            trigger_ref=trigger_ref,
-            rerun_of=rerun_of,
-            parent_run_id=parent_run_id,
+            agent_id=request.agent_id,
+            process_id=request.process_id,
+            name=request.name,
+            stage=request.stage,
+            version=runnable.version,
+            sha256=runnable.sha256,
+            inputs=normalize_inputs(request.inputs),
+            file_ids=self._check_files(request.agent_id, request.file_ids or []),
+            trigger=request.trigger,
+            trigger_ref=request.trigger_ref,
+            rerun_of=request.rerun_of,
+            parent_run_id=request.parent_run_id,
             exec_state={"options": {"on_exception": on_exception}} if on_exception else None,
             max_attempts=self.max_attempts,
-            timeout_s=float(timeout),
+            timeout_s=run_timeout(runnable.settings, self.timeout_s),
             created_at=utcnow(),
+        )
+
+    def start_many(self, principal: Principal, requests: Sequence[RunRequest]) -> list[Run | PlainrunError]:
+        """Start runs, each checked and written on its own (one's refusal is that one's only), all
+        in one transaction when they can be: each run, or why it was refused."""
+        prepared: list[NewRun | PlainrunError] = []
+        for request in requests:
+            try:
+                prepared.append(self.prepare(principal, request))
+            except PlainrunError as exc:
+                prepared.append(exc)
+        made = iter(self.store.runs.create_each([n for n in prepared if isinstance(n, NewRun)]))
+        return [next(made) if isinstance(n, NewRun) else n for n in prepared]
+
+    def start(self, principal: Principal, request: RunRequest) -> Run:
+        (result,) = self.start_many(principal, [request])
+        if isinstance(result, PlainrunError):
+            raise result
+        return result
+
+    async def start_async(
+        self, principal: Principal, request: RunRequest, executor: Executor | None = None
+    ) -> Run:
+        """:meth:`start` from an event loop: checked on the loop where the database allows it, and
+        written with the other runs of the same turn of the loop."""
+        new = await self.store.call(self.prepare, principal, request, executor=executor)
+        (run,) = await self.store.runs.create_async([new], executor)
+        return run
+
+    def rerun_request(self, original: Run) -> RunRequest:
+        """A new run with the same inputs, files and stage, at the stage's current version."""
+        return RunRequest(
+            agent_id=original.agent_id,
+            process_id=original.process_id,
+            stage=original.stage,
+            name=original.name,
+            inputs=original.inputs,
+            file_ids=original.file_ids,
+            trigger=Trigger.RERUN,
+            trigger_ref=original.id,
+            rerun_of=original.id,
         )
 
     def _check_files(self, agent_id: str, file_ids: Sequence[str]) -> list[str]:
         if len(file_ids) > MAX_FILES:
             raise InvalidInput(f"A run takes at most {MAX_FILES} files.")
         unique = list(dict.fromkeys(file_ids))
-        found = self.store.get_files([f for f in unique if ids.is_id(f)])
+        found = self.store.files.get_many([f for f in unique if ids.is_id(f)])
         missing = [f for f in unique if f not in found or found[f].agent_id != agent_id or not found[f].ready]
         if missing:
             raise NotFound("A file was not found.", details=[("file_id", f) for f in missing])
         return unique
 
+    # --- reading -------------------------------------------------------------------------------
+
     def get(self, principal: Principal, run_id: str) -> Run:
-        run = self.store.get_run(run_id) if ids.is_id(run_id) else None
+        run = self.store.runs.get(run_id) if ids.is_id(run_id) else None
         if run is None or not principal.can_see(run.agent_id):
             raise NotFound("The run was not found.")
         return run
 
     def events(self, principal: Principal, run_id: str) -> list[RunEvent]:
         self.get(principal, run_id)
-        return self.store.list_run_events(run_id)
+        return self.store.runs.events(run_id)
 
-    def list(
+    def page(
         self,
         principal: Principal,
         *,
         agent_id: str,
         process_id: str,
-        stage: Stage | None = None,
-        archived: bool = False,
-        states: Sequence[RunState] = (),
+        where: RunFilter = RunFilter(),
         limit: int = 10,
         continuation_token: str | None = None,
-    ) -> RunPage:
+    ) -> Page[Run]:
         """Newest first, keyset-paged. The token carries the query, so it cannot be moved to another."""
-        query = {
-            "p": process_id,
-            "a": agent_id,
-            "s": stage.value if stage else None,
-            "ar": archived,
-            "st": sorted(s.value for s in states),
-        }
-        before_id = None
-        if continuation_token is not None:
-            position = self._pages.unsign(continuation_token, message="The continuation token is not valid.")
-            before_id = position.pop("k", None)
-            if not isinstance(before_id, str) or position != query:
-                raise InvalidToken("The continuation token belongs to another query.")
+        query = {"p": process_id, "a": agent_id, **where.query()}
+        before = self._pages.position(continuation_token, query)
         self.processes.get(principal, process_id, agent_id)
-        rows = self.store.list_runs(
-            process_id, stage=stage, archived=archived, states=states, before_id=before_id, limit=limit + 1
+        rows = self.store.runs.page(
+            process_id,
+            stage=where.stage,
+            archived=where.archived,
+            states=where.states,
+            triggers=where.triggers,
+            before_id=before,
+            limit=limit + 1,
         )
-        token = self._pages.sign({**query, "k": rows[limit - 1].id}) if len(rows) > limit else None
-        return RunPage(items=rows[:limit], continuation_token=token)
+        return self._pages.page(rows, limit, query, key=lambda r: r.id)
+
+    def count_by_state(self) -> dict[str, int]:
+        """How many runs are in each state (of every agent: for the service's own metrics)."""
+        return self.store.runs.count_by_state()
 
     def children(self, principal: Principal, run_id: str) -> list[Run]:
         """The child runs ``run_id`` started (at most 50), oldest first."""
-        from plainrun.store import children
-
         self.get(principal, run_id)
-        return children.children(self.store, run_id)
+        return self.store.runs.children(run_id)
 
-    def cancel(self, principal: Principal, run_id: str) -> Run:
+    def files(self, principal: Principal, run: Run) -> list[FileRecord]:
+        """A run's files, in its order."""
+        self.get(principal, run.id)
+        found = self.store.files.get_many(run.file_ids)
+        return [found[f] for f in run.file_ids if f in found]
+
+    def source_line(self, principal: Principal, run: Run, line: int) -> str | None:
+        """Line ``line`` of the source the run runs, if there is one."""
+        self.get(principal, run.id)
+        lines = self.store.processes.source(run.sha256).splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+    # --- changing --------------------------------------------------------------------------
+
+    def cancel(self, principal: Principal, run_id: str, *, reason: str = "cancelled") -> Run:
         self.get(principal, run_id)
-        return self.store.cancel_run(run_id)
+        return self.store.execution.cancel(run_id, reason=reason)
 
     def set_archived(self, principal: Principal, run_ids: Sequence[str], archived: bool) -> dict[str, str]:
         """Archive or unarchive; per id: ``archived``, ``unarchived``, ``unchanged`` or ``not_found``."""
         visible = {
             rid: run
-            for rid, run in self.store.get_runs([r for r in run_ids if ids.is_id(r)]).items()
+            for rid, run in self.store.runs.get_many([r for r in run_ids if ids.is_id(r)]).items()
             if principal.can_see(run.agent_id)
         }
-        changed = set(self.store.set_archived(list(visible), archived))
+        changed = set(self.store.runs.set_archived(list(visible), archived))
         word = "archived" if archived else "unarchived"
         return {
             rid: (word if rid in changed else "unchanged") if rid in visible else "not_found"

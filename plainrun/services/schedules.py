@@ -3,7 +3,7 @@
 A schedule belongs to one process of one agent and runs its **published** version (a Draft never
 runs on a schedule), with the inputs the schedule gives. Kinds: ``hourly`` (at ``minute``),
 ``daily`` (``at`` HH:MM), ``weekly`` (``day`` and ``at``), ``every`` (``every_minutes``) and
-``cron`` (five fields, or six with seconds); see ``plainrun.scheduler.timing`` for what each does
+``cron`` (five fields, or six with seconds); see ``plainrun.domain.schedules`` for what each does
 across daylight-saving changes.
 
 Schedulers call ``fire_due``: each due slot is fired once across any number of schedulers (the
@@ -14,64 +14,29 @@ latest missed slot once) or ``all_within`` (run each missed slot at most ``windo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plainrun import ids
-from plainrun.domain.runs import Stage, Trigger
+from plainrun.domain import ids
+from plainrun.domain.clock import utcnow
+from plainrun.domain.runs import NewRun, Stage, Trigger
+from plainrun.domain.schedules import CatchUp, Fire, Schedule, Timing, due_slots, slot_ref
 from plainrun.errors import InvalidInput, NotFound, PlainrunError
-from plainrun.scheduler.timing import POLICIES, Timing, due_slots
 from plainrun.services.access import SYSTEM, Principal
 from plainrun.services.processes import ProcessService
-from plainrun.services.runs import RunService, normalize_inputs
-from plainrun.store import schedules as store_schedules
-from plainrun.store.records import NewRun
-from plainrun.store.schedules import Fire, Schedule
-from plainrun.store.sql import SqlStore, utcnow
+from plainrun.services.runs import RunRequest, RunService, input_key, normalize_inputs
+from plainrun.store import Store
 
 MAX_LIST = 100
-DEFAULT_WINDOW_S = 24 * 3600
-MAX_WINDOW_S = 7 * 24 * 3600
 _TIMING_FIELDS = ("at", "day", "minute", "every_minutes", "cron")
-
-
-@dataclass(frozen=True, slots=True)
-class CatchUp:
-    policy: str = "skip"
-    window_s: int | None = None
-
-    @classmethod
-    def parse(cls, policy: str, window_s: int | None) -> CatchUp:
-        if policy not in POLICIES:
-            raise InvalidInput(
-                f"The catch-up policy is one of {', '.join(POLICIES)}.",
-                details=[("policy", str(policy)[:20])],
-            )
-        if policy != "all_within":
-            return cls(policy, None)
-        window = DEFAULT_WINDOW_S if window_s is None else window_s
-        if isinstance(window, bool) or not isinstance(window, int) or not 60 <= window <= MAX_WINDOW_S:
-            raise InvalidInput(
-                f"The catch-up window_s is 60 to {MAX_WINDOW_S} seconds.", details=[("window_s", str(window))]
-            )
-        return cls(policy, window)
-
-
-def _input_key(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
-
-
-def slot_ref(schedule_id: str, slot_at: datetime) -> str:
-    """A scheduled run's ``trigger_ref``: the schedule and its slot, ``<id>@2024-06-04T08:30:00Z``."""
-    return f"{schedule_id}@{slot_at.isoformat().replace('+00:00', 'Z')}"
 
 
 class ScheduleService:
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         processes: ProcessService,
         runs: RunService,
         *,
@@ -111,8 +76,7 @@ class ScheduleService:
         policy = CatchUp.parse(catch_up, catch_up_window_s)
         given = normalize_inputs(inputs)
         self._check_process(principal, process_id, agent_id, given)
-        schedule = store_schedules.create_schedule(
-            self.store,
+        schedule = self.store.schedules.create(
             agent_id=agent_id,
             process_id=process_id,
             name=_name(name),
@@ -129,21 +93,19 @@ class ScheduleService:
         return schedule
 
     def get(self, principal: Principal, schedule_id: str) -> Schedule:
-        schedule = store_schedules.get_schedule(self.store, schedule_id) if ids.is_id(schedule_id) else None
+        schedule = self.store.schedules.get(schedule_id) if ids.is_id(schedule_id) else None
         if schedule is None or not principal.can_see(schedule.agent_id):
             raise NotFound("The schedule was not found.")
         return schedule
 
-    def list(
+    def of_agent(
         self, principal: Principal, *, agent_id: str, process_id: str | None = None, limit: int = MAX_LIST
     ) -> list[Schedule]:
         """An agent's schedules, or one process's, newest first (at most ``MAX_LIST``)."""
-        self.processes.agent(principal, agent_id)
+        self.processes.agents.get(principal, agent_id)
         if process_id is not None:
             self.processes.get(principal, process_id, agent_id)
-        return store_schedules.list_schedules(
-            self.store, agent_id, process_id=process_id, limit=min(limit, MAX_LIST)
-        )
+        return self.store.schedules.of_agent(agent_id, process_id=process_id, limit=min(limit, MAX_LIST))
 
     def update(self, principal: Principal, schedule_id: str, **changes: Any) -> Schedule:
         """Change a schedule; fields left out (or None) keep their value.
@@ -186,7 +148,7 @@ class ScheduleService:
             values["next_at"] = None
         elif retimed or not current.enabled:
             values["next_at"] = timing.next_after(self.clock())
-        updated = store_schedules.update_schedule(self.store, current.id, **values)
+        updated = self.store.schedules.update(current.id, **values)
         self._changed()
         return updated
 
@@ -195,7 +157,7 @@ class ScheduleService:
 
     def delete(self, principal: Principal, schedule_id: str) -> None:
         schedule = self.get(principal, schedule_id)
-        store_schedules.delete_schedule(self.store, schedule.id)
+        self.store.schedules.delete(schedule.id)
         self._changed()
 
     def next_fire_times(self, schedule: Schedule, count: int = 5) -> list[datetime]:
@@ -210,60 +172,53 @@ class ScheduleService:
 
     def fires(self, principal: Principal, schedule_id: str, limit: int = MAX_LIST) -> list[Fire]:
         schedule = self.get(principal, schedule_id)
-        return store_schedules.list_fires(self.store, schedule.id, limit=min(limit, MAX_LIST))
+        return self.store.schedules.fires(schedule.id, limit=min(limit, MAX_LIST))
 
     # --- for schedulers --------------------------------------------------------------------
 
     def earliest_next(self) -> datetime | None:
-        return store_schedules.earliest_next(self.store)
+        return self.store.schedules.earliest_next()
 
     def fire_due(self, now: datetime | None = None) -> list[Fire]:
         """Fire every due slot of every enabled schedule (those this call won) and move each on."""
         now = now or self.clock()
         fired: list[Fire] = []
-        for schedule in store_schedules.due_schedules(self.store, now):
+        for schedule in self.store.schedules.due(now):
             assert schedule.next_at is not None
             timing = Timing.parse(schedule.kind, schedule.spec, schedule.timezone)
             slots = due_slots(timing, schedule.catch_up, schedule.catch_up_window_s, schedule.next_at, now)
             start = self._starter(schedule)
             for slot in slots:
                 run, error = start(slot)
-                done = store_schedules.fire(self.store, schedule, slot, run=run, error=error)
+                done = self.store.schedules.fire(schedule, slot, run=run, error=error)
                 if done is not None:
                     fired.append(done)
-            store_schedules.advance(self.store, schedule, timing.next_after(now))
+            self.store.schedules.advance(schedule, timing.next_after(now))
         return fired
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _starter(self, schedule: Schedule) -> Callable[[datetime], tuple[NewRun | None, str | None]]:
         """What a slot of this schedule starts: the run of the published version as of now."""
+        request = RunRequest(
+            agent_id=schedule.agent_id,
+            process_id=schedule.process_id,
+            stage=Stage.PUBLISHED,
+            name=schedule.name,
+            inputs=schedule.inputs,
+            trigger=Trigger.SCHEDULE,
+        )
         try:
-            process, version, sha256 = self.processes.for_run(
-                SYSTEM, schedule.process_id, schedule.agent_id, Stage.PUBLISHED
-            )
+            first = self.runs.prepare(SYSTEM, request)
         except PlainrunError as exc:
             message = exc.message
             return lambda _slot: (None, message)
-        timeout = float(process.settings.get("timeout_s") or self.runs.timeout_s)
 
         def start(slot: datetime) -> tuple[NewRun | None, str | None]:
-            return NewRun(
-                id=ids.new_id(),
-                agent_id=schedule.agent_id,
-                process_id=schedule.process_id,
-                name=schedule.name,
-                stage=Stage.PUBLISHED,
-                version=version,
-                sha256=sha256,
-                inputs=list(schedule.inputs),
-                file_ids=[],
-                trigger=Trigger.SCHEDULE,
-                trigger_ref=slot_ref(schedule.id, slot),
-                max_attempts=self.runs.max_attempts,
-                timeout_s=timeout,
-                created_at=utcnow(),
-            ), None
+            new = dataclasses.replace(
+                first, id=ids.new_id(), trigger_ref=slot_ref(schedule.id, slot), created_at=utcnow()
+            )
+            return new, None
 
         return start
 
@@ -271,19 +226,19 @@ class ScheduleService:
         self, principal: Principal, process_id: str, agent_id: str, inputs: Sequence[Mapping[str, Any]]
     ) -> None:
         """The process exists for the caller, is published, and gets every input it needs."""
-        found = self.store.get_process_for_run(process_id) if ids.is_id(process_id) else None
-        if found is None or not principal.can_see(found[0].agent_id) or found[0].agent_id != agent_id:
+        if not ids.is_id(process_id):
             raise NotFound("The process was not found.")
-        process, published_sha256 = found
-        if process.published_version is None or published_sha256 is None:
+        try:
+            _, runnable = self.processes.for_run(principal, process_id, agent_id, Stage.PUBLISHED)
+        except InvalidInput as exc:
             raise InvalidInput(
                 "Only a published process can be scheduled: publish it first "
                 "(a Draft never runs on a schedule).",
                 details=[("process_id", process_id)],
-            )
-        needed = self.processes.inspect_stored(published_sha256).inputs
-        given = {_input_key(i["name"]) for i in inputs}
-        missing = [name for name in needed if _input_key(name) not in given]
+            ) from exc
+        needed = self.processes.inspect_stored(runnable.sha256).inputs
+        given = {input_key(i["name"]) for i in inputs}
+        missing = [name for name in needed if input_key(name) not in given]
         if missing:
             raise InvalidInput(
                 "The schedule must give every input the published process needs.",

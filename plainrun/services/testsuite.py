@@ -11,79 +11,53 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
 
-from plainrun import ids
-from plainrun.domain.runs import RunState, Stage, Trigger
+from plainrun.domain import ids
+from plainrun.domain.clock import utcnow
+from plainrun.domain.pages import Page, Pager
+from plainrun.domain.runs import Run, RunState, Stage, Trigger
+from plainrun.domain.testsuite import TestCase, TestResult, TestRun, judge, settled
 from plainrun.errors import Conflict, InvalidInput, NotFound, PlainrunError
 from plainrun.services.access import Principal
-from plainrun.services.runs import RunService
-from plainrun.store import testsuite as db
-from plainrun.store.records import Run
-from plainrun.store.sql import SqlStore, utcnow
+from plainrun.services.runs import RunRequest, RunService
+from plainrun.store import Store
 
 MAX_CASES_PER_TEST_RUN = 500
+MAX_PAGE = 100
 
 
-def judge(expected: Sequence[dict[str, Any]], run: Run) -> tuple[str, list[dict[str, Any]] | None]:
-    """A settled run against a test case's expected outputs: (status, diff)."""
-    if run.state is RunState.AWAITING_GUIDANCE:
-        question = (run.error or {}).get("message", "")
-        return "Guidance Required", [{"problem": "Guidance Required", "question": question}]
-    if run.state is not RunState.SUCCEEDED:
-        message = (run.error or {}).get("message", run.state.value)
-        return "Failed", [{"problem": "Run Failed", "state": run.state.value, "message": message}]
-    actual = {o["name"]: o["value"] for o in run.outputs or []}
-    diff = []
-    for item in expected:
-        if item["name"] not in actual:
-            diff.append({"problem": "Output Not Found", "name": item["name"], "expected": item["value"]})
-        elif actual[item["name"]] != item["value"]:
-            diff.append(
-                {
-                    "problem": "Output Mismatch",
-                    "name": item["name"],
-                    "expected": item["value"],
-                    "actual": actual[item["name"]],
-                }
-            )
-    return ("Failed", diff) if diff else ("Passed", None)
+def _bulk_result(run_id: str, result: Run | PlainrunError) -> dict[str, str]:
+    if isinstance(result, NotFound):
+        return {"run_id": run_id, "result": "not_found"}
+    if isinstance(result, PlainrunError):
+        return {"run_id": run_id, "result": "refused", "message": result.message}
+    return {"run_id": run_id, "result": "started", "new_run_id": result.id}
 
 
 class TestSuiteService:
     __test__ = False  # not a pytest class
 
-    def __init__(self, store: SqlStore, runs: RunService):
+    def __init__(self, store: Store, runs: RunService, *, secret: bytes):
         self.store = store
         self.runs = runs
+        self._pages = Pager(secret, "test-runs")
 
     # --- re-runs -------------------------------------------------------------------------
 
     def rerun(self, principal: Principal, run_ids: Sequence[str]) -> list[dict[str, str]]:
-        """New runs with the same inputs, files and stage, at the stage's current version."""
-        out = []
+        """New runs with the same inputs, files and stage, at the stage's current version; per id."""
+        originals: list[Run | PlainrunError] = []
         for run_id in run_ids:
             try:
-                original = self.runs.get(principal, run_id)
-                new = self.runs.start(
-                    principal,
-                    agent_id=original.agent_id,
-                    process_id=original.process_id,
-                    stage=original.stage,
-                    name=original.name,
-                    inputs=original.inputs,
-                    file_ids=original.file_ids,
-                    trigger=Trigger.RERUN,
-                    trigger_ref=original.id,
-                    rerun_of=original.id,
-                )
-            except NotFound:
-                out.append({"run_id": run_id, "result": "not_found"})
-            except PlainrunError as exc:
-                out.append({"run_id": run_id, "result": "refused", "message": exc.message})
-            else:
-                out.append({"run_id": run_id, "result": "started", "new_run_id": new.id})
-        return out
+                originals.append(self.runs.get(principal, run_id))
+            except NotFound as exc:
+                originals.append(exc)
+        requests = [self.runs.rerun_request(o) for o in originals if isinstance(o, Run)]
+        started = iter(self.runs.start_many(principal, requests))
+        return [
+            _bulk_result(run_id, next(started) if isinstance(o, Run) else o)
+            for run_id, o in zip(run_ids, originals, strict=True)
+        ]
 
     # --- test cases ------------------------------------------------------------------------
 
@@ -118,7 +92,7 @@ class TestSuiteService:
                     }
                 )
                 continue
-            case = db.TestCase(
+            case = TestCase(
                 id=ids.new_id(),
                 agent_id=run.agent_id,
                 process_id=run.process_id,
@@ -131,97 +105,98 @@ class TestSuiteService:
             )
             cases.append(case)
             out.append({"run_id": run_id, "result": "added", "test_case_id": case.id})
-        db.add_test_cases(self.store, cases)
+        self.store.tests.add_cases(cases)
         return out
 
-    def cases(self, principal: Principal, *, agent_id: str, process_id: str) -> list[db.TestCase]:
+    def cases(self, principal: Principal, *, agent_id: str, process_id: str) -> list[TestCase]:
         self.runs.processes.get(principal, process_id, agent_id)
-        return db.list_test_cases(self.store, [process_id])
+        return self.store.tests.cases([process_id])
 
     def remove_case(self, principal: Principal, case_id: str) -> None:
-        case = db.get_test_case(self.store, case_id) if ids.is_id(case_id) else None
-        if (
-            case is None
-            or not principal.can_see(case.agent_id)
-            or not db.delete_test_case(self.store, case_id)
-        ):
+        case = self.store.tests.case(case_id) if ids.is_id(case_id) else None
+        if case is None or not principal.can_see(case.agent_id) or not self.store.tests.delete_case(case_id):
             raise NotFound("The test case was not found.")
 
     # --- test runs -------------------------------------------------------------------------
 
     def start(
         self, principal: Principal, *, agent_id: str, process_ids: Sequence[str], stage: Stage
-    ) -> tuple[db.TestRun, list[db.TestResult]]:
+    ) -> tuple[TestRun, list[TestResult]]:
         """Run the test cases of these processes against the stage's current version."""
         if not process_ids:
             raise InvalidInput("Name at least one process.")
         for process_id in process_ids:
             self.runs.processes.get(principal, process_id, agent_id)
-        cases = db.list_test_cases(self.store, list(dict.fromkeys(process_ids)))
+        wanted = list(dict.fromkeys(process_ids))
+        cases = self.store.tests.cases(wanted)
         if len(cases) > MAX_CASES_PER_TEST_RUN:
             raise InvalidInput(f"A test run takes at most {MAX_CASES_PER_TEST_RUN} test cases.")
-        test_run = db.TestRun(
+        test_run = TestRun(
             id=ids.new_id(),
             agent_id=agent_id,
             stage=stage.value,
-            process_ids=list(dict.fromkeys(process_ids)),
+            process_ids=wanted,
             state="Running",
             created_at=utcnow(),
             finished_at=None,
         )
-        results = []
-        for case in cases:
-            run_id, status, diff = None, "Pending", None
-            try:
-                run_id = self.runs.start(
-                    principal,
-                    agent_id=agent_id,
-                    process_id=case.process_id,
-                    stage=stage,
-                    name=f"test: {case.name}"[:100],
-                    inputs=case.inputs,
-                    file_ids=case.file_ids,
-                    trigger=Trigger.TEST,
-                    trigger_ref=test_run.id,
-                ).id
-            except PlainrunError as exc:
-                status, diff = "Skipped", [{"problem": "Skipped", "message": exc.message}]
-            results.append(
-                db.TestResult(test_run.id, case.id, case.process_id, case.name, run_id, status, diff)
+        requests = [
+            RunRequest(
+                agent_id=agent_id,
+                process_id=case.process_id,
+                stage=stage,
+                name=f"test: {case.name}"[:100],
+                inputs=case.inputs,
+                file_ids=case.file_ids,
+                trigger=Trigger.TEST,
+                trigger_ref=test_run.id,
             )
-        db.create_test_run(self.store, test_run, results)
+            for case in cases
+        ]
+        results = []
+        for case, started in zip(cases, self.runs.start_many(principal, requests), strict=True):
+            if isinstance(started, PlainrunError):
+                skipped = [{"problem": "Skipped", "message": started.message}]
+                results.append(
+                    TestResult(test_run.id, case.id, case.process_id, case.name, None, "Skipped", skipped)
+                )
+            else:
+                results.append(
+                    TestResult(test_run.id, case.id, case.process_id, case.name, started.id, "Pending", None)
+                )
+        self.store.tests.create_run(test_run, results)
         return self.get(principal, test_run.id)
 
-    def get(self, principal: Principal, test_run_id: str) -> tuple[db.TestRun, list[db.TestResult]]:
+    def get(self, principal: Principal, test_run_id: str) -> tuple[TestRun, list[TestResult]]:
         """A test run with every result judged that can be judged now."""
-        found = db.get_test_run(self.store, test_run_id) if ids.is_id(test_run_id) else None
+        found = self.store.tests.run(test_run_id) if ids.is_id(test_run_id) else None
         if found is None or not principal.can_see(found[0].agent_id):
             raise NotFound("The test run was not found.")
         test_run, results = found
         if test_run.state != "Running":
             return test_run, results
         pending = [r for r in results if r.status == "Pending"]
-        runs = self.store.get_runs([r.run_id for r in pending if r.run_id])
-        cases = {c.id: c for c in db.list_test_cases(self.store, test_run.process_ids)}
+        runs = self.store.runs.get_many([r.run_id for r in pending if r.run_id])
+        cases = {c.id: c for c in self.store.tests.cases(test_run.process_ids)}
         updates = []
         for r in pending:
             run = runs.get(r.run_id or "")
-            if run is None or not (run.state.is_final or run.state is RunState.AWAITING_GUIDANCE):
+            if run is None or not settled(run):
                 continue
             case = cases.get(r.test_case_id)
             status, diff = judge(case.expected if case else [], run)
             if run.state is RunState.AWAITING_GUIDANCE:
                 self._cancel_quietly(run.id)
             updates.append(
-                db.TestResult(r.test_run_id, r.test_case_id, r.process_id, r.name, r.run_id, status, diff)
+                TestResult(r.test_run_id, r.test_case_id, r.process_id, r.name, r.run_id, status, diff)
             )
         done = len(updates) == len(pending)
         if updates or done:
-            db.settle(self.store, test_run.id, updates, state="Finished" if done else None)
-            return db.get_test_run(self.store, test_run.id)  # type: ignore[return-value]
+            self.store.tests.settle(test_run.id, updates, state="Finished" if done else None)
+            return self._read(test_run.id)
         return test_run, results
 
-    def stop(self, principal: Principal, test_run_id: str) -> tuple[db.TestRun, list[db.TestResult]]:
+    def stop(self, principal: Principal, test_run_id: str) -> tuple[TestRun, list[TestResult]]:
         test_run, results = self.get(principal, test_run_id)
         if test_run.state != "Running":
             raise Conflict(f"The test run has already ended ({test_run.state}).")
@@ -231,7 +206,7 @@ class TestSuiteService:
                 if r.run_id:
                     self._cancel_quietly(r.run_id)
                 skipped.append(
-                    db.TestResult(
+                    TestResult(
                         r.test_run_id,
                         r.test_case_id,
                         r.process_id,
@@ -241,14 +216,30 @@ class TestSuiteService:
                         [{"problem": "Skipped", "message": "The test run was stopped."}],
                     )
                 )
-        db.settle(self.store, test_run_id, skipped, state="Stopped")
-        return db.get_test_run(self.store, test_run_id)  # type: ignore[return-value]
+        self.store.tests.settle(test_run_id, skipped, state="Stopped")
+        return self._read(test_run_id)
 
-    def history(self, principal: Principal, agent_id: str) -> list[db.TestRun]:
-        if not principal.can_see(agent_id) or self.store.get_agent(agent_id) is None:
-            raise NotFound("The agent was not found.")
-        return db.list_test_runs(self.store, agent_id)
+    def history(
+        self,
+        principal: Principal,
+        agent_id: str,
+        *,
+        limit: int = MAX_PAGE,
+        continuation_token: str | None = None,
+    ) -> Page[TestRun]:
+        """An agent's test runs, newest first, in keyset pages."""
+        self.runs.processes.agents.get(principal, agent_id)
+        query = {"a": agent_id}
+        before = self._pages.position(continuation_token, query)
+        rows = self.store.tests.page(agent_id, before_id=before, limit=limit + 1)
+        return self._pages.page(rows, limit, query, key=lambda r: r.id)
+
+    def _read(self, test_run_id: str) -> tuple[TestRun, list[TestResult]]:
+        found = self.store.tests.run(test_run_id)
+        if found is None:
+            raise NotFound("The test run was not found.")
+        return found
 
     def _cancel_quietly(self, run_id: str) -> None:
         with contextlib.suppress(Conflict, NotFound):  # it ended meanwhile
-            self.store.cancel_run(run_id, reason="test run")
+            self.store.execution.cancel(run_id, reason="test run")

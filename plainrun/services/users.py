@@ -15,10 +15,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from plainrun.domain.agents import User
 from plainrun.errors import InvalidInput, NotFound, Unauthenticated
 from plainrun.services.access import Principal
-from plainrun.store import users as db
-from plainrun.store.sql import SqlStore
+from plainrun.store import Store
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -69,31 +69,33 @@ class SignedIn:
 
 
 class UserService:
-    def __init__(self, store: SqlStore):
+    def __init__(self, store: Store):
         self.store = store
 
-    def create(self, *, agent_id: str, name: str, password: str) -> db.User:
+    def create(self, *, agent_id: str, name: str, password: str) -> User:
         name = name.strip()
         if not 1 <= len(name) <= 100 or any(c.isspace() for c in name):
             raise InvalidInput("A user name is 1 to 100 characters without spaces.", details=[("name", name)])
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise InvalidInput(f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
-        if self.store.get_agent(agent_id) is None:
+        if self.store.agents.get(agent_id) is None:
             raise NotFound("The agent was not found.")
-        return db.create_user(self.store, agent_id=agent_id, name=name, password_hash=hash_password(password))
+        return self.store.agents.create_user(
+            agent_id=agent_id, name=name, password_hash=hash_password(password)
+        )
 
-    def list(self, agent_id: str | None = None) -> list[db.User]:
-        return db.list_users(self.store, agent_id)
+    def all(self, agent_id: str | None = None) -> list[User]:
+        return self.store.agents.users(agent_id)
 
-    def delete(self, name_or_id: str) -> db.User:
-        user = db.find_user(self.store, name_or_id) or db.get_user(self.store, name_or_id)
-        if user is None or not db.delete_user(self.store, user.id):
+    def delete(self, name_or_id: str) -> User:
+        user = self.store.agents.user_named(name_or_id) or self.store.agents.user(name_or_id)
+        if user is None or not self.store.agents.delete_user(user.id):
             raise NotFound("The user was not found.")
         return user
 
-    def sign_in(self, name: str, password: str) -> db.User:
+    def sign_in(self, name: str, password: str) -> User:
         """The user with this name and password; a wrong name or password is the same 401."""
-        user = db.find_user(self.store, name.strip()) if 0 < len(name) <= 100 else None
+        user = self.store.agents.user_named(name.strip()) if 0 < len(name) <= 100 else None
         ok = verify_password(password[:MAX_PASSWORD], user.password_hash if user else _dummy_hash())
         if user is None or not ok:
             raise Unauthenticated("The name or the password is not right.")
@@ -102,12 +104,12 @@ class UserService:
     def identity(self, kind: str, identity_id: str) -> SignedIn | None:
         """Who a session signed in as, or None when that user or key no longer exists or was revoked."""
         if kind == "user":
-            user = db.get_user(self.store, identity_id)
+            user = self.store.agents.user(identity_id)
             if user is None:
                 return None
             return SignedIn(Principal(key_id=f"user:{user.id}", agent_id=user.agent_id), user.name)
         if kind == "key":
-            key = db.active_key(self.store, identity_id)
+            key = self.store.agents.active_key(identity_id)
             if key is None:
                 return None
             return SignedIn(Principal(key_id=key.id, agent_id=key.agent_id), f"key {key.prefix}…")

@@ -1,20 +1,30 @@
-"""The store: one interface of domain operations, with a SQLite and a PostgreSQL backend."""
+"""The store: every domain operation on the database, one interface by concept (``base.Store``), one
+implementation of its operations (``sql``) over two database backends (``sqlite``, ``postgres``)."""
 
 from __future__ import annotations
 
-from plainrun.store.sql import SqlStore
+from plainrun.store.base import Store
 
-__all__ = ["SqlStore", "open_store"]
+__all__ = ["Store", "open_store"]
 
 
-def open_store(database_url: str) -> SqlStore:
-    """The store for a database URL (``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+def open_store(database_url: str, *, fast: bool = True, sqlite_synchronous: str = "NORMAL") -> Store:
+    """The store for a database URL (``sqlite:///…`` or ``postgresql[+psycopg]://…``).
+
+    ``fast``: run statements on the driver's cursor (``plainrun.store.fast``), else through
+    SQLAlchemy's ``Connection``. ``sqlite_synchronous``: SQLite's ``PRAGMA synchronous``.
+    """
+    from plainrun.store.database import Database
+    from plainrun.store.sql import SqlStore
+
+    database: Database
     if database_url.startswith("sqlite"):
-        from plainrun.store.sqlite import SqliteStore
+        from plainrun.store.sqlite import SqliteDatabase
 
-        return SqliteStore(database_url)
-    from plainrun.store.postgres import PostgresStore
+        database = SqliteDatabase(database_url, fast=fast, synchronous=sqlite_synchronous)
+    else:
+        from plainrun.store.postgres import PostgresDatabase
 
-    if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    return PostgresStore(database_url)
+        database = PostgresDatabase(database_url, fast=fast)
+    store: Store = SqlStore(database)
+    return store

@@ -1,17 +1,14 @@
-"""Versioned migrations (Alembic), run programmatically against a store's database."""
+"""Versioned migrations (Alembic), run programmatically against a database's engine."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-if TYPE_CHECKING:
-    from plainrun.store.sql import SqlStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,16 +19,16 @@ def _config() -> Config:
     return config
 
 
-def upgrade(store: SqlStore, revision: str = "head") -> None:
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     config = _config()
-    with store._writer.connect() as conn:
+    with engine.connect() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         conn.commit()
 
 
-def current(store: SqlStore) -> str | None:
-    with store._reader.connect() as conn:
+def current(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

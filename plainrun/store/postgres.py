@@ -1,43 +1,42 @@
 """The scale-out backend: PostgreSQL through psycopg 3.
 
 Many API servers, workers and schedulers share one database. Workers claim runs with
-``FOR UPDATE SKIP LOCKED`` and are woken by ``NOTIFY plainrun_runs``; cancels of running runs are
-announced on ``plainrun_cancel``.
+``FOR UPDATE SKIP LOCKED``; transactions that make runs pending send ``NOTIFY plainrun_runs``, and
+those that ask a running run to cancel ``NOTIFY plainrun_cancel, '<run id>'``; every worker
+LISTENs on both on a connection of its own. Reads run in autocommit (no BEGIN before and no
+ROLLBACK after each one).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import functools
+import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import orjson
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
-from plainrun.store import schema as t
-from plainrun.store.raw import RawHotPaths, RawStatements, driver_errors
-from plainrun.store.sql import json_dumps
+from plainrun.store.database import Database
+from plainrun.store.fast import DriverTx, Plans
+from plainrun.store.sqlite import json_dumps
+from plainrun.store.tx import CoreTx, Tx
+
+log = logging.getLogger("plainrun.store")
 
 RUNS_CHANNEL = "plainrun_runs"
 CANCEL_CHANNEL = "plainrun_cancel"
-
-_RAW = RawStatements("postgresql")
-_driver_errors = functools.partial(driver_errors, psycopg.Error)
-
-
-def _cursor(conn: Connection) -> psycopg.Cursor[Any]:
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr,no-any-return]
-
+_NOTIFY_RUNS = sa.text(f"NOTIFY {RUNS_CHANNEL}")
+_NOTIFY_CANCEL = sa.select(sa.func.pg_notify(CANCEL_CHANNEL, sa.bindparam("run_id", type_=sa.Text)))
 
 #: A pooled connection unused for this long is pinged before it is handed out again.
 PING_AFTER_IDLE_S = 1.0
 
 
-def _ping_when_idle(engine: Engine) -> None:
+def _ping_when_idle(engine: sa.Engine) -> None:
     """Hand out only live connections, pinging only those that sat idle (SQLAlchemy's
     ``pool_pre_ping`` pings at every checkout: a round trip more for every transaction).
 
@@ -63,13 +62,16 @@ def _ping_when_idle(engine: Engine) -> None:
         record.info["checked_in"] = time.monotonic()
 
 
-class PostgresStore(RawHotPaths):
-    _raw = _RAW
-
+class PostgresDatabase(Database):
     dialect = "postgresql"
+    unavailable_errors = (psycopg.OperationalError,)
+    driver_errors = (psycopg.Error,)
 
-    def _make_engines(self, url: str) -> tuple[Engine, Engine]:
-        engine = sa.create_engine(
+    def __init__(self, url: str, *, fast: bool = True):
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        super().__init__(url, fast=fast)
+        self._engine = sa.create_engine(
             url,
             pool_size=10,
             max_overflow=20,
@@ -77,51 +79,104 @@ class PostgresStore(RawHotPaths):
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
         )
-        _ping_when_idle(engine)
-        # Reads run in autocommit: no BEGIN before and no ROLLBACK after each one.
-        return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
+        _ping_when_idle(self._engine)
+        self.plans = Plans(self._engine.dialect)
 
-    def _claim_query(self, limit: int) -> sa.Select[Any]:
-        return super()._claim_query(limit).with_for_update(skip_locked=True)
-
-    def _lock_for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        return query.with_for_update()
-
-    def _lock_processes(self, process_ids: list[str]) -> sa.Select[Any]:
-        # FOR NO KEY UPDATE: it does not block inserting runs (their foreign key takes KEY SHARE).
-        return (
-            super()
-            ._lock_processes(process_ids)
-            .order_by(t.processes.c.id)
-            .with_for_update(skip_locked=True, key_share=True)
-        )
-
-    def notify_new_runs(self, conn: Connection) -> None:
-        super().notify_new_runs(conn)
-        conn.execute(sa.text(f"NOTIFY {RUNS_CHANNEL}"))
-
-    def notify_cancel(self, conn: Connection, run_id: str) -> None:
-        super().notify_cancel(conn, run_id)
-        conn.execute(
-            sa.text("SELECT pg_notify(:channel, :run_id)"), {"channel": CANCEL_CHANNEL, "run_id": run_id}
-        )
-
-    # --- hot paths on the driver's cursor (see plainrun.store.raw) -------------------------------
-
-    def _raw_row(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any] | None:
-        with self.read() as conn, _driver_errors():
-            return _cursor(conn).execute(sql, params).fetchone()
-
-    @contextlib.contextmanager
-    def _raw_transaction(self) -> Iterator[tuple[psycopg.Cursor[Any], list[Callable[[], None]]]]:
-        with self.write() as conn, _driver_errors():
-            yield _cursor(conn), conn.info["after_commit"]
-
-    def _raw_new_runs(self, cursor: Any, after: list[Callable[[], None]]) -> None:
-        cursor.execute(f"NOTIFY {RUNS_CHANNEL}")
-        after.append(self._fire_new_runs)  # this process's own listeners
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
 
     @property
     def psycopg_dsn(self) -> str:
-        """The DSN for a raw psycopg connection (LISTEN needs one outside the pool)."""
-        return sa.engine.make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        """The DSN for a psycopg connection of its own (LISTEN needs one outside the pool)."""
+        url = sa.engine.make_url(self.url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Tx]:
+        with self.translated():
+            if not self.fast:
+                with self._engine.begin() as conn:
+                    tx: Tx = CoreTx(self, conn)
+                    yield tx
+            else:
+                raw = self._engine.raw_connection()
+                try:
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    tx = DriverTx(self, driver.cursor(), self.plans, single_row_execute=True)
+                    yield tx
+                    raw.commit()
+                except BaseException:
+                    with contextlib.suppress(psycopg.Error):
+                        raw.rollback()
+                    raise
+                finally:
+                    raw.close()
+        self.committed(tx)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self.translated():
+            if not self.fast:
+                with self._engine.connect() as conn:
+                    yield CoreTx(self, conn.execution_options(isolation_level="AUTOCOMMIT"))
+                return
+            raw = self._engine.raw_connection()
+            try:
+                driver = raw.driver_connection
+                assert isinstance(driver, psycopg.Connection)
+                driver.autocommit = True
+                try:
+                    yield DriverTx(self, driver.cursor(), self.plans)
+                finally:
+                    if not driver.closed:
+                        driver.autocommit = False
+            finally:
+                raw.close()
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    # --- announcing and hearing ----------------------------------------------------------------
+
+    def announce_new_runs(self, tx: Tx) -> None:
+        super().announce_new_runs(tx)
+        tx.execute(_NOTIFY_RUNS)
+
+    def announce_cancel(self, tx: Tx, run_id: str) -> None:
+        super().announce_cancel(tx, run_id)
+        tx.execute(_NOTIFY_CANCEL, {"run_id": run_id})
+
+    @contextlib.asynccontextmanager
+    async def hear_others(
+        self, on_new_runs: Callable[[], None], on_cancel: Callable[[str], None]
+    ) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._listen(on_new_runs, on_cancel), name="plainrun-listen")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _listen(self, on_new_runs: Callable[[], None], on_cancel: Callable[[str], None]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.psycopg_dsn, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {RUNS_CHANNEL}")
+                    await conn.execute(f"LISTEN {CANCEL_CHANNEL}")
+                    delay = 0.2
+                    on_new_runs()  # anything that arrived while we were not listening
+                    async for note in conn.notifies():
+                        if note.channel == RUNS_CHANNEL:
+                            on_new_runs()
+                        else:
+                            on_cancel(note.payload)
+            except psycopg.Error as exc:
+                log.warning("listen connection lost", extra={"action": "listen_lost", "error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

@@ -82,7 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         agent_id, key = server.demo["AGENT_ID"], server.demo["PLAINRUN_KEY"]
         create_user(server, agent_id, "alice", PASSWORD)
-        other = services.store.create_agent("globex").id
+        other = services.store.agents.create("globex").id
         _, other_key = services.keys.create(agent_id=other, name="globex")
         created = httpx.post(
             f"{server.url}/v2/processes",

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from plainrun.api import create_app
 from plainrun.domain.runs import Stage, Trigger
+from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
-from plainrun.services.users import UserService
+from plainrun.services.runs import RunRequest
 from plainrun.settings import Settings
 
 SOURCE = "to add\n  the total is the a + the b\n  the output total is the total\n"
@@ -28,7 +28,7 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 
 def signed_in(services: Services, agent_id: str) -> TestClient:
-    UserService(services.store).create(agent_id=agent_id, name=f"u{agent_id[-6:]}", password="password 1")
+    services.users.create(agent_id=agent_id, name=f"u{agent_id[-6:]}", password="password 1")
     client = TestClient(create_app(services.settings, services=services))
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ui/sign-in").text)
     assert token
@@ -46,17 +46,19 @@ def csrf(client: TestClient, path: str) -> str:
 
 
 def test_view_runs_pages_newest_first_and_filters_by_trigger_state_and_archived(services: Services) -> None:
-    agent = services.store.create_agent("acme")
+    agent = services.store.agents.create("acme")
     process = services.processes.create(SYSTEM, agent_id=agent.id, source=SOURCE)
     started = [
         services.runs.start(
             SYSTEM,
-            agent_id=agent.id,
-            process_id=process.id,
-            stage=Stage.DRAFT,
-            name=f"run {i}",
-            inputs={"a": i, "b": 1},
-            trigger=Trigger.MANUAL if i % 3 == 0 else Trigger.API,
+            RunRequest(
+                agent_id=agent.id,
+                process_id=process.id,
+                stage=Stage.DRAFT,
+                name=f"run {i}",
+                inputs={"a": i, "b": 1},
+                trigger=Trigger.MANUAL if i % 3 == 0 else Trigger.API,
+            ),
         ).id
         for i in range(30)
     ]
@@ -87,7 +89,7 @@ def test_view_runs_pages_newest_first_and_filters_by_trigger_state_and_archived(
 
 
 def test_another_agents_pages_are_not_found_and_unsafe_requests_need_the_token(services: Services) -> None:
-    mine, theirs = services.store.create_agent("acme"), services.store.create_agent("globex")
+    mine, theirs = services.store.agents.create("acme"), services.store.agents.create("globex")
     hidden = services.processes.create(SYSTEM, agent_id=theirs.id, source=SOURCE)
     own = services.processes.create(SYSTEM, agent_id=mine.id, source=SOURCE)
     client = signed_in(services, mine.id)
@@ -100,6 +102,6 @@ def test_another_agents_pages_are_not_found_and_unsafe_requests_need_the_token(s
     token = csrf(client, f"/ui/processes/{own.id}")
     assert client.post(f"/ui/processes/{hidden.id}/publish", data={"csrf_token": token}).status_code == 404
     assert client.post(f"/ui/processes/{own.id}/publish", data={}).status_code == 403
-    assert services.store.get_process(own.id).published_version is None  # type: ignore[union-attr]
+    assert services.store.processes.get(own.id).published_version is None  # type: ignore[union-attr]
     published = client.post(f"/ui/processes/{own.id}/publish", data={"csrf_token": token})
     assert published.status_code == 200 and "Published version 1." in published.text

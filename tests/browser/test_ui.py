@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from plainrun.services.users import UserService
 from tests.browser.conftest import Site, shot, sign_in_with_key, sign_in_with_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -286,7 +285,7 @@ def test_a_revoked_key_or_a_deleted_user_signs_the_session_out(page: Page, site:
     page.goto(f"/ui/agents/{site.agent_id}/processes")
     expect(page).to_have_url(re.compile(r"/ui/sign-in\?next="))
 
-    users = UserService(site.services.store)
+    users = site.services.users
     users.create(agent_id=site.agent_id, name="bob", password="bob's password")
     page.get_by_label("Name").fill("bob")
     page.get_by_label("Password").fill("bob's password")

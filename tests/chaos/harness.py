@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from plainrun.domain.runs import FINAL_STATES, RunState, Stage, Trigger
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
+from plainrun.services.runs import RunRequest
 from plainrun.settings import Settings
 from plainrun.store import schema as t
 
@@ -274,7 +275,7 @@ class Installation:
             database_url=database_url, data_dir=tmp / "var", max_attempts=max_attempts, key_cache_s=0
         )
         services = build_services(settings, migrate=True)
-        agent_id = services.store.create_agent("chaos").id
+        agent_id = services.store.agents.create("chaos").id
         process = services.processes.create(SYSTEM, agent_id=agent_id, source=PROCESS)
         services.processes.publish(SYSTEM, process.id)
         _, api_key = services.keys.create(agent_id=None, name="chaos")
@@ -283,12 +284,14 @@ class Installation:
     def start(self, tag: str, sink: str) -> str:
         return self.services.runs.start(
             SYSTEM,
-            agent_id=self.agent_id,
-            process_id=self.process_id,
-            stage=Stage.PUBLISHED,
-            name=tag,
-            inputs={"tag": tag, "sink": sink},
-            trigger=Trigger.API,
+            RunRequest(
+                agent_id=self.agent_id,
+                process_id=self.process_id,
+                stage=Stage.PUBLISHED,
+                name=tag,
+                inputs={"tag": tag, "sink": sink},
+                trigger=Trigger.API,
+            ),
         ).id
 
     def body(self, tag: str, sink: str) -> dict[str, Any]:
@@ -302,12 +305,12 @@ class Installation:
         }
 
     def states(self) -> Counter[str]:
-        with self.services.store.read() as conn:
-            rows = conn.execute(
+        with self.services.store.database.read() as tx:
+            rows = tx.execute(
                 sa.select(t.runs.c.state, sa.func.count())
                 .where(t.runs.c.process_id == self.process_id)
                 .group_by(t.runs.c.state)
-            ).all()
+            ).rows
         return Counter({state: n for state, n in rows})
 
     def unfinished(self) -> int:
@@ -320,9 +323,9 @@ class Installation:
 
     def lease_holders(self) -> set[str]:
         """The workers holding Running runs now."""
-        with self.services.store.read() as conn:
+        with self.services.store.database.read() as tx:
             return set(
-                conn.scalars(
+                tx.scalars(
                     sa.select(t.runs.c.lease_owner)
                     .where(t.runs.c.process_id == self.process_id, t.runs.c.state == RunState.RUNNING.value)
                     .distinct()
@@ -330,20 +333,20 @@ class Installation:
             )
 
     def runs(self) -> dict[str, dict[str, Any]]:
-        with self.services.store.read() as conn:
-            rows = conn.execute(sa.select(t.runs).where(t.runs.c.process_id == self.process_id)).mappings()
+        with self.services.store.database.read() as tx:
+            rows = tx.rows(sa.select(t.runs).where(t.runs.c.process_id == self.process_id))
             return {r["id"]: dict(r) for r in rows}
 
     def events(self) -> dict[str, list[dict[str, Any]]]:
         """Every run's state events (created, state, attempt_lost, handed_back), oldest first."""
         by_run: dict[str, list[dict[str, Any]]] = {}
-        with self.services.store.read() as conn:
-            rows = conn.execute(
+        with self.services.store.database.read() as tx:
+            rows = tx.rows(
                 sa.select(t.run_events)
                 .join(t.runs, t.runs.c.id == t.run_events.c.run_id)
                 .where(t.runs.c.process_id == self.process_id, t.run_events.c.kind != "log")
                 .order_by(t.run_events.c.run_id, t.run_events.c.id)
-            ).mappings()
+            )
             for r in rows:
                 by_run.setdefault(r["run_id"], []).append(dict(r))
         return by_run

@@ -51,21 +51,21 @@ def listeners(database: str) -> int:
 
 
 def claimers_since(inst: Installation, since: datetime) -> set[str]:
-    with inst.services.store.read() as conn:
-        rows = conn.execute(
+    with inst.services.store.database.read() as tx:
+        rows = tx.scalars(
             sa.select(t.run_events.c.data).where(
                 t.run_events.c.kind == "state",
                 t.run_events.c.to_state == RunState.RUNNING.value,
                 t.run_events.c.at > since,
             )
-        ).scalars()
+        )
         return {d["worker"] for d in rows}
 
 
 def fired_slots(inst: Installation, schedule_id: str) -> list[datetime]:
-    with inst.services.store.read() as conn:
+    with inst.services.store.database.read() as tx:
         return list(
-            conn.scalars(
+            tx.scalars(
                 sa.select(t.schedule_fires.c.slot_at)
                 .where(t.schedule_fires.c.schedule_id == schedule_id, t.schedule_fires.c.run_id.is_not(None))
                 .order_by(t.schedule_fires.c.slot_at)

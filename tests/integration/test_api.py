@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
-from plainrun.api import create_app
+from plainrun.http import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 
@@ -85,7 +85,7 @@ def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
         database_url=database_url, data_dir=tmp_path, key_cache_s=0, max_upload_bytes=64 * 1024
     )
     services = build_services(settings, migrate=True)
-    agent = services.store.create_agent("acme")
+    agent = services.store.agents.create("acme")
     _, key = services.keys.create(agent_id=agent.id)
     with TestClient(create_app(settings, services=services), raise_server_exceptions=False) as client:
         yield Api(client=client, services=services, agent_id=agent.id, key=key)
@@ -220,7 +220,7 @@ def test_authentication_and_errors_are_error_models(api: Api) -> None:
 def test_a_key_scoped_to_one_agent_sees_nothing_of_another(api: Api) -> None:
     process_id = api.process()
     run_id = api.start(process_id).json()["id"]  # type: ignore[attr-defined]
-    other_agent = api.services.store.create_agent("other")
+    other_agent = api.services.store.agents.create("other")
     _, other_key = api.services.keys.create(agent_id=other_agent.id)
     h = {"x-api-key": other_key}
     assert_error(api.client.get(f"/v2/runs/{run_id}", headers=h), 404)

@@ -15,6 +15,7 @@ import pytest
 from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.engine.worker import WorkerConfig
 from plainrun.services.access import SYSTEM, Principal
+from plainrun.services.runs import RunRequest
 from tests.integration.test_engine import STUCK, EngineHarness, running_engine
 
 CHECK = (
@@ -92,7 +93,7 @@ def test_run_to_starts_a_real_child_run_and_the_parent_resumes_with_its_outputs(
     assert child.inputs == [{"name": "vendor name", "value": "Acme"}, {"name": "country", "value": "France"}]
     # The parent was parked while the child ran, then resumed by replay in a second attempt.
     transitions = [
-        (e.from_state, e.to_state) for e in engine.services.store.list_run_events(parent_id) if e.to_state
+        (e.from_state, e.to_state) for e in engine.services.store.runs.events(parent_id) if e.to_state
     ]
     assert (RunState.RUNNING, RunState.WAITING) in transitions
     assert (RunState.WAITING, RunState.PENDING) in transitions
@@ -160,7 +161,7 @@ def test_children_are_scoped_to_the_parents_agent(engine: EngineHarness) -> None
     engine.process(CHECK)
     parent_id = engine.start(engine.process(ONBOARD), vendor="Acme", country="France")
     engine.wait_state(parent_id, RunState.SUCCEEDED)
-    other = engine.services.store.create_agent("other").id
+    other = engine.services.store.agents.create("other").id
     with pytest.raises(Exception, match="not found"):
         engine.services.runs.children(Principal("k", other), parent_id)
 
@@ -169,12 +170,14 @@ def test_a_run_started_to_fail_fast_fails_at_its_first_exception(engine: EngineH
     process_id = engine.process(STRICT)  # its process setting says: wait for guidance
     run = engine.services.runs.start(
         SYSTEM,
-        agent_id=engine.agent_id,
-        process_id=process_id,
-        stage=Stage.DRAFT,
-        name="from the editor",
-        trigger=Trigger.MANUAL,
-        on_exception="fail",
+        RunRequest(
+            agent_id=engine.agent_id,
+            process_id=process_id,
+            stage=Stage.DRAFT,
+            name="from the editor",
+            trigger=Trigger.MANUAL,
+            on_exception="fail",
+        ),
     )
     failed = engine.wait_state(run.id, RunState.FAILED)
     assert failed.error is not None and "vendor code" in failed.error["message"]

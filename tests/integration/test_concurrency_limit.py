@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from plainrun.api import create_app
 from plainrun.domain.runs import RunState, Stage, Trigger
+from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
+from plainrun.services.runs import RunRequest
 from plainrun.settings import Settings
 
 FETCH = "to fetch the status\n  fetch json from the url\n  the output status is the above's status\n"
@@ -91,12 +92,14 @@ def _start(services: Services, agent_id: str, process_id: str, url: str, n: int)
     return [
         services.runs.start(
             SYSTEM,
-            agent_id=agent_id,
-            process_id=process_id,
-            stage=Stage.PUBLISHED,
-            name=f"run {i}",
-            inputs={"url": url},
-            trigger=Trigger.API,
+            RunRequest(
+                agent_id=agent_id,
+                process_id=process_id,
+                stage=Stage.PUBLISHED,
+                name=f"run {i}",
+                inputs={"url": url},
+                trigger=Trigger.API,
+            ),
         ).id
         for i in range(n)
     ]
@@ -108,14 +111,14 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
 ) -> None:
     settings = Settings(database_url=database_url, data_dir=tmp_path)
     services = build_services(settings, migrate=True)
-    agent_id = services.store.create_agent("acme").id
+    agent_id = services.store.agents.create("acme").id
     limited = services.processes.create(
         SYSTEM, agent_id=agent_id, source=FETCH, settings={"max_concurrency": 2}
     ).id
     free = services.processes.create(SYSTEM, agent_id=agent_id, source=FETCH).id
     for process_id in (limited, free):
         services.processes.publish(SYSTEM, process_id)
-    assert services.store.get_process(limited).max_concurrent_runs == 2  # type: ignore[union-attr]
+    assert services.store.processes.get(limited).max_concurrent_runs == 2  # type: ignore[union-attr]
 
     env = {**os.environ, "PLAINRUN_DATABASE_URL": database_url, "PLAINRUN_DATA_DIR": str(tmp_path)}
     cmd = [str(Path(sys.executable).parent / "plainrun"), "worker", "--executors", "2", "--concurrency", "2"]
@@ -131,7 +134,7 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
     def sample() -> None:
         nonlocal running_peak
         while not sampling.is_set():
-            count = len(services.store.list_runs(limited, states=[RunState.RUNNING], limit=100))
+            count = len(services.store.runs.page(limited, states=[RunState.RUNNING], limit=100))
             running_peak = max(running_peak, count)
             time.sleep(0.01)
 
@@ -142,7 +145,7 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
         sampler.start()
         deadline = time.monotonic() + 90
         while True:
-            runs = services.store.get_runs(run_ids)
+            runs = services.store.runs.get_many(run_ids)
             if all(r.state.is_final for r in runs.values()):
                 break
             assert time.monotonic() < deadline, "runs still not finished after 90 s"
@@ -151,7 +154,7 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
         timeline = sorted(
             (e.at.strftime("%S.%f"), "L" if r.process_id == limited else "F", e.to_state, e.data)
             for r in runs.values()
-            for e in services.store.list_run_events(r.id)
+            for e in services.store.runs.events(r.id)
             if e.kind == "state"
         )
     finally:
@@ -177,7 +180,7 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
 def test_the_limit_is_a_process_setting_of_the_api(database_url: str, tmp_path: Path) -> None:
     settings = Settings(database_url=database_url, data_dir=tmp_path, key_cache_s=0)
     services = build_services(settings, migrate=True)
-    agent_id = services.store.create_agent("acme").id
+    agent_id = services.store.agents.create("acme").id
     _, key = services.keys.create(agent_id=agent_id, name="t")
     with TestClient(create_app(settings, services=services), raise_server_exceptions=False) as client:
         client.headers["x-api-key"] = key
@@ -193,11 +196,11 @@ def test_the_limit_is_a_process_setting_of_the_api(database_url: str, tmp_path: 
         )
         assert r.status_code == 201 and r.json()["settings"]["max_concurrency"] == 3
         process_id = r.json()["id"]
-        assert services.store.get_process(process_id).max_concurrent_runs == 3  # type: ignore[union-attr]
+        assert services.store.processes.get(process_id).max_concurrent_runs == 3  # type: ignore[union-attr]
         r = client.patch(f"/v2/processes/{process_id}", json={"settings": {"max_concurrency": None}})
         assert r.status_code == 200 and r.json()["settings"]["max_concurrency"] is None
-        assert services.store.get_process(process_id).max_concurrent_runs is None  # type: ignore[union-attr]
+        assert services.store.processes.get(process_id).max_concurrent_runs is None  # type: ignore[union-attr]
         r = client.patch(f"/v2/processes/{process_id}", json={"settings": {"max_concurrency": 1}})
         assert r.json()["settings"]["max_concurrency"] == 1
-        assert services.store.get_process(process_id).max_concurrent_runs == 1  # type: ignore[union-attr]
+        assert services.store.processes.get(process_id).max_concurrent_runs == 1  # type: ignore[union-attr]
     services.close()

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from plainrun.domain.runs import RunState, Stage, Trigger
+from plainrun.domain.runs import Run, RunState, Stage, Trigger
 from plainrun.engine.worker import Worker, WorkerConfig
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
+from plainrun.services.runs import RunRequest
 from plainrun.settings import Settings
-from plainrun.store.records import Run
 
 GREET = (
     "to greet a customer\n"
@@ -47,7 +47,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 class EngineHarness:
     def __init__(self, services: Services):
         self.services = services
-        self.agent_id = services.store.create_agent("acme").id
+        self.agent_id = services.store.agents.create("acme").id
 
     def process(self, source: str, **settings: object) -> str:
         process = self.services.processes.create(
@@ -59,16 +59,18 @@ class EngineHarness:
     def start(self, process_id: str, **inputs: object) -> str:
         return self.services.runs.start(
             SYSTEM,
-            agent_id=self.agent_id,
-            process_id=process_id,
-            stage=Stage.PUBLISHED,
-            name="test",
-            inputs=inputs,
-            trigger=Trigger.API,
+            RunRequest(
+                agent_id=self.agent_id,
+                process_id=process_id,
+                stage=Stage.PUBLISHED,
+                name="test",
+                inputs=inputs,
+                trigger=Trigger.API,
+            ),
         ).id
 
     def run(self, run_id: str) -> Run:
-        run = self.services.store.get_run(run_id)
+        run = self.services.store.runs.get(run_id)
         assert run is not None
         return run
 
@@ -123,7 +125,7 @@ def test_runs_execute_with_every_state_change_and_log_line_recorded(engine: Engi
         run = engine.wait_state(run_id, RunState.SUCCEEDED)
         assert run.outputs == [{"name": "greeting", "value": f"Hello, c{i}!"}]
         assert run.started_at and run.finished_at and run.attempt == 1
-    events = engine.services.store.list_run_events(run_ids[0])
+    events = engine.services.store.runs.events(run_ids[0])
     assert [(e.kind, e.to_state) for e in events] == [
         ("created", RunState.PENDING),
         ("state", RunState.RUNNING),
@@ -204,7 +206,7 @@ def test_a_killed_worker_s_run_completes_on_another_worker(pg_url: str, tmp_path
         workers.append(subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL, start_new_session=True))
         run = harness.wait_state(run_id, RunState.SUCCEEDED, timeout=30)
         recovered_in = time.monotonic() - killed_at
-        events = services.store.list_run_events(run_id)
+        events = services.store.runs.events(run_id)
     finally:
         for w in workers:
             if w.poll() is None:

@@ -15,13 +15,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from plainrun.api.app import create_app
-from plainrun.domain.runs import RunState
+from plainrun.domain.runs import Run, RunState
 from plainrun.engine.worker import WorkerConfig
+from plainrun.http.app import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
-from plainrun.store import guidance as store_guidance
-from plainrun.store.records import Run
 from tests.integration.test_engine import wait_for, worker_in_thread
 
 APPROVE = (
@@ -97,7 +95,7 @@ class Env:
         return r.json()["id"]  # type: ignore[no-any-return]
 
     def run(self, run_id: str) -> Run:
-        run = self.services.store.get_run(run_id)
+        run = self.services.store.runs.get(run_id)
         assert run is not None
         return run
 
@@ -117,8 +115,8 @@ class Env:
 def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
     settings = Settings(database_url=database_url, data_dir=tmp_path, key_cache_s=0)
     services = build_services(settings, migrate=True)
-    agent = services.store.create_agent("acme")
-    other = services.store.create_agent("other")
+    agent = services.store.agents.create("acme")
+    other = services.store.agents.create("other")
     _, key = services.keys.create(agent_id=agent.id)
     _, other_key = services.keys.create(agent_id=other.id)
     try:
@@ -252,7 +250,7 @@ def test_a_remembered_answer_answers_later_runs_until_it_is_deleted(env: Env) ->
     second = env.start(process_id)
     run = env.wait(second, RunState.SUCCEEDED)
     assert run.outputs == [{"name": "answer", "value": "yes"}, {"name": "summary", "value": "ok: yes"}]
-    events = env.services.store.list_run_events(second)
+    events = env.services.store.runs.events(second)
     [guided] = [e for e in events if e.kind == "guidance"]
     assert guided.data and guided.data["by"] == "learning" and guided.data["learning_id"] == learning["id"]
 
@@ -274,10 +272,10 @@ def test_a_remembered_stop_fails_later_runs_and_a_new_answer_replaces_it(env: En
     assert failed.error and failed.error["kind"] == "stopped"
 
     store = env.services.store
-    store_guidance.remember(
-        store, agent_id=env.agent_id, process_id=process_id, line=4, question="Approve?", action="skip"
+    store.guidance.remember(
+        agent_id=env.agent_id, process_id=process_id, line=4, question="Approve?", action="skip"
     )
-    assert [item.action for item in store_guidance.list_learnings(store, process_id)] == ["skip"]
+    assert [item.action for item in store.guidance.of_process(process_id)] == ["skip"]
 
 
 def test_a_late_or_repeated_answer_is_fenced_out(env: Env) -> None:
@@ -285,18 +283,14 @@ def test_a_late_or_repeated_answer_is_fenced_out(env: Env) -> None:
     waiting = env.wait(run_id, RunState.AWAITING_GUIDANCE)
     assert waiting.exec_state is not None
     stale = {"by": "test"}
-    assert not store_guidance.resume_run(
-        env.services.store,
-        run_id,
-        exec_state=waiting.exec_state,
-        event_data=stale,
-        attempt=waiting.attempt + 1,
+    assert not env.services.store.guidance.resume(
+        run_id, exec_state=waiting.exec_state, event_data=stale, attempt=waiting.attempt + 1
     )
     assert env.answer(run_id, action="retry").status_code == 200
     env.wait(run_id, RunState.AWAITING_GUIDANCE, attempt=2)
     # The first pause's answer arrives late: the run paused again since, in another attempt.
-    assert not store_guidance.resume_run(
-        env.services.store, run_id, exec_state=waiting.exec_state, event_data=stale, attempt=waiting.attempt
+    assert not env.services.store.guidance.resume(
+        run_id, exec_state=waiting.exec_state, event_data=stale, attempt=waiting.attempt
     )
     assert not env.services.guidance.auto_answer(run_id, attempt=1)
     assert env.run(run_id).state is RunState.AWAITING_GUIDANCE

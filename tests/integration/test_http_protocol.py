@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from plainrun.api.http import OneWriteHttpProtocol
+from plainrun.http.speed import OneWriteHttpProtocol
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -17,13 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfWriter
 
-from plainrun.api.app import create_app
-from plainrun.domain.runs import RunState, Trigger
-from plainrun.mail.server import SmtpServer, start_smtp
+from plainrun.domain.runs import Run, RunState, Trigger
+from plainrun.http.app import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
-from plainrun.store import mail as store_mail
-from plainrun.store.records import Run
+from plainrun.triggers.mail.server import SmtpServer, start_smtp
 
 SOURCE = 'to take in an email\n  say "mail"\n'
 MAX_BYTES = 64 * 1024
@@ -54,7 +52,7 @@ class Env:
             client.send_message(message, from_addr=sender, to_addrs=to or [self.address()])
 
     def runs(self) -> list[Run]:
-        return self.services.store.list_runs(self.process_id, limit=100)
+        return self.services.store.runs.page(self.process_id, limit=100)
 
 
 @pytest.fixture
@@ -63,8 +61,8 @@ def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
         database_url=database_url, data_dir=tmp_path, key_cache_s=0, max_email_bytes=MAX_BYTES
     )
     services = build_services(settings, migrate=True)
-    agent = services.store.create_agent("acme")
-    other = services.store.create_agent("other")
+    agent = services.store.agents.create("acme")
+    other = services.store.agents.create("other")
     _, key = services.keys.create(agent_id=agent.id)
     _, other_key = services.keys.create(agent_id=other.id)
     process = services.processes.create(services_principal(), agent_id=agent.id, source=SOURCE)
@@ -115,15 +113,15 @@ def test_a_message_with_a_pdf_and_a_csv_starts_one_run_with_both_files_and_the_f
     (run,) = env.runs()
     assert (run.state, run.trigger, run.trigger_ref) == (RunState.PENDING, Trigger.EMAIL, msg["Message-ID"])
     assert run.name == "Invoice A-17"
-    files = env.services.store.get_files(run.file_ids)
+    files = env.services.store.files.get_many(run.file_ids)
     assert [(files[f].name, files[f].content_type, files[f].size) for f in run.file_ids] == [
         ("invoice-A-17.pdf", "application/pdf", len(pdf)),
         ("lines.csv", "text/csv", len(csv)),
     ]
     with env.services.blobs.open(run.file_ids[1]) as stream:
         assert stream.read() == csv
-    facts = store_mail.email_facts(
-        env.services.store, process_id=run.process_id, stage=run.stage.value, message_id=run.trigger_ref
+    facts = env.services.store.mail.facts(
+        process_id=run.process_id, stage=run.stage.value, message_id=run.trigger_ref
     )
     assert facts is not None
     assert facts["subject"] == "Invoice A-17"

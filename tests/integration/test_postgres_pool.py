@@ -9,10 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from plainrun.errors import StoreUnavailable
-from plainrun.store import postgres
-from plainrun.store.postgres import PostgresStore
+from plainrun.store import open_store, postgres
 from tests.conftest import PG_ADMIN
-from tests.integration.test_store_contract import make_runs
+from tests.contract.conftest import make_runs
 
 pytestmark = pytest.mark.postgres
 
@@ -32,20 +31,20 @@ def test_connections_cut_while_idle_are_replaced_unseen_and_busy_ones_fail_once(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(postgres, "PING_AFTER_IDLE_S", 0.2)
-    store = PostgresStore(pg_url)
+    store = open_store(pg_url)
     database = sa.engine.make_url(pg_url).database
     try:
         (run_id,) = make_runs(store, 1)
         # Idle for longer than the ping interval: the pool pings, finds them dead and replaces them.
         assert _kill_connections(database) >= 1
         time.sleep(0.3)
-        assert store.get_run(run_id) is not None
+        assert store.runs.get(run_id) is not None
         # Used a moment ago, so handed out without a ping: the call fails with the store's own
         # error (a 503 at the API), the driver marks the connection broken and it is replaced.
         monkeypatch.setattr(postgres, "PING_AFTER_IDLE_S", 60.0)
         assert _kill_connections(database) >= 1
         with pytest.raises(StoreUnavailable):
-            store.get_run(run_id)
-        assert store.get_run(run_id) is not None
+            store.runs.get(run_id)
+        assert store.runs.get(run_id) is not None
     finally:
         store.dispose()

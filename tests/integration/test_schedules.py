@@ -20,16 +20,15 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from plainrun.api.app import create_app
 from plainrun.domain.runs import Trigger
+from plainrun.domain.schedules import Fire, Timing, slot_ref
 from plainrun.errors import InvalidInput
-from plainrun.scheduler import Scheduler, SchedulerThread, Timing, running
+from plainrun.http.app import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
-from plainrun.services.schedules import slot_ref
 from plainrun.settings import Settings
 from plainrun.store import schema as t
-from plainrun.store.schedules import Fire
+from plainrun.triggers.scheduler import Scheduler, SchedulerThread, running
 
 SOURCE = 'to tick\n  say "tick"\n'
 T0 = datetime(2024, 6, 4, 8, 0, 0, 500_000, tzinfo=UTC)
@@ -65,20 +64,20 @@ class Env:
     process_id: str
 
     def fires(self, schedule_id: str) -> list[Fire]:
-        with self.services.store.read() as conn:
-            rows = conn.execute(
+        with self.services.store.database.read() as tx:
+            rows = tx.rows(
                 sa.select(t.schedule_fires)
                 .where(t.schedule_fires.c.schedule_id == schedule_id)
                 .order_by(t.schedule_fires.c.slot_at)
-            ).mappings()
-            return [Fire(**{k: r[k] for k in Fire.__slots__}) for r in rows]  # type: ignore[attr-defined]
+            )
+            return [Fire(**r) for r in rows]
 
 
 def _env(database_url: str, tmp_path: Path, source: str = SOURCE) -> Iterator[Env]:
     settings = Settings(database_url=database_url, data_dir=tmp_path, key_cache_s=0)
     services = build_services(settings, migrate=True)
     try:
-        agent = services.store.create_agent("acme")
+        agent = services.store.agents.create("acme")
         process = services.processes.create(SYSTEM, agent_id=agent.id, source=source)
         services.processes.publish(SYSTEM, process.id)
         yield Env(settings, services, agent.id, process.id)
@@ -154,7 +153,7 @@ def test_three_schedulers_fire_hundreds_of_slots_each_once_with_restarts(pg_env:
     fires = pg_env.fires(schedule.id)
     assert [f.slot_at for f in fires] == expected  # none twice (unique anyway), none missing
     assert all(f.run_id and f.error is None for f in fires)
-    runs = pg_env.services.store.list_runs(pg_env.process_id, limit=1000)
+    runs = pg_env.services.store.runs.page(pg_env.process_id, limit=1000)
     assert len(runs) == len(expected)
     assert {r.trigger_ref for r in runs} == {slot_ref(schedule.id, s) for s in expected}
     assert {r.id for r in runs} == {f.run_id for f in fires}
@@ -182,7 +181,7 @@ def test_a_slot_fires_within_a_second_of_its_time(env: Env) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     fires = env.fires(schedule.id)
-    runs = {r.id: r for r in env.services.store.list_runs(env.process_id, limit=100)}
+    runs = {r.id: r for r in env.services.store.runs.page(env.process_id, limit=100)}
     for fire in fires:
         late = runs[fire.run_id].created_at - fire.slot_at  # type: ignore[index]
         assert timedelta(0) <= late < timedelta(seconds=1), late
@@ -239,7 +238,7 @@ def test_catch_up_after_downtime_follows_the_policy(
     # Back on time: the slot at 70 fires whatever the policy.
     on_time = service.fire_due(start + timedelta(minutes=70, seconds=0.4))
     assert [f.slot_at for f in on_time] == [start + timedelta(minutes=70)]
-    runs = env.services.store.list_runs(env.process_id, limit=100)
+    runs = env.services.store.runs.page(env.process_id, limit=100)
     assert len(runs) == len(fired_minutes) + 1
 
 
@@ -353,7 +352,7 @@ def test_invalid_timings_are_refused(kind: str, fields: dict[str, Any]) -> None:
 
 @pytest.fixture
 def api(env: Env) -> Iterator[tuple[Env, TestClient, str, str]]:
-    other = env.services.store.create_agent("other")
+    other = env.services.store.agents.create("other")
     _, key = env.services.keys.create(agent_id=env.agent_id)
     _, other_key = env.services.keys.create(agent_id=other.id)
     with TestClient(create_app(env.settings, services=env.services), raise_server_exceptions=False) as client:
@@ -507,7 +506,7 @@ def test_plainrun_scheduler_in_another_process_shares_slots_with_two_in_process(
     slots = [f.slot_at for f in fires]
     assert len(slots) >= 5
     assert slots == [slots[0] + timedelta(seconds=n) for n in range(len(slots))]  # none twice or missing
-    runs = pg_env.services.store.list_runs(pg_env.process_id, limit=1000)
+    runs = pg_env.services.store.runs.page(pg_env.process_id, limit=1000)
     assert sorted(r.trigger_ref or "" for r in runs) == sorted(slot_ref(schedule.id, s) for s in slots)
     assert slots[-1] > alone_from  # the subprocess fired on alone
     assert b"slot fired" in output

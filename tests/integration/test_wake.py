@@ -12,6 +12,7 @@ from pathlib import Path
 from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
+from plainrun.services.runs import RunRequest
 from plainrun.settings import Settings
 from plainrun.store.wake import NEW_RUNS, WakeReceiver, WakeSender, wake_folder
 
@@ -44,7 +45,7 @@ def test_a_sender_reaches_every_receiver_and_drops_the_sockets_of_dead_ones(tmp_
 def test_a_worker_process_is_woken_by_new_runs_and_cancels_from_another_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'plainrun.db'}"
     services = build_services(Settings(database_url=url, data_dir=tmp_path), migrate=True)
-    agent_id = services.store.create_agent("acme").id
+    agent_id = services.store.agents.create("acme").id
     greet, slow = (
         services.processes.create(SYSTEM, agent_id=agent_id, source=source).id for source in (GREET, SLOW)
     )
@@ -58,17 +59,19 @@ def test_a_worker_process_is_woken_by_new_runs_and_cancels_from_another_process(
     def start(process_id: str) -> str:
         return services.runs.start(
             SYSTEM,
-            agent_id=agent_id,
-            process_id=process_id,
-            stage=Stage.PUBLISHED,
-            name="t",
-            inputs={"customer name": "Ada"},
-            trigger=Trigger.API,
+            RunRequest(
+                agent_id=agent_id,
+                process_id=process_id,
+                stage=Stage.PUBLISHED,
+                name="t",
+                inputs={"customer name": "Ada"},
+                trigger=Trigger.API,
+            ),
         ).id
 
     def wait(run_id: str, states: set[RunState], timeout: float) -> float:
         started = time.monotonic()
-        while (run := services.store.get_run(run_id)) is None or run.state not in states:
+        while (run := services.store.runs.get(run_id)) is None or run.state not in states:
             assert time.monotonic() - started < timeout, f"{run_id} still {run and run.state}"
             assert worker.poll() is None, "the worker died"
             time.sleep(0.005)

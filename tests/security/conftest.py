@@ -20,8 +20,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from plainrun.api import create_app
 from plainrun.engine.worker import WorkerConfig
+from plainrun.http import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 from tests.conftest import _admin, _pg_url
@@ -205,8 +205,8 @@ def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     data_dir = tmp_path_factory.mktemp("data")
     settings = settings_for(module_database_url, data_dir)
     services = build_services(settings, migrate=True)
-    agent_a = services.store.create_agent("agent a")
-    agent_b = services.store.create_agent("agent b")
+    agent_a = services.store.agents.create("agent a")
+    agent_b = services.store.agents.create("agent b")
     _, admin_key = services.keys.create(agent_id=None)
     _, a_key = services.keys.create(agent_id=agent_a.id)
     _, b_key = services.keys.create(agent_id=agent_b.id)

@@ -18,7 +18,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from plainrun import ids as plainrun_ids
+from plainrun.domain import ids as plainrun_ids
 from tests.security.conftest import World
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from plainrun.api import create_app
+from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
 from tests.security.conftest import GREET, MAX_BODY, MAX_SOURCE, MAX_UPLOAD, settings_for
@@ -62,7 +62,7 @@ class Env:
 def make_env(database_url: str, tmp_path: Path) -> Iterator[Env]:
     settings = settings_for(database_url, tmp_path)
     services = build_services(settings, migrate=True)
-    agent = services.store.create_agent("acme")
+    agent = services.store.agents.create("acme")
     _, key = services.keys.create(agent_id=agent.id)
     with TestClient(create_app(settings, services=services), raise_server_exceptions=False) as client:
         yield Env(client, services, agent.id, key, tmp_path)
@@ -106,7 +106,7 @@ def test_a_ten_megabyte_json_body_is_refused_with_413_by_length_and_while_stream
     assert_error(env.call("POST", "/v2/runs", content=chunks(), headers=headers), 413)
     # A lying Content-Length does not get past the bound either.
     assert_error(env.call("POST", f"/v2/processes/{process_id}/publish", content=big, headers=headers), 413)
-    assert env.services.store.list_runs(process_id, limit=10) == []
+    assert env.services.store.runs.page(process_id, limit=10) == []
 
 
 @pytest.mark.parametrize(
@@ -304,9 +304,9 @@ def test_an_e_mail_attachment_named_like_a_path_is_stored_under_a_clean_name(env
     msg.set_content("see attached")
     msg.add_attachment(b"data", maintype="application", subtype="octet-stream", filename="../../etc/cron.d/x")
     (run_id,) = env.services.mail.receive(msg.as_bytes(), "ap@acme.example", [address])
-    run = env.services.store.get_run(run_id)
+    run = env.services.store.runs.get(run_id)
     assert run is not None
-    files = env.services.store.get_files(run.file_ids)
+    files = env.services.store.files.get_many(run.file_ids)
     (record,) = files.values()
     assert "/" not in record.name and not record.name.startswith(".") and record.name.endswith("x")
     (blob,) = env.blobs()

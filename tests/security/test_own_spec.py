@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from plainrun.api import create_app
+from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
 from tests.security.conftest import GREET, settings_for
@@ -45,7 +45,7 @@ def own_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmp = tmp_path_factory.mktemp("own-spec")
     app_settings = settings_for(f"sqlite:///{tmp / 'plainrun.db'}", tmp)
     services = build_services(app_settings, migrate=True)
-    agent = services.store.create_agent("acme")
+    agent = services.store.agents.create("acme")
     _, KEY["x-api-key"] = services.keys.create(agent_id=agent.id)
     process = services.processes.create(SYSTEM, agent_id=agent.id, source=GREET)
     services.processes.publish(SYSTEM, process.id)

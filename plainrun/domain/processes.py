@@ -1,0 +1,82 @@
+"""Processes: one id across stages, an editable draft and immutable published versions, and the
+settings a process carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plainrun.errors import InvalidInput
+
+#: Settings a process may carry, with their defaults.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "on_exception": "pause",  # or "fail"
+    "timeout_s": None,  # None: the service default
+    "max_concurrency": None,  # at most this many runs Running at once; None: no limit
+}
+MAX_CONCURRENCY = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    id: str
+    agent_id: str
+    name: str
+    description: str
+    draft_sha256: str
+    draft_revision: int
+    published_version: int | None
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    #: At most this many runs Running at once (``settings["max_concurrency"]``); None: no limit.
+    max_concurrent_runs: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessVersion:
+    process_id: str
+    version: int
+    sha256: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Runnable:
+    """What a run of a process starts from now: the version of a stage and its source's hash."""
+
+    process_id: str
+    name: str
+    stage: str
+    version: int
+    sha256: str
+    settings: dict[str, Any]
+
+
+def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as given, checked: only known ones, each of its kind."""
+    unknown = set(settings) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise InvalidInput("Unknown process settings.", details=[("settings", ", ".join(sorted(unknown)))])
+    if settings.get("on_exception") not in (None, "pause", "fail"):
+        raise InvalidInput("on_exception must be 'pause' or 'fail'.")
+    timeout = settings.get("timeout_s")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise InvalidInput("timeout_s must be a positive number.")
+    limit = settings.get("max_concurrency")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CONCURRENCY
+    ):
+        raise InvalidInput(
+            f"max_concurrency must be a whole number from 1 to {MAX_CONCURRENCY} (or null for no limit).",
+            details=[("max_concurrency", str(limit)[:100])],
+        )
+    return settings
+
+
+def run_timeout(settings: dict[str, Any], default: float) -> float:
+    """A run's maximum execution time: its process's ``timeout_s``, else the service's default."""
+    return float(settings.get("timeout_s") or default)

@@ -1,0 +1,122 @@
+"""Records to wire dictionaries (the one place that decides how a resource looks on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
+
+from plainrun.domain.agents import Agent, ApiKey
+from plainrun.domain.files import FileRecord
+from plainrun.domain.processes import Process, ProcessVersion
+from plainrun.domain.runs import Run, RunEvent
+
+
+def ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class JSON(JSONResponse):
+    """A JSONResponse (so the OpenAPI document shows each route's response model) rendered by orjson."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def run(r: Run) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "name": r.name,
+        "agent_id": r.agent_id,
+        "process_id": r.process_id,
+        "stage": r.stage.value,
+        "status": r.state.status.value,
+        "created_at": ts(r.created_at),
+        "file_ids": r.file_ids,
+        "outputs": r.outputs,
+        # plainrun's extra fields
+        "state": r.state.value,
+        "version": r.version,
+        "inputs": r.inputs,
+        "trigger": r.trigger.value,
+        "trigger_ref": r.trigger_ref,
+        "archived": r.archived,
+        "attempt": r.attempt,
+        "started_at": ts(r.started_at),
+        "finished_at": ts(r.finished_at),
+        "error": r.error,
+        "rerun_of": r.rerun_of,
+        "parent_run_id": r.parent_run_id,
+        "cancel_requested": r.cancel_requested,
+    }
+
+
+def event(e: RunEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": ts(e.at),
+        "kind": e.kind,
+        "from_state": e.from_state.value if e.from_state else None,
+        "to_state": e.to_state.value if e.to_state else None,
+        "attempt": e.attempt,
+        "data": e.data,
+    }
+
+
+def process(p: Process, *, source: str | None = None, inputs: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": p.id,
+        "agent_id": p.agent_id,
+        "name": p.name,
+        "description": p.description,
+        "draft_revision": p.draft_revision,
+        "published_version": p.published_version,
+        "stages": ["Draft", "Published"] if p.published_version else ["Draft"],
+        "settings": p.settings,
+        "created_at": ts(p.created_at),
+        "updated_at": ts(p.updated_at),
+    }
+    if source is not None:
+        out["source"] = source
+    if inputs is not None:
+        out["inputs"] = inputs
+    return out
+
+
+def version(v: ProcessVersion, *, source: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"process_id": v.process_id, "version": v.version, "created_at": ts(v.created_at)}
+    if source is not None:
+        out["source"] = source
+    return out
+
+
+def file(f: FileRecord) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "agent_id": f.agent_id,
+        "name": f.name,
+        "content_type": f.content_type,
+        "size": f.size,
+        "sha256": f.sha256,
+        "uploaded": f.ready,
+        "created_at": ts(f.created_at),
+    }
+
+
+def agent(a: Agent) -> dict[str, Any]:
+    return {"id": a.id, "name": a.name, "created_at": ts(a.created_at)}
+
+
+def api_key(k: ApiKey) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "agent_id": k.agent_id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "created_at": ts(k.created_at),
+        "revoked_at": ts(k.revoked_at),
+    }

@@ -1,0 +1,84 @@
+"""Jinja2 templates (autoescaped), the filters they use, and ``page`` to render one."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from plainrun.domain.runs import RunState
+
+#: Where the UI is mounted.
+UI = "/ui"
+
+STATE_TONE = {
+    RunState.PENDING: "wait",
+    RunState.RUNNING: "busy",
+    RunState.WAITING: "busy",
+    RunState.AWAITING_GUIDANCE: "ask",
+    RunState.SUCCEEDED: "ok",
+    RunState.FAILED: "bad",
+    RunState.CANCELLED: "off",
+    RunState.TIMED_OUT: "bad",
+}
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+
+
+def show(value: Any) -> str:
+    """A fact's value as text: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def tone(state: RunState | str | None) -> str:
+    try:
+        return STATE_TONE[RunState(state)]
+    except (KeyError, ValueError):
+        return "wait"
+
+
+def build_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("plainrun.http.web", "templates"),
+        autoescape=True,  # every template, whatever its name: all process text and run data is escaped
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=when, show=show, tone=tone)
+    env.globals.update(ui=UI)
+    return env
+
+
+class Pages:
+    def __init__(self) -> None:
+        self.env = build_environment()
+
+    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        viewer = getattr(request.state, "viewer", None)
+        session = request.scope.get("session") or {}
+        flash = session.pop("flash", None) if "session" in request.scope else None
+        html = self.env.get_template(name).render(
+            request=request,
+            viewer=viewer,
+            csrf=session.get("csrf", ""),
+            flash=flash,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+
+def pages(request: Request) -> Pages:
+    return request.app.state.pages  # type: ignore[no-any-return]
+
+
+def flash(request: Request, message: str) -> None:
+    """A one-line message shown on the next page rendered for this session."""
+    request.session["flash"] = message[:500]

@@ -1,0 +1,72 @@
+"""Where file contents live, behind a small interface; the default is a local directory.
+
+Stored objects are named by their file id only: a file's own name is metadata, never a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from plainrun.domain import ids
+from plainrun.errors import NotFound, TooLarge
+
+CHUNK = 256 * 1024
+
+
+class BlobStorage(Protocol):
+    def put(self, file_id: str, chunks: Iterator[bytes], *, max_bytes: int) -> tuple[int, str]:
+        """Store the chunks; returns (size, sha256). Over ``max_bytes`` raises TooLarge, keeping nothing."""
+        ...
+
+    def open(self, file_id: str) -> BinaryIO: ...
+
+    def delete(self, file_id: str) -> None: ...
+
+
+class LocalBlobStorage:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, file_id: str) -> Path:
+        if not ids.is_id(file_id):
+            raise NotFound("The file was not found.")
+        return self.root / file_id[-2:] / file_id
+
+    def put(self, file_id: str, chunks: Iterator[bytes], *, max_bytes: int) -> tuple[int, str]:
+        path = self._path(file_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(f"The file is larger than {max_bytes} bytes.")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size, digest.hexdigest()
+
+    def open(self, file_id: str) -> BinaryIO:
+        try:
+            return open(self._path(file_id), "rb")
+        except FileNotFoundError as exc:
+            raise NotFound("The file's content was not found.") from exc
+
+    def delete(self, file_id: str) -> None:
+        self._path(file_id).unlink(missing_ok=True)
+
+
+def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk

@@ -1,0 +1,160 @@
+"""The store's speed device: its SQLAlchemy statements run on the driver's own cursor.
+
+Starting, claiming and finishing runs happen for every run, many times a second. Through
+SQLAlchemy's ``Connection`` each statement costs more CPU than the database spends on it (the
+connection and result machinery, not the SQL). ``DriverTx`` runs the very same statement objects
+the operations are written with: each is compiled once per dialect by SQLAlchemy's own compiler
+(the ``Plan``, cached for as long as the statement object lives), its parameters are converted by
+the bound columns' own type processors and its rows by the result columns' own, exactly as
+SQLAlchemy would. So there is no second copy of any statement, and rows written either way read
+the same either way (the contract tests run every operation through both executors).
+
+Switched off with ``PLAINRUN_FAST=false``: the stores then run everything through ``CoreTx``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from plainrun.store.database import Database
+from plainrun.store.tx import Params, Result, Tx
+
+Processor = Callable[[Any], Any] | None
+_REQUIRED = object()
+
+
+class Plan:
+    """One statement compiled for one dialect: its SQL, how each parameter goes in, each column out."""
+
+    def __init__(self, statement: Executable, dialect: Dialect, column_keys: Sequence[str] | None = None):
+        assert isinstance(statement, sa.sql.ClauseElement)
+        # An INSERT without values() writes the columns its parameters name, as SQLAlchemy's does.
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        assert isinstance(compiled, SQLCompiler)
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        #: Statements with expanding (``IN``) parameters are rendered per call.
+        self.expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        names = list(compiled.positiontup or ()) if self.positional else list(by_name)
+        self.slots: list[tuple[str, Processor, Any, Callable[[], Any] | None]] = []
+        for name in names:
+            bind = by_name[name]
+            if isinstance(bind.type, sa.types.NullType):
+                raise TypeError(f"the parameter {name!r} of a store statement has no type: {self.sql}")
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            default = _REQUIRED if bind.required else bind.value
+            self.slots.append((name, processor, default, bind.callable))
+        self.names = [slot[0] for slot in self.slots]
+        self.dialect = dialect
+        self.columns = list(getattr(statement, "exported_columns", ()))
+        self.keys = [str(column.key) for column in self.columns]
+        #: Made at the first result: a processor may depend on the type the driver reports.
+        self.decoders: list[Processor] | None = None
+
+    def bind(self, params: Params | None) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+        """The SQL and the driver's parameters for one call."""
+        if self.expanding:
+            return self._bind_expanded(params or {})
+        values = []
+        for name, processor, default, call in self.slots:
+            if params is not None and name in params:
+                value = params[name]
+            elif call is not None:
+                value = call()
+            elif default is _REQUIRED:
+                raise KeyError(f"the store statement needs the parameter {name!r}")
+            else:
+                value = default
+            values.append(value if processor is None else processor(value))
+        if self.positional:
+            return self.sql, tuple(values)
+        return self.sql, dict(zip(self.names, values, strict=True))
+
+    def _bind_expanded(self, params: Params) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+        state = self.compiled.construct_expanded_state(dict(params))
+        processors = state.processors or {}
+        values = {
+            name: processors[name](value) if name in processors else value
+            for name, value in state.parameters.items()
+        }
+        if self.positional:
+            return state.statement, tuple(values[name] for name in state.positiontup or ())
+        return state.statement, values
+
+    def decode(self, rows: Sequence[Sequence[Any]], description: Sequence[Any]) -> list[tuple[Any, ...]]:
+        decoders = self.decoders
+        if decoders is None:
+            decoders = self.decoders = [
+                column.type.dialect_impl(self.dialect).result_processor(self.dialect, described[1])
+                for column, described in zip(self.columns, description, strict=True)
+            ]
+        if not any(decoders):
+            return [tuple(row) for row in rows]
+        return [
+            tuple(v if d is None or v is None else d(v) for d, v in zip(decoders, row, strict=True))
+            for row in rows
+        ]
+
+
+class Plans:
+    """The plans of one dialect, kept as long as their statements live (module-level statements
+    are compiled once; a statement built for one call is compiled for that call). An INSERT has a
+    plan per set of columns given."""
+
+    def __init__(self, dialect: Dialect):
+        self.dialect = dialect
+        self._plans: weakref.WeakKeyDictionary[Executable, dict[tuple[str, ...], Plan]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, statement: Executable, params: Params | None) -> Plan:
+        keys = tuple(params) if params is not None and isinstance(statement, sa.Insert) else ()
+        plans = self._plans.get(statement)
+        if plans is None:
+            plans = self._plans[statement] = {}
+        plan = plans.get(keys)
+        if plan is None:
+            plan = plans[keys] = Plan(statement, self.dialect, keys)
+        return plan
+
+
+class DriverTx(Tx):
+    """Statements on a driver cursor (sqlite3 or psycopg), inside the caller's transaction."""
+
+    def __init__(self, database: Database, cursor: Any, plans: Plans, *, single_row_execute: bool = False):
+        super().__init__(database)
+        self.cursor = cursor
+        self.plans = plans
+        #: psycopg's ``executemany`` goes through its pipeline, which for one row costs a third more
+        #: CPU than a plain ``execute``; batches of one are the common case.
+        self.single_row_execute = single_row_execute
+
+    def execute(self, statement: Executable, params: Params | None = None) -> Result:
+        plan = self.plans.get(statement, params)
+        sql, args = plan.bind(params)
+        cursor = self.cursor
+        cursor.execute(sql, args)
+        if not plan.keys:
+            return Result([], [], cursor.rowcount)
+        rows = plan.decode(cursor.fetchall(), cursor.description)
+        return Result(plan.keys, rows, len(rows))
+
+    def execute_many(self, statement: Executable, rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        plan = self.plans.get(statement, rows[0])
+        if len(rows) == 1 and self.single_row_execute:
+            sql, args = plan.bind(rows[0])
+            self.cursor.execute(sql, args)
+            return
+        bound = [plan.bind(r) for r in rows]
+        self.cursor.executemany(bound[0][0], [args for _, args in bound])

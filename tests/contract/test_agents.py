@@ -1,0 +1,34 @@
+"""Agents, API keys, users and the installation's secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from plainrun.errors import Conflict
+from plainrun.store import Store
+
+
+def test_api_keys_are_found_by_hash_until_revoked(store: Store) -> None:
+    agent = store.agents.create("acme")
+    key = store.agents.create_key(agent_id=agent.id, name="k", prefix="prk_abc", key_hash="h" * 64)
+    assert store.agents.key_by_hash("h" * 64) == key == store.agents.active_key(key.id)
+    assert store.agents.keys() == [key]
+    assert store.agents.revoke_key(key.id) and not store.agents.revoke_key(key.id)
+    assert store.agents.key_by_hash("h" * 64) is None and store.agents.active_key(key.id) is None
+    assert store.agents.keys()[0].revoked_at is not None
+
+
+def test_agents_users_and_the_installation_secret(store: Store) -> None:
+    first, second = store.agents.create("acme"), store.agents.create("globex")
+    assert store.agents.all() == [first, second] and store.agents.get(first.id) == first
+    assert store.agents.get("nope") is None
+    user = store.agents.create_user(agent_id=first.id, name="alice", password_hash="scrypt$x")
+    with pytest.raises(Conflict):
+        store.agents.create_user(agent_id=second.id, name="alice", password_hash="scrypt$y")
+    store.agents.create_user(agent_id=second.id, name="bob", password_hash="scrypt$z")
+    assert store.agents.user(user.id) == user == store.agents.user_named("alice")
+    assert [u.name for u in store.agents.users()] == ["alice", "bob"]
+    assert [u.name for u in store.agents.users(second.id)] == ["bob"]
+    assert store.agents.delete_user(user.id) and not store.agents.delete_user(user.id)
+    secret = store.agents.installation_secret()
+    assert len(secret) == 32 and store.agents.installation_secret() == secret
