@@ -26,6 +26,7 @@ from plainrun.language import (
     ProcessSyntaxError,
     Program,
     SmtpSettings,
+    Waiting,
     parse,
 )
 from plainrun.settings import Settings
@@ -121,6 +122,9 @@ def exec_(
         outcome = execution.run()
     if isinstance(outcome, Failed):
         typer.echo(f"failed on line {outcome.line}, column {outcome.column}: {outcome.message}", err=True)
+        raise typer.Exit(1)
+    if isinstance(outcome, Waiting):  # child runs of the local environment end before this returns
+        typer.echo(f"the run waits for runs that are not local: {', '.join(outcome.runs)}", err=True)
         raise typer.Exit(1)
     for output in outcome.outputs:
         typer.echo(f"output {output['name']}: {output['value']}")

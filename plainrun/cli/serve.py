@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from plainrun.cli._common import console
-from plainrun.services.container import build_services
+from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 
 
@@ -33,58 +33,71 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Serve the API on the configured database (migrating it first)."""
-        # Imported here: every other command of the CLI starts faster without the web stack.
-        import uvicorn
-
-        from plainrun.engine.supervisor import WorkerProcess
-        from plainrun.engine.worker import WorkerConfig
-        from plainrun.http import create_app
-        from plainrun.http.speed import OneWriteHttpProtocol
-        from plainrun.triggers.scheduler import Scheduler, running
-
         overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
         settings = Settings(**overrides)  # type: ignore[arg-type]
         services = build_services(settings, migrate=True)
         if examples:
-            from plainrun.demo import seed
+            _set_up_examples(services)
+        _serve(services, worker="none" if no_worker else "inline" if inline_worker else "child")
 
-            demo = seed(services)
-            env = settings.data_dir / "demo.env"
-            env.parent.mkdir(parents=True, exist_ok=True)
-            lines = {
-                "PLAINRUN_URL": settings.base_url,
-                "PLAINRUN_KEY": demo.api_key,
-                "AGENT_ID": demo.agent_id,
-                **{f"PROCESS_{name.split()[0].upper()}": pid for name, pid in demo.processes.items()},
-            }
-            env.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()))
-            console.print(f"demo agent {demo.agent_id}; processes: {demo.processes}", highlight=False)
-            console.print(f"API key (shown once): [bold]{demo.api_key}[/bold]")
-            console.print(f"shell variables for the README's curl session: source {env}", highlight=False)
-        from plainrun.triggers.mail.server import start_smtp
 
-        smtp = start_smtp(services)
-        console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)
-        # The worker runs in a process of its own (a core of its own), woken by the API's commits.
-        worker = None if no_worker or inline_worker else WorkerProcess()
-        try:
-            if worker is not None:
-                worker.start()
-            with running(Scheduler(services.schedules)):
-                uvicorn.run(
-                    create_app(
-                        settings,
-                        services=services,
-                        worker=WorkerConfig() if inline_worker and not no_worker else None,
-                        worker_metrics_dir=worker.metrics_dir if worker is not None else None,
-                    ),
-                    host=settings.host,
-                    port=settings.port,
-                    log_level="warning",
-                    access_log=False,
-                    http=OneWriteHttpProtocol,
-                )
-        finally:
-            if worker is not None:
-                worker.stop()
-            smtp.stop()
+def _set_up_examples(services: Services) -> None:
+    """The demo agent and processes, a key, and the shell variables of the README's curl session."""
+    from plainrun.demo import seed
+
+    settings = services.settings
+    demo = seed(services)
+    env = settings.data_dir / "demo.env"
+    env.parent.mkdir(parents=True, exist_ok=True)
+    lines = {
+        "PLAINRUN_URL": settings.base_url,
+        "PLAINRUN_KEY": demo.api_key,
+        "AGENT_ID": demo.agent_id,
+        **{f"PROCESS_{name.split()[0].upper()}": pid for name, pid in demo.processes.items()},
+    }
+    env.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()))
+    console.print(f"demo agent {demo.agent_id}; processes: {demo.processes}", highlight=False)
+    console.print(f"API key (shown once): [bold]{demo.api_key}[/bold]")
+    console.print(f"shell variables for the README's curl session: source {env}", highlight=False)
+
+
+def _serve(services: Services, *, worker: str) -> None:
+    """The SMTP receiver, the scheduler and the worker (``none``, ``inline`` or a ``child``
+    process), around the HTTP server until it stops."""
+    # Imported here: every other command of the CLI starts faster without the web stack.
+    import uvicorn
+
+    from plainrun.engine.supervisor import WorkerProcess
+    from plainrun.engine.worker import WorkerConfig
+    from plainrun.http import create_app
+    from plainrun.http.speed import OneWriteHttpProtocol
+    from plainrun.triggers.mail.server import start_smtp
+    from plainrun.triggers.scheduler import Scheduler, running
+
+    settings = services.settings
+    smtp = start_smtp(services)
+    console.print(f"SMTP for e-mail to processes on {smtp.host}:{smtp.port}", highlight=False)
+    # The worker runs in a process of its own (a core of its own), woken by the API's commits.
+    child = WorkerProcess() if worker == "child" else None
+    try:
+        if child is not None:
+            child.start()
+        app = create_app(
+            settings,
+            services=services,
+            worker=WorkerConfig() if worker == "inline" else None,
+            worker_metrics_dir=child.metrics_dir if child is not None else None,
+        )
+        with running(Scheduler(services.schedules)):
+            uvicorn.run(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                access_log=False,
+                http=OneWriteHttpProtocol if settings.fast else "auto",
+            )
+    finally:
+        if child is not None:
+            child.stop()
+        smtp.stop()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from typing import Any
 
@@ -167,8 +167,14 @@ def _body(message: EmailMessage, kind: str) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError):  # an unknown or wrong charset: the bytes as well as they go
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        content = _payload(part).decode("utf-8", "replace")
     return content if isinstance(content, str) else ""
+
+
+def _payload(part: MIMEPart) -> bytes:
+    """A non-multipart part's bytes, transfer encoding undone."""
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def _attachments(message: EmailMessage) -> list[Attachment]:
@@ -178,9 +184,7 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
             continue
         content_type = part.get_content_type()
         name = part.get_filename() or f"attachment-{n}{mimetypes.guess_extension(content_type) or ''}"
-        found.append(
-            Attachment(name=name, content_type=content_type, data=part.get_payload(decode=True) or b"")
-        )
+        found.append(Attachment(name=name, content_type=content_type, data=_payload(part)))
     return found
 
 

@@ -143,7 +143,8 @@ def _release_fork_server() -> None:
     """
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver
+    # multiprocessing keeps these as private attributes of its one fork server: no public API.
+    server: Any = forkserver._forkserver
     fd = server._forkserver_alive_fd
     if fd is not None and server._forkserver_pid is None:  # we are a child, not the worker
         server._forkserver_alive_fd = None

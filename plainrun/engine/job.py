@@ -227,65 +227,49 @@ class RunEnvironment:
 
 
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
+    """One attempt of a run: started afresh, or resumed from its saved execution by replay."""
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
-    saved = payload.get("exec_state")
-    if saved and "journal" in saved:
-        execution = Execution.from_json(program, saved, env)
-    else:
-        options = (saved or {}).get("options") or {}
-        files = [FileRef(f["id"], f["name"], f["size"] or 0, f["content_type"]) for f in payload["files"]]
-        execution = Execution.start(
-            program,
-            payload["run"]["inputs"],
-            files,
-            env,
-            # The run's own choice, then the process text's ``on exception:``, then its setting.
-            on_exception=options.get("on_exception")
-            or program.on_exception
-            or payload.get("on_exception", "pause"),
-            email=execution_email(payload.get("email")),
-        )
+    execution = _execution(payload, program, env)
     logged_before = len(execution.log)
     outcome = execution.run()
-    log = [{"text": line} for line in outcome.log[logged_before:]]
-    children = env.new_children
+    common = {"log": [{"text": line} for line in outcome.log[logged_before:]], "children": env.new_children}
     if isinstance(outcome, Succeeded):
-        return {"outcome": "succeeded", "outputs": outcome.outputs, "log": log, "children": children}
+        return {**common, "outcome": "succeeded", "outputs": outcome.outputs}
     if isinstance(outcome, Waiting):
-        return {
-            "outcome": "waiting",
-            "runs": outcome.runs,
-            "exec_state": {**execution.to_json(), "waiting_for": outcome.runs},
-            "log": log,
-            "children": children,
-        }
+        exec_state = {**execution.to_json(), "waiting_for": outcome.runs}
+        return {**common, "outcome": "waiting", "runs": outcome.runs, "exec_state": exec_state}
     if isinstance(outcome, Paused):
-        return {
-            "children": children,
-            "outcome": "paused",
-            "error": {
-                "kind": outcome.kind,
-                "message": outcome.question,
-                "question": outcome.question,
-                "line": outcome.line,
-                "column": outcome.column,
-                "choices": outcome.choices,
-                "facts": outcome.facts,
-                "known_facts": outcome.known_facts,
-            },
-            "exec_state": execution.to_json(),
-            "log": log,
-        }
-    assert isinstance(outcome, Failed)
-    return {
-        "children": children,
-        "outcome": "failed",
-        "error": {
+        error = {
             "kind": outcome.kind,
-            "message": outcome.message,
+            "message": outcome.question,
+            "question": outcome.question,
             "line": outcome.line,
             "column": outcome.column,
-        },
-        "log": log,
-    }
+            "choices": outcome.choices,
+            "facts": outcome.facts,
+            "known_facts": outcome.known_facts,
+        }
+        return {**common, "outcome": "paused", "error": error, "exec_state": execution.to_json()}
+    assert isinstance(outcome, Failed)
+    error = {"kind": outcome.kind, "message": outcome.message, "line": outcome.line, "column": outcome.column}
+    return {**common, "outcome": "failed", "error": error}
+
+
+def _execution(payload: dict[str, Any], program: Program, env: RunEnvironment) -> Execution:
+    saved = payload.get("exec_state")
+    if saved and "journal" in saved:
+        return Execution.from_json(program, saved, env)
+    options = (saved or {}).get("options") or {}
+    # The run's own choice, then the process text's ``on exception:``, then its setting.
+    on_exception = options.get("on_exception") or program.on_exception or payload.get("on_exception", "pause")
+    files = [FileRef(f["id"], f["name"], f["size"] or 0, f["content_type"]) for f in payload["files"]]
+    return Execution.start(
+        program,
+        payload["run"]["inputs"],
+        files,
+        env,
+        # The run's own choice, then the process text's ``on exception:``, then its setting.
+        on_exception=on_exception,
+        email=execution_email(payload.get("email")),
+    )

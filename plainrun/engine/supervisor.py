@@ -59,7 +59,7 @@ class WorkerProcess:
                 env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir}
                 self._process = subprocess.Popen(cmd, env=env)
             code = self._process.wait()
-            multiprocess.mark_process_dead(self._process.pid, self.metrics_dir)
+            multiprocess.mark_process_dead(self._process.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
             if self._stopping.is_set():
                 return
             log.error("worker process exited; restarting", extra={"action": "worker_exited", "code": code})

@@ -112,7 +112,7 @@ def _metrics(services: Services, worker_metrics_dir: str | None) -> _Combined:
     if worker_metrics_dir is not None:
         from prometheus_client.multiprocess import MultiProcessCollector
 
-        MultiProcessCollector(registry, path=worker_metrics_dir)
+        MultiProcessCollector(registry, path=worker_metrics_dir)  # type: ignore[no-untyped-call]
     return _Combined(REGISTRY, registry)
 
 

@@ -57,8 +57,9 @@ class Plan:
         self.dialect = dialect
         self.columns = list(getattr(statement, "exported_columns", ()))
         self.keys = [str(column.key) for column in self.columns]
-        #: Made at the first result: a processor may depend on the type the driver reports.
-        self.decoders: list[Processor] | None = None
+        #: Made at the first result (a processor may depend on the type the driver reports): the
+        #: positions of the columns that have one, with it.
+        self.decoders: list[tuple[int, Callable[[Any], Any]]] | None = None
 
     def bind(self, params: Params | None) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
         """The SQL and the driver's parameters for one call."""
@@ -90,19 +91,24 @@ class Plan:
             return state.statement, tuple(values[name] for name in state.positiontup or ())
         return state.statement, values
 
-    def decode(self, rows: Sequence[Sequence[Any]], description: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def decode(self, rows: Sequence[Sequence[Any]], description: Sequence[Any]) -> list[Sequence[Any]]:
         decoders = self.decoders
         if decoders is None:
-            decoders = self.decoders = [
+            found = [
                 column.type.dialect_impl(self.dialect).result_processor(self.dialect, described[1])
                 for column, described in zip(self.columns, description, strict=True)
             ]
-        if not any(decoders):
-            return [tuple(row) for row in rows]
-        return [
-            tuple(v if d is None or v is None else d(v) for d, v in zip(decoders, row, strict=True))
-            for row in rows
-        ]
+            decoders = self.decoders = [(i, d) for i, d in enumerate(found) if d is not None]
+        if not decoders:
+            return list(rows)
+        out: list[Sequence[Any]] = []
+        for row in rows:
+            values = list(row)
+            for i, decoder in decoders:
+                if values[i] is not None:
+                    values[i] = decoder(values[i])
+            out.append(values)
+        return out
 
 
 class Plans:

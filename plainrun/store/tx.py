@@ -31,7 +31,7 @@ class Result(NamedTuple):
     """What a statement gave: its column keys and rows (values decoded), and the rows it changed."""
 
     keys: list[str]
-    rows: list[tuple[Any, ...]]
+    rows: list[Sequence[Any]]
     rowcount: int
 
 
@@ -94,7 +94,7 @@ class CoreTx(Tx):
         if not result.returns_rows:
             return Result([], [], result.rowcount)
         keys = list(result.keys())
-        rows = [tuple(row) for row in result.all()]
+        rows: list[Sequence[Any]] = [tuple(row) for row in result.all()]
         return Result(keys, rows, result.rowcount)
 
     def execute_many(self, statement: Executable, rows: Sequence[Params]) -> None:

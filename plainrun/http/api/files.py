@@ -68,7 +68,7 @@ async def upload_file(file_id: str, request: Request, services: ServicesDep) -> 
 
         def chunks() -> Iterator[bytes]:
             upload.file.seek(0)
-            return read_chunks(upload.file)  # type: ignore[arg-type]
+            return read_chunks(upload.file)
 
         record = await anyio.to_thread.run_sync(
             lambda: services.files.receive(

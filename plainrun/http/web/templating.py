@@ -40,7 +40,7 @@ def show(value: Any) -> str:
 
 def tone(state: RunState | str | None) -> str:
     try:
-        return STATE_TONE[RunState(state)]
+        return STATE_TONE[RunState(state or "")]
     except (KeyError, ValueError):
         return "wait"
 

@@ -125,7 +125,8 @@ def _limited_candidates(tx: Tx, limited: list[dict[str, Any]], limit: int) -> li
     queue ahead of older runs of other processes."""
     limited_ids = [row["id"] for row in limited]
     locked = set(tx.scalars(_LOCK_LIMITED, {"ids": limited_ids}))
-    running = dict(tx.execute(_RUNNING_OF, {"ids": sorted(locked)}).rows) if locked else {}
+    counted = tx.execute(_RUNNING_OF, {"ids": sorted(locked)}).rows if locked else []
+    running: dict[str, int] = {process_id: count for process_id, count in counted}
     candidates: list[str] = []
     for row in limited:
         free = min(row["max_concurrent_runs"] - running.get(row["id"], 0), limit)
@@ -327,6 +328,28 @@ def cancel_descendants(tx: Tx, run_id: str, *, reason: str, now: datetime) -> No
             cancel_in(tx, row["id"], RunState(row["state"]), row["attempt"], reason=reason, now=now)
 
 
+def _finished(o: Outcome, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The parameters of an outcome's fenced finish, and the events it records when written."""
+    params = {
+        "b_id": o.run_id,
+        "b_attempt": o.attempt,
+        "state": o.to_state.value,
+        "exec_state": o.exec_state,
+        "outputs": o.outputs,
+        "error": o.error,
+        "finished_at": now,
+    }
+    state = FINISH.event_row(
+        o.run_id,
+        attempt=o.attempt,
+        at=now,
+        from_state=RunState.RUNNING,
+        to_state=o.to_state,
+        data=o.event_data,
+    )
+    return params, [*log_events(o.run_id, o.attempt, now, o.log), state]
+
+
 class ExecutionSql(Part):
     def claim(self, worker_id: str, *, limit: int, lease_s: float) -> list[Run]:
         """Move up to ``limit`` pending runs to Running under this worker's lease, oldest first.
@@ -403,24 +426,17 @@ class ExecutionSql(Part):
         """Record attempts' outcomes in one transaction, each with its log lines and state event,
         fenced (see ``_finish_statement``): whether each was written."""
         now = utcnow()
+        # Built before the write lock is taken: the statements, their parameters, the events.
+        prepared = [
+            (_finish_statement(o.outputs is not None, o.error is not None, o.final), *_finished(o, now))
+            for o in outcomes
+        ]
         written: list[bool] = []
         events: list[dict[str, Any]] = []
         wake: list[str] = []  # waiting parents (and runs just parked) to check for ended children
         with self.db.write() as tx:
-            for o in outcomes:
-                params = {
-                    "b_id": o.run_id,
-                    "b_attempt": o.attempt,
-                    "state": o.to_state.value,
-                    "exec_state": o.exec_state,
-                    "outputs": o.outputs,
-                    "error": o.error,
-                    "finished_at": now,
-                }
-                ok = (
-                    tx.run(_finish_statement(o.outputs is not None, o.error is not None, o.final), params)
-                    == 1
-                )
+            for o, (statement, params, its_events) in zip(outcomes, prepared, strict=True):
+                ok = tx.run(statement, params) == 1
                 written.append(ok)
                 if not ok:
                     continue
@@ -430,17 +446,7 @@ class ExecutionSql(Part):
                     wake.append(o.run_id)
                 elif o.final and o.parent_run_id:
                     wake.append(o.parent_run_id)
-                events += log_events(o.run_id, o.attempt, now, o.log)
-                events.append(
-                    FINISH.event_row(
-                        o.run_id,
-                        attempt=o.attempt,
-                        at=now,
-                        from_state=RunState.RUNNING,
-                        to_state=o.to_state,
-                        data=o.event_data,
-                    )
-                )
+                events += its_events
             tx.execute_many(INSERT_EVENTS, events)
             wake_parents(tx, wake)
         return written

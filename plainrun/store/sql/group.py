@@ -43,11 +43,15 @@ class _Entry(Generic[T, R]):
         self.loop = loop
         self.future: asyncio.Future[R] | None = loop.create_future() if loop is not None else None
 
-    def settle(self, result: R | None, error: BaseException | None, *, on_loop: bool) -> None:
+    def settle(self, result: R | None, error: BaseException | None) -> None:
         self.result, self.error, self.done = result, error, True
         if self.future is None or self.loop is None:
             return
-        if on_loop:
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self.loop:
             self._resolve()
         else:
             self.loop.call_soon_threadsafe(self._resolve)
@@ -73,6 +77,7 @@ class GroupCommit(Generic[T, R]):
         self._lock = threading.Lock()  # guards the queue
         self._leader = threading.Lock()  # the writer's turn
         self._flush_scheduled = False
+        self._loop_draining = False  # a thread writes for the loop's callers: the rest gather meanwhile
 
     def submit(self, items: T) -> R:
         """From a thread: the items written, with whoever else is queued."""
@@ -119,11 +124,25 @@ class GroupCommit(Generic[T, R]):
         with self._leader:
             batch = self._take()
             if batch:
-                self._write_split(batch, on_loop=False)
+                self._write_split(batch)
+
+    def _drain_for_loop(self, loop: asyncio.AbstractEventLoop, executor: Executor | None) -> None:
+        """In a thread, for the loop's callers; what came meanwhile is flushed on the loop next."""
+        try:
+            self._drain()
+        finally:
+            with self._lock:
+                self._loop_draining = False
+                again = bool(self._queue) and not self._flush_scheduled
+                self._flush_scheduled = self._flush_scheduled or again
+            if again:
+                loop.call_soon_threadsafe(self._flush_on_loop, loop, executor)
 
     def _flush_on_loop(self, loop: asyncio.AbstractEventLoop, executor: Executor | None) -> None:
         with self._lock:
             self._flush_scheduled = False
+            if self._loop_draining:  # that thread's next turn, or the flush after it, takes these
+                return
         if self.database.inline_ok and self._leader.acquire(blocking=False):
             try:
                 batch = self._take()
@@ -137,25 +156,27 @@ class GroupCommit(Generic[T, R]):
                         self._queue[:0] = batch
                 else:
                     for entry, result in zip(batch, results, strict=True):
-                        entry.settle(result, None, on_loop=True)
+                        entry.settle(result, None)
                     return
             finally:
                 self._leader.release()
-        loop.run_in_executor(executor, self._drain)
+        with self._lock:
+            self._loop_draining = True
+        loop.run_in_executor(executor, self._drain_for_loop, loop, executor)
 
-    def _write_split(self, batch: list[_Entry[T, R]], *, on_loop: bool) -> None:
+    def _write_split(self, batch: list[_Entry[T, R]]) -> None:
         try:
             results = self._write([e.items for e in batch])
         except PlainrunError as exc:
             if len(batch) == 1:
-                batch[0].settle(None, exc, on_loop=on_loop)
+                batch[0].settle(None, exc)
                 return
             for entry in batch:  # one caller's refused items must not fail the others'
-                self._write_split([entry], on_loop=on_loop)
+                self._write_split([entry])
             return
         except Exception as exc:  # a failure of the code, not a refusal: every caller sees it
             for entry in batch:
-                entry.settle(None, exc, on_loop=on_loop)
+                entry.settle(None, exc)
             return
         for entry, result in zip(batch, results, strict=True):
-            entry.settle(result, None, on_loop=on_loop)
+            entry.settle(result, None)

@@ -51,16 +51,18 @@ _COUNT_CHILDREN = (
 _BY_STATE = sa.select(r.state, sa.func.count()).group_by(r.state)
 
 
-def insert_runs(
-    tx: Tx, new_runs: Sequence[NewRun], event_data: Mapping[str, Any] | None = None
-) -> list[dict[str, Any]]:
+def insert_runs(tx: Tx, new_runs: Sequence[NewRun], event_data: Mapping[str, Any] | None = None) -> None:
     """Inside the caller's transaction: runs (Pending) with their ``created`` events, announced to
-    idle workers once the transaction commits. The one way runs are written; returns their rows."""
+    idle workers once the transaction commits. The one way runs are written."""
     rows = [pending_row(n) for n in new_runs]
+    insert_rows(tx, rows, created_events(rows, event_data))
+
+
+def insert_rows(tx: Tx, rows: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]) -> None:
+    """:func:`insert_runs` with the rows and events built already (outside the transaction)."""
     tx.execute_many(INSERT_RUNS, rows)
-    tx.execute_many(INSERT_EVENTS, created_events(rows, event_data))
+    tx.execute_many(INSERT_EVENTS, events)
     tx.announce_new_runs()
-    return rows
 
 
 @functools.cache
@@ -104,8 +106,11 @@ class RunsSql(Part):
         return await self._group.submit_async(new_runs, executor)
 
     def _write_groups(self, groups: Sequence[Sequence[NewRun]]) -> list[list[Run]]:
+        rows = [pending_row(n) for group in groups for n in group]
+        events = created_events(rows)  # built before the write lock is taken
         with self.db.write() as tx:
-            runs = iter([Run.from_row(row) for row in insert_runs(tx, [n for g in groups for n in g])])
+            insert_rows(tx, rows, events)
+        runs = iter([Run.from_row(row) for row in rows])
         return [[next(runs) for _ in group] for group in groups]
 
     # --- reading --------------------------------------------------------------------------------

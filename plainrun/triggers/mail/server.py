@@ -24,9 +24,10 @@ class _Controller(Controller):
     """aiosmtpd's controller, able to listen on port 0 (a free port, for tests)."""
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server: Any = self.server  # an asyncio.Server, typed by aiosmtpd as AbstractServer
+        if self.port == 0 and server is not None:
+            self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpServer:
