@@ -269,7 +269,6 @@ def _execution(payload: dict[str, Any], program: Program, env: RunEnvironment) -
         payload["run"]["inputs"],
         files,
         env,
-        # The run's own choice, then the process text's ``on exception:``, then its setting.
         on_exception=on_exception,
         email=execution_email(payload.get("email")),
     )

@@ -79,10 +79,15 @@ def assert_error(response: object, status: int) -> dict[str, object]:
     return body  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+@pytest.fixture(params=[True, False], ids=["fast", "general"])
+def api(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The API, with its speed devices (``fast``) and without them (``general``)."""
     settings = Settings(
-        database_url=database_url, data_dir=tmp_path, key_cache_s=0, max_upload_bytes=64 * 1024
+        database_url=database_url,
+        data_dir=tmp_path,
+        key_cache_s=0,
+        max_upload_bytes=64 * 1024,
+        fast=request.param,
     )
     services = build_services(settings, migrate=True)
     agent = services.store.agents.create("acme")
