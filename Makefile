@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PLAINRUN_DATA_DIR ?= var
 export PLAINRUN_DATABASE_URL ?= sqlite:///var/plainrun.db
 
-.PHONY: run test chaos install chromium lint bench bench-all clean
+.PHONY: run test chaos install chromium tesseract lint bench bench-all clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,16 +17,20 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: install, migrate the embedded SQLite database, set up the examples, serve on :8080
-run: $(STAMP)
+run: $(STAMP) tesseract
 	$(BIN)/plainrun serve --examples
 
 ## Debian's chromium for the browser tests (Playwright drives it; no browser download)
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+## Debian's Tesseract and its English data for OCR (the documents book reads scans with them)
+tesseract:
+	test -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata || (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng)
+
 ## make test: install, then run every test (PostgreSQL tests use the local server); then, alone
 ## (they restart PostgreSQL), the reliability tests in their short form
-test: $(STAMP) chromium
+test: $(STAMP) chromium tesseract
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 	CHAOS_RUNS=200 $(BIN)/python -m pytest -p no:cacheprovider tests/chaos
 

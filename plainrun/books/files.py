@@ -1,4 +1,4 @@
-"""Files: read text, CSV and Excel rows; write CSV and text files."""
+"""Files: read text and CSV rows (Excel rows through the excel book); write CSV and text files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from plainrun.books.excel import read_excel
 from plainrun.language.books import procedure
 from plainrun.language.environment import Environment
 from plainrun.language.values import FileRef, to_text
@@ -34,28 +35,6 @@ def read_csv(file: FileRef, env: Environment) -> list[dict[str, str]]:
     except csv.Error:
         dialect = csv.excel
     return [dict(row) for row in csv.DictReader(io.StringIO(text), dialect=dialect)]
-
-
-@procedure("to read the excel rows of a (file)")
-def read_excel(file: FileRef, env: Environment, sheet: str | None = None) -> list[dict[str, Any]]:
-    """The rows of the first sheet (or the sheet named in ``the sheet is …``); row 1 holds the headers."""
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(env.read_file(file.id)), read_only=True, data_only=True)
-    try:
-        worksheet = book[sheet] if sheet else book.worksheets[0]
-        rows = worksheet.iter_rows(values_only=True)
-        headers = [to_text(h) if h is not None else f"column {i + 1}" for i, h in enumerate(next(rows, ()))]
-        out = []
-        for row in rows:
-            if all(cell is None for cell in row):
-                continue
-            out.append(
-                {headers[i]: ("" if cell is None else cell) for i, cell in enumerate(row) if i < len(headers)}
-            )
-        return out
-    finally:
-        book.close()
 
 
 @procedure("to read the rows of a (file)")
