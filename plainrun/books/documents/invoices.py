@@ -105,7 +105,7 @@ def _vendor(document: Document) -> str | None:
         for segment in line.segments:
             if not _could_be_vendor(segment) or _under(customer, index, segment):
                 continue
-            score = line.height * (1.35 if _COMPANY.search(segment.text) else 1.0) - 0.001 * line.top
+            score = segment.height * (1.35 if _COMPANY.search(segment.text) else 1.0) - 0.001 * line.top
             if best is None or score > best[0]:
                 best = (score, segment.text)
     return best[1] if best else None

@@ -56,6 +56,10 @@ class Segment:
     def top(self) -> float:
         return min(word.top for word in self.words)
 
+    @property
+    def height(self) -> float:
+        return statistics.median(word.height for word in self.words)
+
     def overlap(self, x0: float, x1: float) -> float:
         return max(0.0, min(self.x1, x1) - max(self.x0, x0))
 

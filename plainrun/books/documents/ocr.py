@@ -66,7 +66,7 @@ def _api() -> Any:
     if _engine is None:
         import tesserocr
 
-        _engine = tesserocr.PyTessBaseAPI(path=tessdata(), lang="eng", psm=tesserocr.PSM.AUTO)
+        _engine = tesserocr.PyTessBaseAPI(path=tessdata(), lang="eng", psm=tesserocr.PSM.SINGLE_COLUMN)
     return _engine
 
 
