@@ -36,7 +36,9 @@ from invoices import Invoice, make, pdf, scan  # noqa: E402
 from plainrun.language import Execution, LocalEnvironment, Succeeded, parse  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PROCESS = parse("to read an invoice\n  extract the invoice from the file\n  the output invoice is the above\n")
+PROCESS = parse(
+    "to read an invoice\n  extract the invoice from the file\n  the output invoice is the above\n"
+)
 FIELDS = ("invoice number", "date", "vendor", "total", "line items")
 
 
@@ -51,7 +53,9 @@ def check(found: dict[str, Any], inv: Invoice) -> dict[str, bool]:
         and close(got.get("quantity"), Decimal(quantity))
         and close(got.get("unit price"), price)
         and close(got.get("amount"), amount)
-        for got, description, (_, quantity, price, amount) in zip(items, inv.descriptions, inv.items, strict=False)
+        for got, description, (_, quantity, price, amount) in zip(
+            items, inv.descriptions, inv.items, strict=False
+        )
     )
     return {
         "invoice number": found.get("invoice number") == inv.number,
@@ -93,8 +97,16 @@ def run(count: int, seed: int) -> dict[str, Any]:
                 for name, ok in check(found, inv).items():
                     right[name] += ok
                     if not ok:
-                        misses.append({"invoice": n, "layout": inv.layout, "field": name, "dpi": dpi,
-                                       "found": _shown(found, name), "expected": _expected(inv, name)})
+                        misses.append(
+                            {
+                                "invoice": n,
+                                "layout": inv.layout,
+                                "field": name,
+                                "dpi": dpi,
+                                "found": _shown(found, name),
+                                "expected": _expected(inv, name),
+                            }
+                        )
             total = sum(right.values())
             kinds[kind] = {
                 "fields_right": total,
@@ -116,20 +128,29 @@ def _shown(found: dict[str, Any], name: str) -> Any:
 def _expected(inv: Invoice, name: str) -> Any:
     if name == "line items":
         return [[d, q, str(p), str(a)] for (d, (_, q, p, a)) in zip(inv.descriptions, inv.items, strict=True)]
-    return {"invoice number": inv.number, "date": inv.date.isoformat(), "vendor": inv.vendor,
-            "total": str(inv.total)}[name]
+    return {
+        "invoice number": inv.number,
+        "date": inv.date.isoformat(),
+        "vendor": inv.vendor,
+        "total": str(inv.total),
+    }[name]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--invoices", type=int, default=50)
     parser.add_argument("--seed", type=int, default=21)
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     kinds = run(args.invoices, args.seed)
     result = {
-        "machine": {"date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
         "load1": [load_before, os.getloadavg()[0]],
         "invoices": args.invoices,
         "seed": args.seed,
@@ -142,8 +163,10 @@ def main() -> None:
     print("|---|---:|---:|" + "---:|" * len(FIELDS) + "---:|")
     for kind, r in kinds.items():
         by = " | ".join(f"{r['by_field'][f]}/{args.invoices}" for f in FIELDS)
-        print(f"| {kind} PDFs | {r['fields_right']}/{r['fields']} | {r['accuracy']:.1%} | {by} | "
-              f"{r['seconds_per_page']:.2f} |")
+        print(
+            f"| {kind} PDFs | {r['fields_right']}/{r['fields']} | {r['accuracy']:.1%} | {by} | "
+            f"{r['seconds_per_page']:.2f} |"
+        )
     for kind, r in kinds.items():
         for miss in r["misses"][:20]:
             print(kind, json.dumps(miss, default=str)[:400])

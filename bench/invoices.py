@@ -24,14 +24,38 @@ from reportlab.pdfgen.canvas import Canvas
 
 LAYOUTS = ("classic", "stacked", "european", "modern", "long")
 VENDORS = [
-    "Northwind Traders Ltd", "Harbour & Finch LLP", "Blue Ridge Supplies Inc", "Kestrel Analytics",
-    "Müller Technik GmbH", "Oakline Furniture Co", "Brightwater Consulting", "Cobalt Print Works",
-    "Tern Logistics BV", "Juniper Cloud Services", "Redstone Engineering Ltd", "Maple & Pine Studio",
+    "Northwind Traders Ltd",
+    "Harbour & Finch LLP",
+    "Blue Ridge Supplies Inc",
+    "Kestrel Analytics",
+    "Müller Technik GmbH",
+    "Oakline Furniture Co",
+    "Brightwater Consulting",
+    "Cobalt Print Works",
+    "Tern Logistics BV",
+    "Juniper Cloud Services",
+    "Redstone Engineering Ltd",
+    "Maple & Pine Studio",
 ]
 ITEMS = [
-    "Consulting hours", "Widget A-100", "Cable 3m", "Office chairs", "Annual licence", "Printer toner",
-    "Site survey", "Delivery charge", "Network switch", "Design review", "Paper A4 box", "Support plan",
-    "Server rack", "Training day", "Laptop stand", "Cleaning service", "Monitor 27in", "Keyboard",
+    "Consulting hours",
+    "Widget A-100",
+    "Cable 3m",
+    "Office chairs",
+    "Annual licence",
+    "Printer toner",
+    "Site survey",
+    "Delivery charge",
+    "Network switch",
+    "Design review",
+    "Paper A4 box",
+    "Support plan",
+    "Server rack",
+    "Training day",
+    "Laptop stand",
+    "Cleaning service",
+    "Monitor 27in",
+    "Keyboard",
 ]
 
 
@@ -83,7 +107,9 @@ def make(index: int, rng: random.Random) -> Invoice:
     }[layout]
     date = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 360))
     discount = Decimal(rng.randint(1, 20) * 5) if layout == "modern" else Decimal(0)
-    rate = Decimal("0.19") if layout == "european" else rng.choice([Decimal("0.2"), Decimal("0.08"), Decimal(0)])
+    rate = (
+        Decimal("0.19") if layout == "european" else rng.choice([Decimal("0.2"), Decimal("0.08"), Decimal(0)])
+    )
     return Invoice(layout, number, date, rng.choice(VENDORS), items, rate, discount)
 
 
@@ -114,8 +140,11 @@ def _classic(c: Canvas, inv: Invoice) -> None:
     c.drawRightString(width - 50, height - 70, "INVOICE")
     c.setFont("Helvetica", 10)
     for row, (label, value) in enumerate(
-        [("Invoice Number:", inv.number), ("Invoice Date:", inv.date.strftime("%d/%m/%Y")),
-         ("Due Date:", (inv.date + dt.timedelta(days=30)).strftime("%d/%m/%Y"))]
+        [
+            ("Invoice Number:", inv.number),
+            ("Invoice Date:", inv.date.strftime("%d/%m/%Y")),
+            ("Due Date:", (inv.date + dt.timedelta(days=30)).strftime("%d/%m/%Y")),
+        ]
     ):
         c.drawString(width - 230, height - 100 - 14 * row, label)
         c.drawRightString(width - 50, height - 100 - 14 * row, value)
@@ -123,14 +152,30 @@ def _classic(c: Canvas, inv: Invoice) -> None:
     c.drawString(50, height - 164, "Acme Holdings plc")
     c.drawString(50, height - 178, "1 Market Street, Leeds")
     widths = [250, 50, 95, 100]
-    y = _grid_table(c, 50, height - 220, widths, ["Description", "Qty", "Unit Price", "Amount"],
-                    [[d, str(q), money(p, "plain"), money(a, "plain")] for d, q, p, a in inv.items])
-    _totals(c, width - 50, y - 24, [("Subtotal", money(inv.subtotal, "gbp")),
-                                    (f"VAT ({inv.tax_rate * 100:.0f}%)", money(inv.tax, "gbp")),
-                                    ("Total Due", money(inv.total, "gbp"))], label_x=width - 230)
+    y = _grid_table(
+        c,
+        50,
+        height - 220,
+        widths,
+        ["Description", "Qty", "Unit Price", "Amount"],
+        [[d, str(q), money(p, "plain"), money(a, "plain")] for d, q, p, a in inv.items],
+    )
+    _totals(
+        c,
+        width - 50,
+        y - 24,
+        [
+            ("Subtotal", money(inv.subtotal, "gbp")),
+            (f"VAT ({inv.tax_rate * 100:.0f}%)", money(inv.tax, "gbp")),
+            ("Total Due", money(inv.total, "gbp")),
+        ],
+        label_x=width - 230,
+    )
 
 
-def _grid_table(c: Canvas, x: float, y: float, widths: list[int], header: list[str], rows: list[list[str]]) -> float:
+def _grid_table(
+    c: Canvas, x: float, y: float, widths: list[int], header: list[str], rows: list[list[str]]
+) -> float:
     height = 18
     c.setFont("Helvetica-Bold", 10)
     all_rows = [header, *rows]
@@ -163,8 +208,12 @@ def _stacked(c: Canvas, inv: Invoice) -> None:
     c.setFont("Helvetica-Bold", 12)
     c.drawString(60, height - 120, "Invoice")
     labels = ["Invoice No", "Date", "Due Date", "Terms"]
-    values = [inv.number, inv.date.strftime("%B %d, %Y").replace(" 0", " "),
-              (inv.date + dt.timedelta(days=15)).strftime("%B %d, %Y").replace(" 0", " "), "Net 15"]
+    values = [
+        inv.number,
+        inv.date.strftime("%B %d, %Y").replace(" 0", " "),
+        (inv.date + dt.timedelta(days=15)).strftime("%B %d, %Y").replace(" 0", " "),
+        "Net 15",
+    ]
     for n, (label, value) in enumerate(zip(labels, values, strict=True)):
         c.setFont("Helvetica-Bold", 9)
         c.drawString(60 + 130 * n, height - 150, label)
@@ -181,8 +230,17 @@ def _stacked(c: Canvas, inv: Invoice) -> None:
         y -= 18
         for (x, _, align), text in zip(columns, [d, str(q), money(p, "usd"), money(a, "usd")], strict=True):
             (c.drawString if align == "l" else c.drawRightString)(x, y, text)
-    _totals(c, 552, y - 36, [("Subtotal", money(inv.subtotal, "usd")), ("Tax", money(inv.tax, "usd")),
-                             ("Amount Due", money(inv.total, "usd"))], label_x=380)
+    _totals(
+        c,
+        552,
+        y - 36,
+        [
+            ("Subtotal", money(inv.subtotal, "usd")),
+            ("Tax", money(inv.tax, "usd")),
+            ("Amount Due", money(inv.total, "usd")),
+        ],
+        label_x=380,
+    )
 
 
 def _european(c: Canvas, inv: Invoice) -> None:
@@ -200,19 +258,35 @@ def _european(c: Canvas, inv: Invoice) -> None:
         c.drawString(440, height - 60 - 15 * n, value)
     c.drawString(50, height - 150, "Kunde GmbH, Hauptstraße 1, 10115 Berlin")
     y = height - 200
-    columns = [(50, "Pos", "l"), (85, "Description", "l"), (360, "Qty", "r"), (450, "Price", "r"), (545, "Amount", "r")]
+    columns = [
+        (50, "Pos", "l"),
+        (85, "Description", "l"),
+        (360, "Qty", "r"),
+        (450, "Price", "r"),
+        (545, "Amount", "r"),
+    ]
     c.setFont("Helvetica-Bold", 10)
     for x, label, align in columns:
         (c.drawString if align == "l" else c.drawRightString)(x, y, label)
     c.setFont("Helvetica", 10)
     for n, (d, q, p, a) in enumerate(inv.items, start=1):
         y -= 17
-        for (x, _, align), text in zip(columns, [str(n), d, str(q), money(p, "eu"), money(a, "eu")], strict=True):
+        for (x, _, align), text in zip(
+            columns, [str(n), d, str(q), money(p, "eu"), money(a, "eu")], strict=True
+        ):
             (c.drawString if align == "l" else c.drawRightString)(x, y, text)
     c.line(300, y - 8, 545, y - 8)
-    _totals(c, 545, y - 26, [("Net", money(inv.subtotal, "eu")),
-                             (f"VAT {inv.tax_rate * 100:.0f}%", money(inv.tax, "eu")),
-                             ("Total", money(inv.total, "eu"))], label_x=360)
+    _totals(
+        c,
+        545,
+        y - 26,
+        [
+            ("Net", money(inv.subtotal, "eu")),
+            (f"VAT {inv.tax_rate * 100:.0f}%", money(inv.tax, "eu")),
+            ("Total", money(inv.total, "eu")),
+        ],
+        label_x=360,
+    )
 
 
 def _modern(c: Canvas, inv: Invoice) -> None:
@@ -250,9 +324,18 @@ def _modern(c: Canvas, inv: Invoice) -> None:
         c.setFont("Helvetica", 8)
         c.drawString(46, y, "as agreed, see order confirmation")
         c.setFont("Helvetica", 10)
-    _totals(c, 566, y - 36, [("Subtotal", money(inv.subtotal + inv.discount, "usd")),
-                             ("Discount", money(-inv.discount, "plain")), ("Tax", money(inv.tax, "usd")),
-                             ("Balance Due", money(inv.total, "usd"))], label_x=400)
+    _totals(
+        c,
+        566,
+        y - 36,
+        [
+            ("Subtotal", money(inv.subtotal + inv.discount, "usd")),
+            ("Discount", money(-inv.discount, "plain")),
+            ("Tax", money(inv.tax, "usd")),
+            ("Balance Due", money(inv.total, "usd")),
+        ],
+        label_x=400,
+    )
 
 
 def _long(c: Canvas, inv: Invoice) -> None:
@@ -272,8 +355,12 @@ def _long(c: Canvas, inv: Invoice) -> None:
         else:
             y = height - 60
         c.setFont("Helvetica-Bold", 10)
-        for x, label, right in [(50, "Description", False), (360, "Qty", True), (460, "Unit Price", True),
-                                (560, "Amount", True)]:
+        for x, label, right in [
+            (50, "Description", False),
+            (360, "Qty", True),
+            (460, "Unit Price", True),
+            (560, "Amount", True),
+        ]:
             (c.drawRightString if right else c.drawString)(x, y, label)
         c.setFont("Helvetica", 10)
         for d, q, p, a in chunk:
@@ -285,8 +372,17 @@ def _long(c: Canvas, inv: Invoice) -> None:
         c.setFont("Helvetica", 8)
         c.drawCentredString(width / 2, 30, f"Page {page} of {len(chunks)}")
         if page == len(chunks):
-            _totals(c, 560, y - 36, [("Subtotal", money(inv.subtotal, "gbp")), ("VAT", money(inv.tax, "gbp")),
-                                     ("Total", money(inv.total, "gbp"))], label_x=380)
+            _totals(
+                c,
+                560,
+                y - 36,
+                [
+                    ("Subtotal", money(inv.subtotal, "gbp")),
+                    ("VAT", money(inv.tax, "gbp")),
+                    ("Total", money(inv.total, "gbp")),
+                ],
+                label_x=380,
+            )
         else:
             c.showPage()
 

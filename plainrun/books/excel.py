@@ -234,11 +234,13 @@ def _fill_sheet(worksheet: Any, rows: list[Any]) -> None:
 
 @procedure("to write the (rows) to an excel file named (name)")
 def write_excel(rows: Any, name: str, env: Environment, sheet: str | None = None) -> FileRef:
-    """A workbook of one sheet of ``rows`` (a table), or of one sheet per field of a record of tables."""
+    """A workbook of one sheet of ``rows`` (a table), or of one sheet per field of a record whose fields
+    are tables or records (a record is a sheet of one row)."""
     import openpyxl
 
-    sheets = rows if isinstance(rows, dict) and all(isinstance(v, list) for v in rows.values()) else None
-    if sheets is None:
+    if isinstance(rows, dict) and rows and all(isinstance(v, list | dict) for v in rows.values()):
+        sheets = {title: v if isinstance(v, list) else [v] for title, v in rows.items()}
+    else:
         sheets = {sheet or "Sheet1": rows if isinstance(rows, list) else [rows]}
     book = openpyxl.Workbook()
     book.remove(book.active)

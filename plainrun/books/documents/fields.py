@@ -187,7 +187,7 @@ def _label_row(lines: Sequence[Line], index: int) -> list[Found]:
     below = lines[index + 1]
     if below.page != line.page or below.top - line.bottom > 1.5 * line.height:
         return []
-    if line.height > 1.3 * below.height or any(COLON.match(s.text) for s in below.segments):
+    if line.height > 1.6 * below.height or any(COLON.match(s.text) for s in below.segments):
         return []
     pairs = _aligned(line.segments, below.segments)
     if len(pairs) < 2 or not any(re.search(r"\d", value.text) for _, value in pairs):

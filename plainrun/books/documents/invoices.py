@@ -5,7 +5,8 @@ specific label first (``Amount Due`` before ``Total`` before ``Balance``; ``Invo
 ``Date``). The vendor is a ``From:``/``Vendor:`` field or, as on most invoices, the name at the top
 of the first page in the largest type that is not a heading, an address or the customer's block.
 The line items are the first table with a description and an amount column, its columns named
-``description``, ``quantity``, ``unit price`` and ``amount`` (other columns keep their headings).
+``description``, ``quantity``, ``unit price`` and ``amount`` (other columns keep their headings),
+their prices in the invoice's currency.
 """
 
 from __future__ import annotations
@@ -134,7 +135,18 @@ def _under(customer: list[tuple[int, float]], index: int, segment: Segment) -> b
     return any(0 <= index - line <= 5 and abs(segment.x0 - x) < 60 for line, x in customer)
 
 
-def _line_items(tables: Sequence[Table], document: Document) -> list[dict[str, Any]]:
+def _priced(item: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """The item's prices in the invoice's currency, where they are written as plain numbers."""
+    if currency is None:
+        return item
+    for key in ("unit price", "amount"):
+        value = item.get(key)
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            item[key] = Money(Decimal(value), currency)
+    return item
+
+
+def _line_items(tables: Sequence[Table], document: Document, currency: str | None) -> list[dict[str, Any]]:
     for table in tables:
         names = headings(table.header)
         canonical = [_COLUMN_OF.get(label_key(name)) for name in names]
@@ -149,7 +161,7 @@ def _line_items(tables: Sequence[Table], document: Document) -> list[dict[str, A
             item = {key: row[name] for key, name in zip(keys, names, strict=True)}
             if _is_totals_row(item):
                 continue
-            items.append(item)
+            items.append(_priced(item, currency))
         return items
     return []
 
@@ -166,6 +178,7 @@ def invoice(document: Document) -> dict[str, Any]:
     """The invoice's facts as a record (a fact not found is left out)."""
     found = document.found
     total = _amount(found, "total")
+    currency = total.currency if isinstance(total, Money) else _currency(document.text)
     record: dict[str, Any] = {
         "invoice number": _number(found, document.text),
         "invoice date": _date(found, "invoice date", document),
@@ -176,8 +189,8 @@ def invoice(document: Document) -> dict[str, Any]:
         "subtotal": _amount(found, "subtotal"),
         "tax": _amount(found, "tax"),
         "total": total,
-        "currency": total.currency if isinstance(total, Money) else _currency(document.text),
-        "line items": _line_items(document.tables, document),
+        "currency": currency,
+        "line items": _line_items(document.tables, document, currency),
         "pages": len(document.pages),
     }
     if document.confidence is not None:

@@ -38,7 +38,7 @@ AMOUNT_IN_TEXT = re.compile(
 
 def parse_amount(text: str) -> Money | Decimal | int | None:
     """The number or money ``text`` writes, or None when it is not an amount."""
-    match = _AMOUNT.match(text.strip())
+    match = _AMOUNT.match(_tidy(text.strip()))
     if match is None or (match["open"] is None) != (match["close"] is None):
         return None
     number = _digits(match["digits"])
@@ -51,6 +51,14 @@ def parse_amount(text: str) -> Money | Decimal | int | None:
     if currency:
         return Money(Decimal(number), CODES.get(currency.upper(), currency.upper()))
     return number
+
+
+_OCR_SPACES = re.compile(r"(?<=\d)\s+(?=[.,]\d)|(?<=\d[.,])\s+(?=\d\d(?:\d|\b))")
+
+
+def _tidy(text: str) -> str:
+    """OCR sets a space beside a separator now and then: ``6.781 ,90 €``, ``£47, 320.91``."""
+    return _OCR_SPACES.sub("", text)
 
 
 def _digits(digits: str) -> Decimal | int | None:
@@ -133,8 +141,17 @@ def parse_date(text: str, order: DateOrder = "DMY") -> dt.date | None:
     return None
 
 
+#: OCR splits "11" into "1 1" now and then: "03/1 1/2026".
+_DATE_SPACES = re.compile(r"(?<=[/.-]\d)\s(?=\d[/.-])|(?<=\d)\s(?=\d[/.-]\d)")
+
+
 def find_date(text: str, order: DateOrder = "DMY") -> dt.date | None:
     """The first date written anywhere in ``text``."""
+    tidy = _DATE_SPACES.sub("", text)
+    return _first_date(text, order) or (_first_date(tidy, order) if tidy != text else None)
+
+
+def _first_date(text: str, order: DateOrder) -> dt.date | None:
     for pattern in (_ISO, _NUMERIC, _DAY_MONTH, _MONTH_DAY):
         for match in pattern.finditer(text):
             found = _date_of(pattern, match, order)
@@ -191,7 +208,7 @@ def _has_code(text: str) -> bool:
 def amount_in(text: str) -> Money | Decimal | int | None:
     """The last amount written in ``text`` (``Total (incl. VAT 20%) 1,250.00`` -> 1250.00)."""
     found = None
-    for match in AMOUNT_IN_TEXT.finditer(text):
+    for match in AMOUNT_IN_TEXT.finditer(_tidy(text)):
         candidate = parse_amount(match.group())
         if candidate is not None and re.search(r"\d", match.group()):
             found = candidate

@@ -86,9 +86,10 @@ def read_image(image: Image, scale: float) -> OcrPage:
         for item in tesserocr.iterate_level(iterator, tesserocr.RIL.WORD):
             text = (item.GetUTF8Text(tesserocr.RIL.WORD) or "").strip()
             box = item.BoundingBox(tesserocr.RIL.WORD)
-            if not text or box is None or set(text) <= _RULES:
+            confidence = float(item.Confidence(tesserocr.RIL.WORD))
+            if not text or box is None or set(text) <= _RULES or _speck(text, confidence):
                 continue
-            words.append((text, box, float(item.Confidence(tesserocr.RIL.WORD))))
+            words.append((text, box, confidence))
             if item.IsAtBeginningOf(tesserocr.RIL.TEXTLINE):
                 slopes.extend(_slope(item.Baseline(tesserocr.RIL.TEXTLINE)))
         api.Clear()
@@ -100,13 +101,13 @@ def read_image(image: Image, scale: float) -> OcrPage:
 
 
 def clean(image: Image) -> Image:
-    """The image blurred a little and made black on white at Otsu's threshold."""
+    """The image blurred a little, made black on white at Otsu's threshold, and rid of specks."""
     from PIL import ImageFilter
 
     grey = image.convert("L") if image.mode != "L" else image
     blurred = grey.filter(ImageFilter.GaussianBlur(1))
     threshold = otsu(blurred.histogram())
-    return blurred.point(lambda value: 255 if value > threshold else 0)
+    return blurred.point(lambda value: 255 if value > threshold else 0).filter(ImageFilter.MedianFilter(3))
 
 
 def otsu(histogram: list[int]) -> int:
@@ -128,6 +129,11 @@ def otsu(histogram: list[int]) -> int:
         if between > best:
             best, best_level = between, level
     return best_level
+
+
+def _speck(text: str, confidence: float) -> bool:
+    """A dot of dirt read as a letter or two: short, not a digit, and read with little confidence."""
+    return len(text) <= 2 and not any(c.isdigit() for c in text) and confidence < 60
 
 
 def _slope(baseline: Any) -> list[float]:

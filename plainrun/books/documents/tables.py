@@ -145,7 +145,7 @@ def _read_rows(lines: Sequence[Line], start: int) -> tuple[Table | None, int]:
             break
         if _ends_table(line) or _header_of(line) or any(COLON.match(s.text) for s in line.segments):
             break
-        if not table.rows and header.height > 1.3 * line.height:
+        if not table.rows and header.height > 1.6 * line.height:
             break  # a title over text, not headings over a row
         cells = _cells(line, columns)
         filled = [i for i, cell in enumerate(cells) if cell]
