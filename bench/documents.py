@@ -31,9 +31,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from invoices import Invoice, make, pdf, scan  # noqa: E402
+from invoices import Invoice, make, pdf, scan
 
-from plainrun.language import Execution, LocalEnvironment, Succeeded, parse  # noqa: E402
+from plainrun.language import Execution, LocalEnvironment, Succeeded, parse
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROCESS = parse(

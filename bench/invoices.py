@@ -244,7 +244,7 @@ def _stacked(c: Canvas, inv: Invoice) -> None:
 
 
 def _european(c: Canvas, inv: Invoice) -> None:
-    width, height = A4
+    _, height = A4
     c.setFont("Helvetica-Bold", 16)
     c.drawString(50, height - 60, inv.vendor)
     c.setFont("Helvetica", 9)

@@ -96,8 +96,7 @@ def read_image(image: Image, scale: float) -> OcrPage:
     angle = statistics.median(slopes) if slopes else 0.0
     centre = (image.width / 2, image.height / 2)
     upright = [_turn(text, box, conf, angle, centre, scale) for text, box, conf in words]
-    confidence = _mean_confidence(words)
-    return OcrPage(upright, confidence, math.degrees(angle))
+    return OcrPage(upright, _mean_confidence(words), math.degrees(angle))
 
 
 def clean(image: Image) -> Image:
