@@ -21,6 +21,7 @@ from typing import Any
 from plainrun.books.formulas import FormulaError, evaluate
 from plainrun.language.books import procedure
 from plainrun.language.environment import Environment
+from plainrun.language.errors import BookError
 from plainrun.language.values import NOT_FOUND, FileRef, Money, to_text
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,11 +32,11 @@ def _open(data: bytes, name: str, formulas: bool) -> Any:
     import openpyxl
 
     if data[:4] == _OLE:
-        raise ValueError(f"{name} is an old .xls workbook or one protected by a password; save it as .xlsx")
+        raise BookError(f"{name} is an old .xls workbook or one protected by a password; save it as .xlsx")
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=not formulas)
     except Exception:
-        raise ValueError(f"{name} is not an Excel workbook (.xlsx)") from None
+        raise BookError(f"{name} is not an Excel workbook (.xlsx)") from None
 
 
 class Workbook:
@@ -66,7 +67,7 @@ class Workbook:
         for name in names:
             if name.strip().lower() == wanted.strip().lower():
                 return name
-        raise ValueError(f'{self.name} has no sheet named "{wanted}" (it has: {", ".join(names)})')
+        raise BookError(f'{self.name} has no sheet named "{wanted}" (it has: {", ".join(names)})')
 
     def _grid(self, sheet: str) -> list[tuple[Any, ...]]:
         if sheet not in self._grids:
@@ -120,7 +121,7 @@ class Workbook:
             return self.value(sheet, row, column)
         except FormulaError as err:
             letters = _letters(column)
-            raise ValueError(f"{self.name}, sheet {sheet}, cell {letters}{row}: {err}") from None
+            raise BookError(f"{self.name}, sheet {sheet}, cell {letters}{row}: {err}") from None
 
 
 def _letters(column: int) -> str:

@@ -27,6 +27,7 @@ from plainrun.books.documents.ocr import OcrUnavailable
 from plainrun.books.documents.pages import DocumentError
 from plainrun.language.books import procedure
 from plainrun.language.environment import Environment
+from plainrun.language.errors import BookError
 from plainrun.language.values import NOT_FOUND, FileRef
 
 logger = logging.getLogger(__name__)
@@ -36,17 +37,17 @@ T = TypeVar("T")
 
 
 def document_of(source: Source, env: Environment) -> reading.Document:
-    """The document read, or a ValueError whose message is for the person who sent it."""
+    """The document read, or a BookError whose message is for the person who sent it."""
     name = source.name if isinstance(source, FileRef) else "the document"
     try:
         return reading.read(source, env)
     except (DocumentError, OcrUnavailable) as err:
-        raise ValueError(str(err)) from None
-    except MemoryError:
+        raise BookError(str(err)) from None
+    except (BookError, MemoryError):
         raise
     except Exception:
         logger.exception("reading %s failed", name, extra={"action": "document_failed"})
-        raise ValueError(f"{name} could not be read") from None
+        raise BookError(f"{name} could not be read") from None
 
 
 def _with(source: Source, env: Environment, use: Callable[[reading.Document], T]) -> T:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plainrun.books.documents.layout import Line, Segment
-from plainrun.books.documents.normalise import DateOrder, amount_in, cell_value, find_date
+from plainrun.books.documents.normalise import DateOrder, amount_in, cell_value, find_date, parse_amount
 
 #: Labels of invoices and orders by the field they name (written as :func:`label_key` gives them).
 
@@ -180,7 +180,8 @@ def _is_label(text: str, strict: bool = True) -> bool:
 def _label_row(lines: Sequence[Line], index: int) -> list[Found]:
     """Labels without colons over exactly one row of values aligned under them."""
     line = lines[index]
-    if len(line.segments) < 2 or not all(_is_label(s.text) and ":" not in s.text for s in line.segments):
+    labels = [s for s in line.segments if not COLON.match(s.text)]
+    if len(labels) < 2 or not all(_is_label(s.text) and ":" not in s.text for s in labels):
         return []
     if index + 1 >= len(lines):
         return []
@@ -189,10 +190,10 @@ def _label_row(lines: Sequence[Line], index: int) -> list[Found]:
         return []
     if line.height > 1.6 * below.height or any(COLON.match(s.text) for s in below.segments):
         return []
-    pairs = _aligned(line.segments, below.segments)
+    pairs = _aligned(labels, below.segments)
     if len(pairs) < 2 or not any(re.search(r"\d", value.text) for _, value in pairs):
         return []
-    if index + 2 < len(lines) and len(_aligned(line.segments, lines[index + 2].segments)) >= 2:
+    if index + 2 < len(lines) and len(_aligned(labels, lines[index + 2].segments)) >= 2:
         further = lines[index + 2]
         if further.page == below.page and further.top - below.bottom < 1.5 * below.height:
             return []  # two rows of values: a table
@@ -217,7 +218,8 @@ def field_value(label: str, text: str, order: DateOrder) -> Any:
         if date is not None:
             return date
     if field in _KINDS["amount"] or words & _AMOUNT_WORDS:
-        amount = amount_in(text)
+        whole = parse_amount(text)
+        amount = whole if whole is not None else amount_in(text)
         if amount is not None:
             return amount
     if words & _IDENTIFIER_WORDS or field in ("invoice number", "po number"):
@@ -230,7 +232,7 @@ def fields_record(found: Sequence[Found], order: DateOrder) -> dict[str, Any]:
     record: dict[str, Any] = {}
     seen: set[str] = set()
     for item in found:
-        label = item.label.strip().rstrip(".:# ").strip() or item.label.strip()
+        label = item.label.strip().rstrip(".: ").strip() or item.label.strip()
         if item.key in seen:
             continue
         seen.add(item.key)

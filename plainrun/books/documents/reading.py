@@ -190,14 +190,9 @@ def _word(data: bytes, name: str) -> Document:
 def _excel(data: bytes, file: FileRef) -> Document:
     from plainrun.books.excel import Workbook
 
-    try:
-        book = Workbook(data, file.name)
-    except ValueError as err:
-        raise DocumentError(str(err)) from None
+    book = Workbook(data, file.name)
     try:
         sheets = [(name, list(book.rows(name))) for name in book.sheet_names]
-    except ValueError as err:
-        raise DocumentError(str(err)) from None
     finally:
         book.close()
     from plainrun.language.values import to_text
