@@ -63,7 +63,7 @@ def test_sheets_by_name_and_the_values_of_formulas_saved_without_results(
         'read the excel rows of the file where\n  the sheet is "lines"\nthe rows are the above\n'
         "process each row as follows\n"
         "  say \"{the row's item} {the row's net} {the row's gross} {the row's label}\"\n"
-        "read the sheets of the file\nsay the above's rates's first's rate"
+        "read the sheets of the file\nthe workbook is the above\nsay the workbook's rates's rate"
     )
     log = log_of(body, files=[file])
     assert log == ["Rates, Lines", "Paper 13.5 16.2 PAPER x3", "Pens 2.5 3 small", "total 16 19.2 4", "0.2"]
