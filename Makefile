@@ -50,8 +50,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/executor.py
 
 ## make bench-all: everything in docs/benchmarks.md: the peers side by side (needs their virtualenvs,
-## see bench/peers.py), lists at 1M runs, 40 statements, a worker's memory over 100k runs (~1 h)
-bench-all: $(STAMP)
+## see bench/peers.py), lists at 1M runs, 40 statements, a worker's memory over 100k runs, invoices read (~1 h)
+bench-all: $(STAMP) tesseract
+	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/lists.py
 	$(BIN)/python bench/steps.py --db sqlite
