@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
 Draw = Callable[[Canvas], None]
+
+
+def saved(document: Any) -> bytes:
+    """The bytes of anything with a ``save(stream)`` (an openpyxl workbook, a python-docx document)."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 def pdf(*pages: Draw, size: tuple[float, float] = letter, password: str | None = None) -> bytes:

@@ -11,6 +11,7 @@ import docx
 import openpyxl
 
 from plainrun.language import LocalEnvironment, Money, Paused, Succeeded
+from tests.unit.books import drawn
 
 Log = Callable[..., list[str]]
 
@@ -55,9 +56,7 @@ def test_sheets_by_name_and_the_values_of_formulas_saved_without_results(
     lines.append(["Paper", 3, 4.5, "=B2*C2", "=ROUND(D2*(1+Rates!B2),2)", '=UPPER(A2)&" x"&B2'])
     lines.append(["Pens", 2, 1.25, "=B3*C3", "=ROUND(D3*(1+Rates!$B$2),2)", '=IF(D3>5,"big","small")'])
     lines.append(["total", "=SUM(B2:B3)", None, "=SUM(D2:D3)", "=SUM(E2:E3)", "=COUNT(B2:C3)"])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    file = env.add_file("lines.xlsx", buffer.getvalue())
+    file = env.add_file("lines.xlsx", drawn.saved(book))
     body = (
         "read the sheet names of the file\nsay the above\n"
         'read the excel rows of the file where\n  the sheet is "lines"\nthe rows are the above\n'
@@ -90,9 +89,7 @@ def test_a_word_document_gives_paragraphs_tables_and_fields(log_of: Log, env: Lo
         for cell, text in zip(row.cells, cells, strict=True):
             cell.text = text
     document.add_paragraph("Deliver by the end of May.")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    file = env.add_file("order.docx", buffer.getvalue())
+    file = env.add_file("order.docx", drawn.saved(document))
     body = (
         "read the paragraphs of the file\nsay the number of the above\nsay the last paragraph of the above\n"
         'extract the field "po number" from the file\nsay the above\n'
