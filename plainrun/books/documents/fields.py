@@ -149,7 +149,7 @@ def _known_prefix(text: str) -> tuple[str, str] | None:
     for count in range(min(5, len(words) - 1), 0, -1):
         label = " ".join(words[:count])
         key = label_key(label)
-        if key in _KNOWN and key not in ("no", "#", "number", "from", "net", "due", "balance"):
+        if key in _KNOWN and key not in ("no", "#", "number", "from", "net", "balance"):
             rest = " ".join(words[count:]).lstrip(":#. ")
             if rest and re.search(r"\d", rest):
                 return label, rest
