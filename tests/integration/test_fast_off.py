@@ -35,9 +35,19 @@ def test_a_run_goes_from_post_to_outcome_on_the_general_paths(database_url: str,
     headers = {"x-api-key": key}
     try:
         with TestClient(app) as client, worker_in_thread(services, WorkerConfig(executor_size=1)):
-            process = client.post("/v2/processes", headers=headers, json={"agent_id": agent.id, "source": GREET})
-            assert client.post(f"/v2/processes/{process.json()['id']}/publish", headers=headers).status_code == 201
-            body = {"name": "r", "process_id": process.json()["id"], "agent_id": agent.id, "stage": "Published"}
+            process = client.post(
+                "/v2/processes", headers=headers, json={"agent_id": agent.id, "source": GREET}
+            )
+            assert (
+                client.post(f"/v2/processes/{process.json()['id']}/publish", headers=headers).status_code
+                == 201
+            )
+            body = {
+                "name": "r",
+                "process_id": process.json()["id"],
+                "agent_id": agent.id,
+                "stage": "Published",
+            }
             started = [
                 client.post("/v2/runs", headers=headers, json={**body, "inputs": {"customer name": f"c{i}"}})
                 for i in range(5)
