@@ -48,9 +48,9 @@ from runs import RESULTS, Client, Server, loop_factory, machine, pct, write_resu
 
 from plainrun.domain import ids
 from plainrun.domain.pages import Signer
-from plainrun.domain.runs import NewRun, RunState, Stage, Trigger
-from plainrun.store import SqlStore, open_store, schema
-from plainrun.store.sql import json_dumps, pending_row
+from plainrun.domain.runs import NewRun, RunState, Stage, Trigger, pending_row
+from plainrun.store import Store, open_store, schema
+from plainrun.store.sqlite import json_dumps
 
 PG_DB = "bench_lists"
 PAGE = 100
@@ -63,7 +63,7 @@ def load1() -> float:
 # --------------------------------------------------------------------------- filling
 
 
-def run_rows(store: SqlStore, process_id: str, agent_id: str, count: int, start_ms: int) -> list[str]:
+def run_rows(store: Store, process_id: str, agent_id: str, count: int, start_ms: int) -> list[str]:
     """Insert ``count`` Succeeded runs of a published process, ``start_ms`` onwards, one per ms.
 
     The row is the store's own (``pending_row`` of a ``NewRun``, then finished as a worker finishes
@@ -98,8 +98,8 @@ def run_rows(store: SqlStore, process_id: str, agent_id: str, count: int, start_
     names = [c.name for c in columns]
     varying = ("id", "name", "inputs", "outputs", "created_at", "started_at", "finished_at")
     if store.dialect == "sqlite":
-        dialect = store._writer.dialect
-        procs = {c.name: c.type._cached_bind_processor(dialect) for c in columns}
+        dialect = _engine(store).dialect
+        procs = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
     else:
         json_columns = {c.name for c in columns if isinstance(c.type, sa.JSON)}
         procs = {c.name: (json_dumps if c.name in json_columns else None) for c in columns}
@@ -141,10 +141,10 @@ def run_rows(store: SqlStore, process_id: str, agent_id: str, count: int, start_
     return made
 
 
-def insert_rows(store: SqlStore, names: list[str], rows: list[list[Any]]) -> None:
+def insert_rows(store: Store, names: list[str], rows: list[list[Any]]) -> None:
     """SQLite: one ``executemany`` on the driver connection, in one ``BEGIN IMMEDIATE``."""
     sql = f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    raw = store._writer.raw_connection()
+    raw = _engine(store).raw_connection()
     try:
         cur = raw.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -154,9 +154,9 @@ def insert_rows(store: SqlStore, names: list[str], rows: list[list[Any]]) -> Non
         raw.close()
 
 
-def copy_rows(store: SqlStore, names: list[str], rows: list[list[Any]]) -> None:
+def copy_rows(store: Store, names: list[str], rows: list[list[Any]]) -> None:
     """PostgreSQL: COPY, the bulk path of the database itself."""
-    raw = store._writer.raw_connection()
+    raw = _engine(store).raw_connection()
     try:
         with raw.cursor() as cur, cur.copy(f"COPY runs ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
@@ -164,6 +164,12 @@ def copy_rows(store: SqlStore, names: list[str], rows: list[list[Any]]) -> None:
         raw.commit()
     finally:
         raw.close()
+
+
+def _engine(store: Store) -> sa.Engine:
+    """The store database's SQLAlchemy engine (the bulk fill writes around the store's operations)."""
+    engine: sa.Engine = store.database.engine  # type: ignore[attr-defined]
+    return engine
 
 
 def fill(database_url: str, agent_id: str, big: str, small: str, count: int) -> dict[str, Any]:
@@ -174,8 +180,9 @@ def fill(database_url: str, agent_id: str, big: str, small: str, count: int) -> 
         small_ids = run_rows(store, small, agent_id, 1000, now_ms - 1000 - count)
         big_ids = run_rows(store, big, agent_id, count, now_ms - count)
         t_insert = time.perf_counter() - t0
-        with store.write() as conn:
+        with _engine(store).connect() as conn:
             conn.execute(sa.text("ANALYZE"))
+            conn.commit()
         t_total = time.perf_counter() - t0
     finally:
         store.dispose()
@@ -225,7 +232,7 @@ async def walk(
 
 def deep_token(database_url: str, process_id: str, agent_id: str, after_id: str) -> str:
     """The continuation token the server would hand out after ``after_id``: the list's query signed
-    with the installation's secret (as ``RunService.list`` does), so the walk to 900,000 need not be
+    with the installation's secret (as ``RunService.page`` does), so the walk to 900,000 need not be
     made page by page. The page it opens is checked against the expected runs."""
     store = open_store(database_url)
     try:

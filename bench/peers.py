@@ -9,7 +9,9 @@ It runs, in this order and with the same N, repetitions and latency samples:
 
 * ``bench/runs.py`` for plainrun on SQLite and on PostgreSQL, each twice: with 8 concurrent HTTP
   clients (``plainrun-<db>``) and with one client posting one run at a time
-  (``plainrun-<db>-1client``), the peers' own way of enqueueing;
+  (``plainrun-<db>-1client``), the peers' own way of enqueueing; with ``--baseline REV``, each
+  just after the same measurement of plainrun at the git revision REV (a worktree in the scratch
+  folder, its package first on the path), and a table of the ratios now / then;
 * every peer of /work/shared/bench/peers whose virtualenv exists under ``--venvs``
   (``<venvs>/<peer>/bin/python``, installed as that folder's README says): celery,
   procrastinate, pgqueuer, dbos (PostgreSQL and SQLite, queue polled every 0.05 s) and prefect
@@ -70,36 +72,39 @@ def load1() -> float:
     return os.getloadavg()[0]
 
 
-def plainrun_systems(args: argparse.Namespace, work: Path) -> list[System]:
+def plainrun_systems(args: argparse.Namespace, work: Path, baseline: Path | None = None) -> list[System]:
+    """plainrun on each database, with 8 clients and with one; with ``baseline`` (a checkout of an
+    earlier commit), that commit's plainrun just before each, measured the same way."""
     out = []
     for db in args.dbs:
         for clients in (args.clients, 1):
-            name = f"plainrun-{db}" if clients != 1 else f"plainrun-{db}-1client"
-            cmd = [
-                sys.executable,
-                str(HERE / "runs.py"),
-                "--db",
-                db,
-                "--n",
-                str(args.n),
-                "--reps",
-                str(args.reps),
-                "--lat-samples",
-                str(args.lat_samples),
-                "--clients",
-                str(clients),
-                "--duration",
-                str(args.duration),
-                "--pg-db",
-                "bench_plainrun_peers",
-                "--peers",
-                str(work / "none"),
-                "--out",
-                str(work / "results" / f"{name}.json"),
-            ]
-            note = f"{clients} concurrent HTTP clients" if clients != 1 else "one client, one run at a time"
-            out.append(System(name, "plainrun", cmd, work / "results" / f"{name}.json", note=note))
+            if baseline is not None:
+                out.append(_plainrun_system(args, work, db, clients, baseline, f"@{args.baseline}"))
+            out.append(_plainrun_system(args, work, db, clients, ROOT, ""))
     return out
+
+
+def _plainrun_system(
+    args: argparse.Namespace, work: Path, db: str, clients: int, root: Path, suffix: str
+) -> System:
+    name = (f"plainrun-{db}" if clients != 1 else f"plainrun-{db}-1client") + suffix
+    options = {
+        "--db": db,
+        "--n": args.n,
+        "--reps": args.reps,
+        "--lat-samples": args.lat_samples,
+        "--clients": clients,
+        "--duration": args.duration,
+        "--pg-db": "bench_plainrun_peers",
+        "--peers": work / "none",
+        "--out": work / "results" / f"{name}.json",
+    }
+    cmd = [sys.executable, str(root / "bench" / "runs.py"), *(str(x) for kv in options.items() for x in kv)]
+    note = f"{clients} concurrent HTTP clients" if clients != 1 else "one client, one run at a time"
+    # The baseline's package is found first on the path (the virtualenv's is this checkout).
+    env = {"PYTHONPATH": str(root)} if root != ROOT else {}
+    kind = "plainrun" if root == ROOT else "baseline"
+    return System(name, kind, cmd, work / "results" / f"{name}.json", env=env, cwd=root, note=note)
 
 
 def peer_systems(args: argparse.Namespace, peers: Path, venvs: Path) -> list[System]:
@@ -175,6 +180,17 @@ def copy_peers(src: Path, dest: Path) -> Path:
     for folder, _, _ in os.walk(target):
         os.chmod(folder, 0o755)
     (target / "results").mkdir()
+    return target
+
+
+def checkout(revision: str, work: Path) -> Path:
+    """A checkout of ``revision`` of this repository in the scratch folder (a git worktree)."""
+    target = work / "baseline"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), revision],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 
@@ -309,6 +325,7 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace, started: str)
             f"{r['load1_start']:.2f} → {r['load1_end']:.2f} |"
         )
 
+    lines += _against_baseline(records, args)
     mine = [r for r in records if r["kind"] == "plainrun" and "result" in r]
     many = [m for m in mine if not m["name"].endswith("1client")]
     one = [m for m in mine if m["name"].endswith("1client")]
@@ -337,6 +354,28 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace, started: str)
     return "\n".join(lines) + "\n"
 
 
+def _against_baseline(records: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    """Each plainrun figure as a ratio to the same figure of the baseline measured just before it."""
+    then = {r["name"].rsplit("@", 1)[0]: r for r in records if r["kind"] == "baseline" and "result" in r}
+    now = [r for r in records if r["kind"] == "plainrun" and "result" in r and r["name"] in then]
+    if not now:
+        return []
+    lines = [
+        "",
+        f"plainrun now / plainrun at {args.baseline}, each pair measured one after the other in this "
+        "run: end-to-end runs/s (above 1: faster now), idle latency and created → running (below 1: "
+        "sooner now).",
+        "",
+        "| system | e2e now / then | idle latency now / then | created → running now / then |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in now:
+        b = then[r["name"]]
+        cells = [ratio(med(r, k), med(b, k)) for k in ("e2e_rate", "latency_ms_median", "pickup")]
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--n", type=int, default=1000, help="runs (jobs) in each end-to-end phase")
@@ -354,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--prefect-n", type=int, default=50, help="N of prefect-tasks (it runs about one task a second)"
     )
+    ap.add_argument(
+        "--baseline",
+        default="",
+        help="also run plainrun at this git revision, just before this checkout's, for a ratio now/then",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "peers.json")
     args = ap.parse_args(argv)
     args.dbs = [d for d in args.dbs.split(",") if d]
@@ -367,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         peers = copy_peers(args.peers_src, work)
         env_for_peers = {"BENCH_N": str(args.n), "BENCH_REPS": str(args.reps)}
         env_for_peers["BENCH_LAT_SAMPLES"] = str(args.lat_samples)
-        systems = [] if args.no_plainrun else plainrun_systems(args, work)
+        baseline = checkout(args.baseline, work) if args.baseline and not args.no_plainrun else None
+        systems = [] if args.no_plainrun else plainrun_systems(args, work, baseline)
         systems += peer_systems(args, peers, args.venvs)
         records = []
         for system in systems:
@@ -377,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in records:  # keep the logs of failures beside the results
             if "error" in r:
                 r["log"] = r["log"].replace(str(work), "<scratch>")
+        if baseline is not None:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=True
+            )
 
     md = table(records, args, started)
     out = {
