@@ -46,13 +46,28 @@ from plainrun.store.sql.runs import INSERT_EVENTS, insert_runs
 from plainrun.store.tx import Tx
 
 r, p = t.runs.c, t.processes.c
-_FINAL = [s.value for s in FINAL_STATES]
+
+
+def _literals(states: Iterable[RunState]) -> list[sa.ColumnElement[str]]:
+    # Written into the SQL text, not bound: with a parameter the planner cannot tell that a
+    # partial index (``ix_runs_pending``: state = 'Pending', …) covers the query, and scans instead.
+    return [sa.literal_column(f"'{s.value}'", r.state.type) for s in sorted(states)]
+
+
+def state_is(*states: RunState) -> sa.ColumnElement[bool]:
+    """``runs.state`` is one of ``states``."""
+    literals = _literals(states)
+    return r.state == literals[0] if len(literals) == 1 else r.state.in_(literals)
+
+
+def unfinished() -> sa.ColumnElement[bool]:
+    """``runs.state`` is not a final state."""
+    return r.state.not_in(_literals(FINAL_STATES))
 
 
 def in_sources(move: Move) -> sa.ColumnElement[bool]:
     """The ``WHERE`` of a move: the run is in one of its source states."""
-    states = sorted(s.value for s in move.sources)
-    return r.state == states[0] if len(states) == 1 else r.state.in_(states)
+    return state_is(*move.sources)
 
 
 def moved_to(move: Move, state: RunState) -> dict[str, Any]:
@@ -87,7 +102,7 @@ _LOCK_LIMITED = (
 )
 _RUNNING_OF = (
     sa.select(r.process_id, sa.func.count())
-    .where(r.state == RunState.RUNNING.value, r.process_id.in_(params_in(r.process_id, "ids")))
+    .where(state_is(RunState.RUNNING), r.process_id.in_(params_in(r.process_id, "ids")))
     .group_by(r.process_id)
 )
 _PENDING_OF = _PENDING.where(r.process_id == param(r.process_id))
@@ -143,7 +158,7 @@ _HEARTBEAT = (
     .where(
         r.id.in_(params_in(r.id, "ids")),
         r.lease_owner == param(r.lease_owner, "worker"),
-        r.state == RunState.RUNNING.value,
+        state_is(RunState.RUNNING),
     )
     .values(lease_expires_at=param(r.lease_expires_at))
     .returning(r.id, r.cancel_requested)
@@ -231,7 +246,7 @@ _CANCEL = (
 )
 _UNFINISHED_CHILDREN = (
     sa.select(r.id, r.state, r.attempt)
-    .where(r.parent_run_id.in_(params_in(r.parent_run_id, "ids")), r.state.not_in(_FINAL))
+    .where(r.parent_run_id.in_(params_in(r.parent_run_id, "ids")), unfinished())
     .with_for_update()
 )
 # Locked whatever their state (a filter on Waiting would skip a parent that another transaction is
@@ -243,9 +258,7 @@ _PARENTS = (
     .with_for_update()
 )
 _COUNT_UNFINISHED = (
-    sa.select(sa.func.count())
-    .select_from(t.runs)
-    .where(r.id.in_(params_in(r.id, "ids")), r.state.not_in(_FINAL))
+    sa.select(sa.func.count()).select_from(t.runs).where(r.id.in_(params_in(r.id, "ids")), unfinished())
 )
 _WAKE = (
     sa.update(t.runs)
