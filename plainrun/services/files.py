@@ -14,7 +14,9 @@ from plainrun.errors import Conflict, InvalidInput, NotFound
 from plainrun.services.access import Principal
 from plainrun.services.agents import AgentService
 from plainrun.store import Store
-from plainrun.store.blobs import BlobStorage
+from plainrun.store.blobs import BlobStorage, read_chunks
+
+__all__ = ["FileService", "UploadTarget", "read_chunks"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import CreateFileRequest, FileResource, UploadTarget
 from plainrun.http.api.runs import ERRORS, check_path_id
-from plainrun.store.blobs import read_chunks
+from plainrun.services.files import read_chunks
 
 router = APIRouter(tags=["files"])
 
