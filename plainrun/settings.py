@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     fast: bool = True
     #: Where uploaded and produced files live (the local file storage).
     data_dir: Path = Path("var")
+    #: Where file contents live: ``database`` (every host reads them; the default on PostgreSQL),
+    #: ``s3`` (an S3-compatible object store, the ``s3_*`` settings), or ``local`` (``data_dir``; the
+    #: default on SQLite, one machine). ``auto`` picks the default.
+    file_storage: Literal["auto", "local", "database", "s3"] = "auto"
+    s3_bucket: str | None = None
+    #: Put before each file id to make its object's key.
+    s3_prefix: str = "plainrun/files/"
+    #: Another S3-compatible service (MinIO, Ceph, …); unset: AWS.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     #: The URL clients use to reach this service (upload targets are built from it).
@@ -79,6 +91,19 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @property
+    def file_storage_kind(self) -> Literal["local", "database", "s3"]:
+        """The file storage in use (``auto`` resolved)."""
+        if self.file_storage != "auto":
+            return self.file_storage
+        return "local" if self.is_sqlite else "database"
+
+    @model_validator(mode="after")
+    def _s3_named(self) -> Settings:
+        if self.file_storage == "s3" and not self.s3_bucket:
+            raise ValueError("file_storage s3 needs s3_bucket (PLAINRUN_S3_BUCKET)")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

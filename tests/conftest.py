@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
+from plainrun.domain import ids
 from plainrun.store import Store, open_store
+from plainrun.store.blobs import S3Place
 
 PG_ADMIN = os.environ.get("PLAINRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
@@ -74,3 +82,46 @@ def store(database_url: str) -> Iterator[Store]:
     store.create_schema()
     yield store
     store.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3-compatible server, in a process of its own, for the session."""
+    port = _free_port()
+    exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+    proc = subprocess.Popen(
+        [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the local S3 server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def s3_place(endpoint: str) -> S3Place:
+    """A fresh bucket on the local S3 server."""
+    import boto3
+
+    bucket = f"plainrun-{ids.new_id()}"
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    client.create_bucket(Bucket=bucket)
+    return S3Place(bucket=bucket, endpoint_url=endpoint, access_key_id="k", secret_access_key="s")

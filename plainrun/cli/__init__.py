@@ -6,6 +6,7 @@ import typer
 
 from plainrun.cli import (
     admin,
+    files,
     guidance,
     lang,
     mail,
@@ -39,6 +40,7 @@ testsuite.register(app, runs.app)
 app.add_typer(runs.app, name="runs")
 app.add_typer(guidance.learnings, name="learnings")
 app.add_typer(users.app, name="users")
+app.add_typer(files.app, name="files")
 
 
 def main() -> None:

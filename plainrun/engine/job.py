@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from plainrun.domain.ids import new_id
@@ -35,7 +34,7 @@ from plainrun.language import (
 from plainrun.language.values import to_plain
 from plainrun.services.box import BoxService
 from plainrun.store import Store, open_store
-from plainrun.store.blobs import LocalBlobStorage
+from plainrun.store.blobs import BlobPlace, BlobStorage, open_blobs
 
 _programs: OrderedDict[str, Program] = OrderedDict()
 _stores: dict[tuple[str, bool, str], Store] = {}
@@ -89,7 +88,7 @@ class RunEnvironment:
         self.run = payload["run"]
         self.agent_id: str = self.run["agent_id"]
         self._store_args: dict[str, Any] = payload["store"]
-        self._blobs = LocalBlobStorage(Path(payload["data_dir"]) / "files")
+        self._blob_place = BlobPlace.from_json(payload["blobs"])
         smtp = payload.get("smtp") or {}
         self.smtp = SmtpSettings(**smtp) if smtp else SmtpSettings()
         self.lines: list[str] = []
@@ -104,6 +103,9 @@ class RunEnvironment:
         args = self._store_args
         return _store(args["url"], args["fast"], args["synchronous"])
 
+    def _blobs(self) -> BlobStorage:
+        return open_blobs(self._blob_place, self.store)
+
     def _record(self, file_id: str) -> Any:
         record = self.store.files.get(file_id)
         if record is None or record.agent_id != self.agent_id or not record.ready:
@@ -112,7 +114,7 @@ class RunEnvironment:
 
     def read_file(self, file_id: str) -> bytes:
         self._record(file_id)
-        with self._blobs.open(file_id) as stream:
+        with self._blobs().open(file_id) as stream:
             return stream.read()
 
     def file_info(self, file_id: str) -> tuple[str, int, str]:
@@ -127,7 +129,7 @@ class RunEnvironment:
         files = FileService(
             self.store,
             AgentService(self.store),
-            self._blobs,
+            self._blobs(),
             secret=b"job",
             base_url="",
             max_bytes=1 << 30,

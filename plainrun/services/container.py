@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plainrun.errors import InvalidInput
 from plainrun.services.agents import AgentService
 from plainrun.services.execution import ExecutionService
 from plainrun.services.files import FileService
@@ -17,7 +18,7 @@ from plainrun.services.testsuite import TestSuiteService
 from plainrun.services.users import UserService
 from plainrun.settings import Settings
 from plainrun.store import Store, open_store
-from plainrun.store.blobs import BlobStorage, LocalBlobStorage
+from plainrun.store.blobs import BlobPlace, BlobStorage, Kind, S3Place, open_blobs
 
 
 @dataclass
@@ -54,6 +55,25 @@ def store_for(settings: Settings) -> Store:
     )
 
 
+def blob_place(settings: Settings, kind: Kind | None = None) -> BlobPlace:
+    """Where the settings keep file contents (or would, in another storage ``kind``)."""
+    kind = kind or settings.file_storage_kind
+    s3 = None
+    if kind == "s3":
+        if settings.s3_bucket is None:
+            raise InvalidInput("The s3 file storage needs a bucket (PLAINRUN_S3_BUCKET).")
+        secret = settings.s3_secret_access_key
+        s3 = S3Place(
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+        )
+    return BlobPlace(kind=kind, root=str(settings.data_dir / "files"), s3=s3)
+
+
 def build_services(settings: Settings, *, store: Store | None = None, migrate: bool = False) -> Services:
     store = store or store_for(settings)
     if migrate:
@@ -63,7 +83,7 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         if settings.secret_key
         else store.agents.installation_secret()
     )
-    blobs = LocalBlobStorage(settings.data_dir / "files")
+    blobs = open_blobs(blob_place(settings), store)
     agents = AgentService(store)
     processes = ProcessService(store, agents, secret=secret, max_source_bytes=settings.max_source_bytes)
     runs = RunService(
@@ -105,5 +125,5 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         tests=TestSuiteService(store, runs, secret=secret),
         mail=mail,
         schedules=ScheduleService(store, processes, runs),
-        execution=ExecutionService(store, settings),
+        execution=ExecutionService(store, settings, blob_place(settings)),
     )

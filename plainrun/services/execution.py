@@ -18,15 +18,18 @@ from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import NewRun, Outcome, Run, RunState, Stage, Trigger
 from plainrun.settings import Settings
 from plainrun.store import Store
+from plainrun.store.blobs import BlobPlace
 
 #: How long a process's settings are remembered (they change rarely).
 SETTINGS_TTL_S = 5.0
 
 
 class ExecutionService:
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, blobs: BlobPlace):
         self.store = store
         self.settings = settings
+        #: Where the executors read and write file contents.
+        self.blobs = blobs
         self._sources: OrderedDict[str, str] = OrderedDict()
         self._process_settings: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -93,7 +96,7 @@ class ExecutionService:
             ],
             "exec_state": run.exec_state,
             "on_exception": self._settings_of(run.process_id).get("on_exception") or "pause",
-            "data_dir": str(settings.data_dir),
+            "blobs": self.blobs.as_json(),
             "store": {
                 "url": settings.database_url,
                 "fast": settings.fast,

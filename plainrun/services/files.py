@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -17,6 +18,15 @@ from plainrun.store import Store
 from plainrun.store.blobs import BlobStorage, read_chunks
 
 __all__ = ["FileService", "UploadTarget", "read_chunks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """What moving contents between storages did: files copied, found there already, missing."""
+
+    copied: list[str]
+    present: list[str]
+    missing: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +106,54 @@ class FileService:
             raise NotFound("The file was not found.")
         return record
 
+    def move_contents(
+        self,
+        source: BlobStorage,
+        target: BlobStorage,
+        *,
+        delete: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> Moved:
+        """Copy every file's contents from ``source`` to ``target``, streamed, each checked against
+        its recorded hash; with ``delete``, each copied file's source contents are then removed.
+        Files already in the target with the right hash are left as they are, so it can be run again."""
+        copied, present, missing = [], [], []
+        for record in self.store.files.ready_files():
+            if _holds(target, record):
+                present.append(record.id)
+            else:
+                try:
+                    with source.open(record.id) as stream:
+                        _, sha256 = target.put(
+                            record.id, read_chunks(stream), max_bytes=max(record.size or 0, 1)
+                        )
+                except NotFound:
+                    missing.append(record.id)
+                    continue
+                if sha256 != record.sha256:
+                    target.delete(record.id)
+                    raise Conflict(f"The contents of file {record.id} do not match its recorded hash.")
+                copied.append(record.id)
+            if delete and source.kind != target.kind:
+                source.delete(record.id)
+            if progress is not None:
+                progress(record.id)
+        return Moved(copied, present, missing)
+
     def open(self, principal: Principal, file_id: str) -> tuple[FileRecord, BinaryIO]:
         record = self.get(principal, file_id)
         if not record.ready:
             raise NotFound("The file has not been uploaded yet.")
         return record, self.blobs.open(file_id)
+
+
+def _holds(storage: BlobStorage, record: FileRecord) -> bool:
+    """Whether a storage has a file's contents, whole (its hash matches the record's)."""
+    try:
+        with storage.open(record.id) as stream:
+            digest = hashlib.sha256()
+            for chunk in read_chunks(stream):
+                digest.update(chunk)
+    except NotFound:
+        return False
+    return digest.hexdigest() == record.sha256

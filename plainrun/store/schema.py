@@ -160,6 +160,16 @@ files = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# File contents kept in the database (the ``database`` file storage): chunk ``seq`` of a file's
+# bytes; a file with no bytes has one empty chunk, so that its contents are known to exist.
+file_chunks = sa.Table(
+    "file_chunks",
+    metadata,
+    sa.Column("file_id", Id, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 runs = sa.Table(
     "runs",
     metadata,

@@ -12,7 +12,7 @@ from plainrun.errors import NotFound
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
 
-f = t.files.c
+f, ch = t.files.c, t.file_chunks.c
 _INSERT = sa.insert(t.files)
 _FILES = sa.select(t.files).where(f.id.in_(params_in(f.id, "ids")))
 _FILE = sa.select(t.files).where(f.id == param(f.id))
@@ -21,6 +21,12 @@ _READY = (
     .where(f.id == param(f.id, "b_id"))
     .values(ready=True, size=param(f.size), sha256=param(f.sha256))
 )
+
+
+_ADD_CHUNK = sa.insert(t.file_chunks)
+_CHUNK = sa.select(ch.data).where(ch.file_id == param(ch.file_id), ch.seq == param(ch.seq))
+_DELETE_CHUNKS = sa.delete(t.file_chunks).where(ch.file_id == param(ch.file_id))
+_READY_FILES = sa.select(t.files).where(f.ready.is_(True)).order_by(f.id)
 
 
 class FilesSql(Part):
@@ -40,6 +46,27 @@ class FilesSql(Part):
         with self.db.read() as tx:
             row = tx.first(_FILE, {"id": file_id})
         return FileRecord(**row) if row else None
+
+    def ready_files(self) -> list[FileRecord]:
+        """Every file whose contents arrived, oldest first (for moving contents between storages)."""
+        with self.db.read() as tx:
+            return [FileRecord(**row) for row in tx.rows(_READY_FILES)]
+
+    # --- contents in the database (the ``database`` file storage) -------------------------------
+
+    def add_chunk(self, file_id: str, seq: int, data: bytes) -> None:
+        with self.db.write() as tx:
+            tx.run(_ADD_CHUNK, {"file_id": file_id, "seq": seq, "data": data})
+
+    def chunk(self, file_id: str, seq: int) -> bytes | None:
+        """Chunk ``seq`` of a file's contents, or None past the last one."""
+        with self.db.read() as tx:
+            data = tx.scalar(_CHUNK, {"file_id": file_id, "seq": seq})
+        return bytes(data) if data is not None else None
+
+    def delete_chunks(self, file_id: str) -> None:
+        with self.db.write() as tx:
+            tx.run(_DELETE_CHUNKS, {"file_id": file_id})
 
     def mark_ready(self, file_id: str, *, size: int, sha256: str) -> FileRecord:
         """The file's contents arrived: its size and hash."""

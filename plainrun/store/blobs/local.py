@@ -1,7 +1,4 @@
-"""Where file contents live, behind a small interface; the default is a local directory.
-
-Stored objects are named by their file id only: a file's own name is metadata, never a path.
-"""
+"""File contents in a folder of the data directory (the default on SQLite: one machine)."""
 
 from __future__ import annotations
 
@@ -9,25 +6,16 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from plainrun.domain import ids
 from plainrun.errors import NotFound, TooLarge
-
-CHUNK = 256 * 1024
-
-
-class BlobStorage(Protocol):
-    def put(self, file_id: str, chunks: Iterator[bytes], *, max_bytes: int) -> tuple[int, str]:
-        """Store the chunks; returns (size, sha256). Over ``max_bytes`` raises TooLarge, keeping nothing."""
-        ...
-
-    def open(self, file_id: str) -> BinaryIO: ...
-
-    def delete(self, file_id: str) -> None: ...
+from plainrun.store.blobs import Kind
 
 
 class LocalBlobStorage:
+    kind: Kind = "local"
+
     def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -65,8 +53,3 @@ class LocalBlobStorage:
 
     def delete(self, file_id: str) -> None:
         self._path(file_id).unlink(missing_ok=True)
-
-
-def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while chunk := stream.read(CHUNK):
-        yield chunk
