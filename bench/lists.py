@@ -236,7 +236,7 @@ def deep_token(database_url: str, process_id: str, agent_id: str, after_id: str)
     made page by page. The page it opens is checked against the expected runs."""
     store = open_store(database_url)
     try:
-        secret = store.agents.installation_secret()
+        secret = store.installation.secret()
     finally:
         store.dispose()
     query = {"p": process_id, "a": agent_id, "s": None, "ar": False, "st": []}

@@ -7,11 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from plainrun.cli._common import console, services
+from plainrun.cli._common import console, fail, services
+from plainrun.errors import PlainrunError
 from plainrun.http.api.render import ts
 from plainrun.services.access import SYSTEM
-from plainrun.services.container import store_for
+from plainrun.services.container import blob_place, store_for
+from plainrun.services.installation import InstallationService
 from plainrun.settings import Settings
+from plainrun.store.blobs import open_blobs
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 agents = typer.Typer(help="Agents: the owners of processes, runs and files.", no_args_is_help=True)
@@ -19,12 +22,27 @@ agents = typer.Typer(help="Agents: the owners of processes, runs and files.", no
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def migrate() -> None:
+    def migrate(
+        adopt_settings: Annotated[
+            bool,
+            typer.Option(
+                "--adopt-settings",
+                help="Record this host's shared settings (file storage, secret, mail domain) for every host",
+            ),
+        ] = False,
+    ) -> None:
         """Create or upgrade the database schema to the newest revision."""
-        store = store_for(Settings())
+        settings = Settings()
+        store = store_for(settings)
         try:
             store.create_schema()
+            installation = InstallationService(store, settings, open_blobs(blob_place(settings), store))
+            if adopt_settings:
+                installation.adopt_settings()
             console.print(f"database at revision {store.revision()}")
+            installation.check_agreement()
+        except PlainrunError as exc:
+            fail(exc)
         finally:
             store.dispose()
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from plainrun.cli._common import console
-from plainrun.services.container import Services, build_services
+from plainrun.cli._common import console, start_services
+from plainrun.services.container import Services
 from plainrun.settings import Settings
 
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         """Serve the API on the configured database (migrating it first)."""
         overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
         settings = Settings(**overrides)  # type: ignore[arg-type]
-        services = build_services(settings, migrate=True)
+        services = start_services(settings)
         if examples:
             _set_up_examples(services)
         _serve(services, worker="none" if no_worker else "inline" if inline_worker else "child")

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 import uvloop
 
+from plainrun.cli._common import start_services
 from plainrun.engine.worker import Worker, WorkerConfig
-from plainrun.services.container import build_services
 from plainrun.settings import Settings
 
 PR_SET_PDEATHSIG = 1
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
             _end_with_parent(parent)
             level = logging.WARNING  # as quiet as the plainrun serve it belongs to
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        services = build_services(Settings(), migrate=True)
+        services = start_services(Settings())
         config = WorkerConfig(concurrency=concurrency, grace_s=grace).with_lease(lease)
         if executors:
             config = dataclasses.replace(config, executor_size=executors)

@@ -59,6 +59,7 @@ def create_app(
     install_error_handlers(app)
     for module in (runs, guidance, testsuite, processes, mail, schedules, files, system):
         app.include_router(module.router, prefix="/v2")
+    app.include_router(system.probes)
     app.mount("/metrics", make_asgi_app(_metrics(services, worker_metrics_dir)))
     # The web UI: its own app under /ui (session cookie, CSRF, HTML error pages), beside the API.
     from plainrun.http.web import create_ui

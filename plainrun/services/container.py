@@ -9,6 +9,7 @@ from plainrun.services.agents import AgentService
 from plainrun.services.execution import ExecutionService
 from plainrun.services.files import FileService
 from plainrun.services.guidance import GuidanceService
+from plainrun.services.installation import InstallationService
 from plainrun.services.keys import KeyService
 from plainrun.services.mail import MailService
 from plainrun.services.processes import ProcessService
@@ -39,6 +40,7 @@ class Services:
     mail: MailService
     schedules: ScheduleService
     execution: ExecutionService
+    installation: InstallationService
 
     def healthy(self) -> bool:
         """Whether the database answers."""
@@ -75,15 +77,24 @@ def blob_place(settings: Settings, kind: Kind | None = None) -> BlobPlace:
 
 
 def build_services(settings: Settings, *, store: Store | None = None, migrate: bool = False) -> Services:
+    """Every service over the settings' store. ``migrate``: first bring the schema to the newest
+    revision and check that this host's shared settings agree with the installation's (what a
+    host that starts to serve does)."""
     store = store or store_for(settings)
+    blobs = open_blobs(blob_place(settings), store)
+    installation = InstallationService(store, settings, blobs)
     if migrate:
         store.create_schema()
+        try:
+            installation.check_agreement()
+        except BaseException:
+            store.dispose()
+            raise
     secret = (
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
-        else store.agents.installation_secret()
+        else store.installation.secret()
     )
-    blobs = open_blobs(blob_place(settings), store)
     agents = AgentService(store)
     processes = ProcessService(store, agents, secret=secret, max_source_bytes=settings.max_source_bytes)
     runs = RunService(
@@ -126,4 +137,5 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         mail=mail,
         schedules=ScheduleService(store, processes, runs),
         execution=ExecutionService(store, settings, blob_place(settings)),
+        installation=installation,
     )

@@ -18,7 +18,7 @@ def test_api_keys_are_found_by_hash_until_revoked(store: Store) -> None:
     assert store.agents.keys()[0].revoked_at is not None
 
 
-def test_agents_users_and_the_installation_secret(store: Store) -> None:
+def test_agents_users_and_the_installation(store: Store) -> None:
     first, second = store.agents.create("acme"), store.agents.create("globex")
     assert store.agents.all() == [first, second] and store.agents.get(first.id) == first
     assert store.agents.get("nope") is None
@@ -30,5 +30,8 @@ def test_agents_users_and_the_installation_secret(store: Store) -> None:
     assert [u.name for u in store.agents.users()] == ["alice", "bob"]
     assert [u.name for u in store.agents.users(second.id)] == ["bob"]
     assert store.agents.delete_user(user.id) and not store.agents.delete_user(user.id)
-    secret = store.agents.installation_secret()
-    assert len(secret) == 32 and store.agents.installation_secret() == secret
+    secret = store.installation.secret()
+    assert len(secret) == 32 and store.installation.secret() == secret
+    assert store.installation.set_once("k", "first") == "first" == store.installation.set_once("k", "second")
+    store.installation.set("k", "third")
+    assert store.installation.value("k") == "third" and store.installation.value("nope") is None

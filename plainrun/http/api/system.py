@@ -1,4 +1,4 @@
-"""/v2/health and /v2/agents."""
+"""/v2/health and /v2/agents; ``/livez`` and ``/readyz`` for load balancers and orchestrators."""
 
 from __future__ import annotations
 
@@ -7,10 +7,33 @@ from fastapi import APIRouter
 from plainrun import __version__
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
-from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest
+from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest, ErrorModel
 from plainrun.http.api.runs import ERRORS
 
 router = APIRouter()
+#: Mounted at the root, outside /v2: what a load balancer or an orchestrator asks.
+probes = APIRouter(tags=["system"])
+
+
+@probes.get("/livez", operation_id="live", response_class=render.JSON)
+async def live() -> render.JSON:
+    """The process answers (nothing else is checked: a live host may still be unready)."""
+    return render.JSON({"status": "live", "version": __version__})
+
+
+@probes.get(
+    "/readyz", operation_id="ready", response_class=render.JSON, responses={503: {"model": ErrorModel}}
+)
+def ready(services: ServicesDep) -> render.JSON:
+    """Ready to serve: the database answers at the newest schema, file contents can be reached,
+    this host's settings agree with the installation's. Otherwise 503, each failing check named."""
+    found = services.installation.readiness()
+    if found.ready:
+        return render.JSON({"status": "ready", "checks": found.checks})
+    details = [{"name": name, "value": value} for name, value in found.checks.items() if value != "ok"]
+    return render.JSON(
+        {"status_code": 503, "message": "This host is not ready.", "details": details}, status_code=503
+    )
 
 
 @router.get("/health", operation_id="health", tags=["system"], response_class=render.JSON)

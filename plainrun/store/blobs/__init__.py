@@ -38,6 +38,10 @@ class BlobStorage(Protocol):
 
     def delete(self, file_id: str) -> None: ...
 
+    def check(self) -> None:
+        """Raise (the store's errors) unless the storage can be reached now."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class S3Place:

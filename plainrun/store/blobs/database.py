@@ -62,6 +62,9 @@ class DatabaseBlobStorage:
         raw = _Chunks(self.store, file_id, first)
         return io.BufferedReader(raw, buffer_size=CHUNK_BYTES)
 
+    def check(self) -> None:
+        self.store.files.chunk("", 0)  # the store's error when the database cannot be reached
+
     def delete(self, file_id: str) -> None:
         self.store.files.delete_chunks(file_id)
 

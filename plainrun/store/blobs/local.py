@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from plainrun.domain import ids
-from plainrun.errors import NotFound, TooLarge
+from plainrun.errors import NotFound, StoreUnavailable, TooLarge
 from plainrun.store.blobs import Kind
 
 
@@ -50,6 +50,10 @@ class LocalBlobStorage:
             return open(self._path(file_id), "rb")
         except FileNotFoundError as exc:
             raise NotFound("The file's content was not found.") from exc
+
+    def check(self) -> None:
+        if not os.access(self.root, os.W_OK):
+            raise StoreUnavailable(f"The file folder {self.root} cannot be written.")
 
     def delete(self, file_id: str) -> None:
         self._path(file_id).unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from plainrun.errors import NotFound, StoreUnavailable, TooLarge
+from plainrun.errors import InvalidInput, NotFound, StoreUnavailable, TooLarge
 from plainrun.store.blobs import Kind, S3Place
 from plainrun.store.blobs.database import rechunk
 
@@ -28,7 +28,14 @@ class S3BlobStorage:
 
     def __init__(self, place: S3Place):
         self.place = place
-        self._client: Any = boto3.client(
+        try:
+            self._client: Any = self._connect(place)
+        except BotoCoreError as exc:
+            raise InvalidInput(f"The S3 file storage settings are not usable: {exc}") from exc
+
+    @staticmethod
+    def _connect(place: S3Place) -> Any:
+        return boto3.client(
             "s3",
             endpoint_url=place.endpoint_url,
             region_name=place.region or "us-east-1",
@@ -94,6 +101,12 @@ class S3BlobStorage:
             raise StoreUnavailable("The file storage is unavailable right now.") from exc
         body: BinaryIO = found["Body"]
         return body
+
+    def check(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self.place.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"The bucket {self.place.bucket} cannot be reached.") from exc
 
     def delete(self, file_id: str) -> None:
         try:

@@ -22,6 +22,7 @@ from plainrun.store.sql.box import BoxSql
 from plainrun.store.sql.execution import ExecutionSql
 from plainrun.store.sql.files import FilesSql
 from plainrun.store.sql.guidance import GuidanceSql
+from plainrun.store.sql.installation import InstallationSql
 from plainrun.store.sql.mail import MailSql
 from plainrun.store.sql.processes import ProcessesSql
 from plainrun.store.sql.runs import RunsSql
@@ -38,6 +39,7 @@ class SqlStore:
     def __init__(self, database: Database):
         self.database = database
         self.dialect = database.dialect
+        self.installation = InstallationSql(database)
         self.agents = AgentsSql(database)
         self.processes = ProcessesSql(database)
         self.files = FilesSql(database)

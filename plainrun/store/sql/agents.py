@@ -1,8 +1,7 @@
-"""Agents, API keys (by their hash), users who sign in, and the installation's own secret."""
+"""Agents, API keys (by their hash), and the users who sign in."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict
 
 import sqlalchemy as sa
@@ -15,8 +14,6 @@ from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param
 
 a, k, u = t.agents.c, t.api_keys.c, t.users.c
-_SECRET = sa.select(t.installation.c.value).where(t.installation.c.key == "secret")
-_INSERT_SECRET = sa.insert(t.installation)
 _INSERT_AGENT = sa.insert(t.agents)
 _AGENT = sa.select(t.agents).where(a.id == param(a.id))
 _AGENTS = sa.select(t.agents).order_by(a.id)
@@ -41,18 +38,6 @@ _DELETE_USER = sa.delete(t.users).where(u.id == param(u.id))
 
 
 class AgentsSql(Part):
-    def installation_secret(self) -> bytes:
-        """The installation's own secret (made on first use, the same for every server)."""
-        with self.db.read() as tx:
-            value = tx.scalar(_SECRET)
-        if value is None:
-            with self.db.write() as tx:
-                value = tx.scalar(_SECRET)
-                if value is None:
-                    value = secrets.token_hex(32)
-                    tx.run(_INSERT_SECRET, {"key": "secret", "value": value})
-        return bytes.fromhex(value)
-
     # --- agents ------------------------------------------------------------------------------
 
     def create(self, name: str, agent_id: str | None = None) -> Agent:
