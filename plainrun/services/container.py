@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from plainrun.errors import InvalidInput
@@ -90,37 +91,13 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         except BaseException:
             store.dispose()
             raise
-    secret = (
-        settings.secret_key.get_secret_value().encode()
-        if settings.secret_key
-        else store.installation.secret()
-    )
+    secret = _secret(settings, store)
     agents = AgentService(store)
     processes = ProcessService(store, agents, secret=secret, max_source_bytes=settings.max_source_bytes)
     runs = RunService(
         store, processes, secret=secret, timeout_s=settings.run_timeout_s, max_attempts=settings.max_attempts
     )
-
-    def files(max_bytes: int) -> FileService:
-        return FileService(
-            store,
-            agents,
-            blobs,
-            secret=secret,
-            base_url=settings.base_url,
-            max_bytes=max_bytes,
-            ttl_s=settings.upload_ttl_s,
-        )
-
-    mail = MailService(
-        store,
-        agents,
-        processes,
-        runs,
-        files(settings.max_email_bytes),  # attachments are bounded by the e-mail's size
-        domain=settings.mail_domain,
-        max_bytes=settings.max_email_bytes,
-    )
+    files = _files(settings, store, agents, blobs, secret)
     return Services(
         settings=settings,
         store=store,
@@ -134,8 +111,43 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         files=files(settings.max_upload_bytes),
         guidance=GuidanceService(store, processes),
         tests=TestSuiteService(store, runs, secret=secret),
-        mail=mail,
+        # E-mail attachments are bounded by the e-mail's size.
+        mail=MailService(
+            store,
+            agents,
+            processes,
+            runs,
+            files(settings.max_email_bytes),
+            domain=settings.mail_domain,
+            max_bytes=settings.max_email_bytes,
+        ),
         schedules=ScheduleService(store, processes, runs),
         execution=ExecutionService(store, settings, blob_place(settings)),
         installation=installation,
     )
+
+
+def _secret(settings: Settings, store: Store) -> bytes:
+    """What signs tokens: the setting, or else the installation's own secret."""
+    if settings.secret_key:
+        return settings.secret_key.get_secret_value().encode()
+    return store.installation.secret()
+
+
+def _files(
+    settings: Settings, store: Store, agents: AgentService, blobs: BlobStorage, secret: bytes
+) -> Callable[[int], FileService]:
+    """A file service with a bound of its own (uploads, e-mail attachments)."""
+
+    def files(max_bytes: int) -> FileService:
+        return FileService(
+            store,
+            agents,
+            blobs,
+            secret=secret,
+            base_url=settings.base_url,
+            max_bytes=max_bytes,
+            ttl_s=settings.upload_ttl_s,
+        )
+
+    return files

@@ -3,6 +3,7 @@ read, page, cancel, archive. Execution itself belongs to the engine."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from plainrun.store import Store
 MAX_INPUTS = 100
 MAX_FILES = 100
 MAX_INPUT_TEXT = 100_000
+#: The whole numbers the store keeps exactly (64 bits, signed).
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
 
 InputValue = str | int | float
 Inputs = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
@@ -84,6 +87,13 @@ def normalize_inputs(inputs: Inputs) -> list[dict[str, Any]]:
             )
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise InvalidInput("An input value must be text or a number.", details=[("name", name)])
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput("An input number must be finite.", details=[("name", name)])
+        if isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+            raise InvalidInput(
+                f"An input whole number must be from {MIN_INT} to {MAX_INT}; give a larger one as text.",
+                details=[("name", name)],
+            )
         if isinstance(value, str) and len(value) > MAX_INPUT_TEXT:
             raise InvalidInput(
                 f"An input value is longer than {MAX_INPUT_TEXT} characters.", details=[("name", name)]

@@ -139,10 +139,11 @@ class ScheduleService:
             values.update(catch_up=policy.policy, catch_up_window_s=policy.window_s)
         if "inputs" in changes:
             values["inputs"] = normalize_inputs(changes["inputs"])
-        self._check_process(
-            principal, current.process_id, current.agent_id, values.get("inputs", current.inputs)
-        )
         enabled = bool(changes.get("enabled", current.enabled))
+        if enabled:  # it will start runs: of a published version, with every input that one needs
+            self._check_process(
+                principal, current.process_id, current.agent_id, values.get("inputs", current.inputs)
+            )
         values["enabled"] = enabled
         if not enabled:
             values["next_at"] = None

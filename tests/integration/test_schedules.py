@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from plainrun.domain.runs import Trigger
-from plainrun.domain.schedules import Fire, Timing, slot_ref
-from plainrun.errors import InvalidInput
+from plainrun.domain.schedules import Fire, slot_ref
 from plainrun.http.app import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
@@ -265,50 +264,6 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def test_a_daily_time_skipped_by_spring_forward_fires_once_at_the_end_of_the_gap() -> None:
-    """Europe/Berlin, 2024-03-31: 02:00 CET becomes 03:00 CEST; 02:30 does not exist that day."""
-    daily = Timing.parse("daily", {"at": "02:30"}, "Europe/Berlin")
-    assert daily.next_times(_utc("2024-03-30T12:00:00+01:00"), 3) == [
-        _utc("2024-03-31T03:00:00+02:00"),  # the first instant after the gap, once
-        _utc("2024-04-01T02:30:00+02:00"),
-        _utc("2024-04-02T02:30:00+02:00"),
-    ]
-    hourly = Timing.parse("hourly", {"minute": 30}, "Europe/Berlin")
-    assert hourly.next_times(_utc("2024-03-31T01:00:00+01:00"), 3) == [
-        _utc("2024-03-31T01:30:00+01:00"),
-        _utc("2024-03-31T03:30:00+02:00"),  # one real hour later
-        _utc("2024-03-31T04:30:00+02:00"),
-    ]
-
-
-def test_a_daily_time_repeated_by_fall_back_fires_once_at_its_first_occurrence() -> None:
-    """Europe/Berlin, 2024-10-27: 03:00 CEST becomes 02:00 CET; 02:30 happens twice that day."""
-    daily = Timing.parse("daily", {"at": "02:30"}, "Europe/Berlin")
-    assert daily.next_times(_utc("2024-10-26T12:00:00+02:00"), 3) == [
-        _utc("2024-10-27T02:30:00+02:00"),  # once: not again at 02:30 CET
-        _utc("2024-10-28T02:30:00+01:00"),
-        _utc("2024-10-29T02:30:00+01:00"),
-    ]
-    # Asked from inside the repeated hour (after the first 02:30), the next is the next day's.
-    assert daily.next_after(_utc("2024-10-27T02:10:00+01:00")) == _utc("2024-10-28T02:30:00+01:00")
-    hourly = Timing.parse("hourly", {"minute": 30}, "Europe/Berlin")
-    assert hourly.next_times(_utc("2024-10-27T01:00:00+02:00"), 3) == [
-        _utc("2024-10-27T01:30:00+02:00"),
-        _utc("2024-10-27T02:30:00+02:00"),
-        _utc("2024-10-27T02:30:00+01:00"),  # an interval schedule fires in both 02:xx hours
-    ]
-
-
-def test_weekly_and_cron_schedules_keep_local_time_across_a_change() -> None:
-    weekly = Timing.parse("weekly", {"day": "mon", "at": "09:00"}, "America/New_York")
-    assert weekly.next_times(_utc("2024-03-01T00:00:00+00:00"), 2) == [
-        _utc("2024-03-04T09:00:00-05:00"),
-        _utc("2024-03-11T09:00:00-04:00"),
-    ]
-    cron = Timing.parse("cron", {"cron": "0 9 * * 1-5"}, "Europe/Berlin")
-    assert cron.next_after(_utc("2024-03-29T12:00:00+01:00")) == _utc("2024-04-01T09:00:00+02:00")
-
-
 def test_the_scheduler_fires_the_spring_forward_slot_once(env: Env) -> None:
     clock = FixedClock(_utc("2024-03-30T12:00:00+01:00"))
     service = env.services.schedules
@@ -327,24 +282,6 @@ def test_the_scheduler_fires_the_spring_forward_slot_once(env: Env) -> None:
     for minutes in range(0, 24 * 60, 10):  # a scheduler looking every 10 minutes through the day
         fired += service.fire_due(_utc("2024-03-31T00:00:00+01:00") + timedelta(minutes=minutes))
     assert [f.slot_at for f in fired] == [_utc("2024-03-31T03:00:00+02:00")]
-
-
-@pytest.mark.parametrize(
-    ("kind", "fields"),
-    [
-        ("daily", {"at": "25:00"}),
-        ("weekly", {"at": "09:00", "day": "someday"}),
-        ("every", {"every_minutes": 0}),
-        ("cron", {"cron": "61 * * * *"}),
-        ("cron", {"cron": "* * *"}),
-        ("yearly", {}),
-    ],
-)
-def test_invalid_timings_are_refused(kind: str, fields: dict[str, Any]) -> None:
-    with pytest.raises(InvalidInput):
-        Timing.parse(kind, fields, "UTC")
-    with pytest.raises(InvalidInput):
-        Timing.parse("daily", {"at": "09:00"}, "Mars/Olympus_Mons")
 
 
 # --- the API ----------------------------------------------------------------------------------------

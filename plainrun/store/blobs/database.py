@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from plainrun.errors import NotFound, TooLarge
-from plainrun.store.blobs import CHUNK_BYTES, Kind
+from plainrun.store.blobs.base import CHUNK_BYTES, Kind
 
 if TYPE_CHECKING:
     from plainrun.store.base import Store

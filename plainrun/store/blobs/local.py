@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from plainrun.domain import ids
 from plainrun.errors import NotFound, StoreUnavailable, TooLarge
-from plainrun.store.blobs import Kind
+from plainrun.store.blobs.base import Kind
 
 
 class LocalBlobStorage:

@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from plainrun.errors import InvalidInput, NotFound, StoreUnavailable, TooLarge
-from plainrun.store.blobs import Kind, S3Place
+from plainrun.store.blobs.base import Kind, S3Place
 from plainrun.store.blobs.database import rechunk
 
 #: S3's smallest part but the last is 5 MiB.

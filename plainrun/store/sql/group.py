@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
 from plainrun.errors import PlainrunError
-from plainrun.store.database import Database, WouldBlock
+from plainrun.store.database import Database
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -151,7 +151,7 @@ class GroupCommit(Generic[T, R]):
                 try:
                     with self.database.no_waiting():  # all or nothing here
                         results = self._write([e.items for e in batch])
-                except (WouldBlock, PlainrunError):  # the lock is taken, or a caller was refused
+                except Exception:  # the lock is taken, a caller refused: the thread sorts them out
                     with self._lock:
                         self._queue[:0] = batch
                 else:
