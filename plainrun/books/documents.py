@@ -22,8 +22,11 @@ def document_text(document: FileRef | str, env: Environment) -> str:
     if data[:5] == b"%PDF-" or document.name.lower().endswith(".pdf"):
         from pypdf import PdfReader
 
-        reader = PdfReader(io.BytesIO(data))
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            return "\n".join(page.extract_text() or "" for page in reader.pages)
+        except Exception:  # pypdf's errors are about the bytes: say what the file is not
+            raise ValueError(f"{document.name} is not a readable PDF") from None
     return decode(data)
 
 

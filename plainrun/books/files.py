@@ -41,8 +41,14 @@ def read_excel(file: FileRef, env: Environment, sheet: str | None = None) -> lis
     """The rows of the first sheet (or the sheet named in ``the sheet is …``); row 1 holds the headers."""
     import openpyxl
 
-    book = openpyxl.load_workbook(io.BytesIO(env.read_file(file.id)), read_only=True, data_only=True)
+    data = env.read_file(file.id)
     try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl's errors (zip, XML) are about the bytes: say what the file is not
+        raise ValueError(f"{file.name} is not an Excel workbook") from None
+    try:
+        if sheet and sheet not in book.sheetnames:
+            raise ValueError(f'{file.name} has no sheet "{sheet}" (it has: {", ".join(book.sheetnames)})')
         worksheet = book[sheet] if sheet else book.worksheets[0]
         rows = worksheet.iter_rows(values_only=True)
         headers = [to_text(h) if h is not None else f"column {i + 1}" for i, h in enumerate(next(rows, ()))]

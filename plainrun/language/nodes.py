@@ -50,27 +50,46 @@ class Clock(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Field(Expr):
-    """``the invoice's amount`` / ``the amount of the invoice``."""
+    """``the invoice's amount`` / ``the amount of the invoice``.
+
+    ``the document's first address`` is the field ``first address`` when the record has one, else
+    the ``ordinal``-th item of its ``addresses`` (``noun`` is ``address``).
+    """
 
     target: Expr
     name: str
+    ordinal: int | None = None
+    noun: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Ordinal(Expr):
-    """``the first line``, ``the 3rd row of the table``, ``the last item``; ``index`` -1 is last."""
+    """``the first line``, ``the 3rd row of the table``, ``the last item``; ``index`` -1 is last.
+
+    ``alias`` is the whole phrase as one name (``first name``): a fact of that name, or with an
+    ``explicit`` source that is a record (``the first line of the invoice``) its field, is read
+    first; both readings present at once are an error that shows each.
+    """
 
     index: int
     noun: str
     source: Expr
+    alias: str | None = None
+    explicit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Aggregate(Expr):
-    """``the number of the items``, ``the sum of the amounts``."""
+    """``the number of the items``, ``the sum of the amounts``, ``the number of team members``.
+
+    On a record the word is a field (``the total of the invoice``); ``alias`` is the whole phrase
+    as one name (``number of team members``), read first when such a fact exists.
+    """
 
     function: str
     operand: Expr
+    word: str = ""
+    alias: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +111,19 @@ class Binary(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Compare(Expr):
-    op: str  # = != < > <= >= contains starts ends empty
+    op: str  # = != < > <= >= contains starts ends empty in (is one of)
     left: Expr
     right: Expr | None
+    negate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Expr):
+    """``the amount is between 10 and 20`` (both ends included)."""
+
+    value: Expr
+    low: Expr
+    high: Expr
     negate: bool = False
 
 
@@ -216,8 +245,11 @@ class ForEach(Stmt):
 
 @dataclass(frozen=True, slots=True)
 class Get(Stmt):
+    """``get E`` / ``find E``, optionally ``as the N`` (which also defines N)."""
+
     value: Expr
     may_be_missing: bool  # find: True, get: False
+    name: FactRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,12 +300,22 @@ class WaitRuns(Stmt):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Retrieve(Stmt):
+    """``retrieve data from the runs`` with ``the fact names are …`` below: a table, a row a run."""
+
+    names: tuple[Expr, ...]
+
+
 # --- procedures --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
+    """A parameter of a phrase; a ``literal`` slot takes a field name as written (``by amount``)."""
+
     name: str  # normalised noun
+    literal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

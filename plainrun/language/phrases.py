@@ -102,6 +102,16 @@ def _parenthesised(words: list[Token]) -> tuple[str | n.Slot, ...]:
     return tuple(items)
 
 
+def with_literal_slots(phrase: n.Phrase, literal: set[str]) -> n.Phrase:
+    """The phrase with the slots named in ``literal`` taking field names as written."""
+    return n.Phrase(
+        tuple(
+            n.Slot(item.name, True) if isinstance(item, n.Slot) and item.name in literal else item
+            for item in phrase.items
+        )
+    )
+
+
 def _by_articles(words: list[Token]) -> tuple[str | n.Slot, ...]:
     items: list[str | n.Slot] = []
     i = 0
@@ -119,7 +129,7 @@ def _by_articles(words: list[Token]) -> tuple[str | n.Slot, ...]:
     return tuple(items)
 
 
-ParseSpan = Callable[[Sequence[Token]], n.Expr | None]
+ParseSpan = Callable[[Sequence[Token], n.Slot], n.Expr | None]
 
 
 def match(
@@ -151,20 +161,8 @@ def match(
             return None
         if p >= len(tokens):
             return None
-        if i == len(items) - 1:
-            ends: Sequence[int] = [len(tokens)]
-        else:
-            following = items[i + 1]
-            if isinstance(following, str):
-                ends = [
-                    q
-                    for q in range(p + 1, len(tokens))
-                    if tokens[q].kind == WORD and tokens[q].value == following
-                ]
-            else:
-                ends = range(p + 1, len(tokens))
-        for q in ends:
-            expr = parse_span(tokens[p:q])
+        for q in _slot_ends(items, i, tokens, p):
+            expr = parse_span(tokens[p:q], item)
             if expr is not None:
                 found = rec(i + 1, q, [*args, expr])
                 if found is not None:
@@ -174,14 +172,64 @@ def match(
     return rec(0, 0, [])
 
 
+def _slot_ends(items: Sequence[str | n.Slot], i: int, tokens: Sequence[Token], p: int) -> Sequence[int]:
+    """Where the argument of slot ``items[i]`` that starts at ``tokens[p]`` may end."""
+    if i == len(items) - 1:
+        return [len(tokens)]
+    following = items[i + 1]
+    if isinstance(following, str):
+        return [
+            q for q in range(p + 1, len(tokens)) if tokens[q].kind == WORD and tokens[q].value == following
+        ]
+    return range(p + 1, len(tokens))
+
+
 def display(phrase: n.Phrase) -> str:
     return " ".join(f"({item.name})" if isinstance(item, n.Slot) else item for item in phrase.items)
 
 
-def closest(text: str, phrases: Sequence[str], count: int = 3) -> list[str]:
-    """The known phrases that look most like ``text``."""
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, text.lower(), phrase.lower()).ratio(), phrase) for phrase in phrases),
-        reverse=True,
-    )
-    return [phrase for score, phrase in scored[:count] if score > 0.3]
+def written_in(phrase: n.Phrase, tokens: Sequence[Token]) -> list[tuple[n.Slot, list[Token]]] | None:
+    """When ``tokens`` hold the phrase's words in order, each slot with the words written for it."""
+    items = phrase.items
+    spans: list[tuple[n.Slot, list[Token]]] = []
+    p = 0
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            if p >= len(tokens) or not tokens[p].is_word(item):
+                return None
+            p += 1
+            continue
+        ends = _slot_ends(items, i, tokens, p)
+        if p >= len(tokens) or not ends:
+            return None
+        end = ends[0] if isinstance(ends, list) else p + 1
+        spans.append((item, list(tokens[p:end])))
+        p = end
+    return spans if p == len(tokens) else None
+
+
+_FILLER = frozenset(ARTICLES) | _SLOT_END
+
+
+def closest(words: Sequence[str], phrases: Sequence[n.Phrase], count: int = 3) -> list[str]:
+    """The known phrases most like ``words`` (what a line says), closest first; none that shares
+    no word that matters with it."""
+    wanted = [w for w in words if w not in _FILLER]
+    scored = []
+    for phrase in phrases:
+        literal = [item for item in phrase.items if isinstance(item, str)]
+        content = [w for w in literal if w not in _FILLER]
+        if not content or not _shares_a_word(wanted, content):
+            continue
+        ratio = difflib.SequenceMatcher(None, list(words), literal).ratio()
+        scored.append((ratio, display(phrase)))
+    scored.sort(key=lambda pair: -pair[0])
+    return [text for ratio, text in scored[:count] if ratio >= 0.4]
+
+
+def _shares_a_word(words: Sequence[str], content: Sequence[str]) -> bool:
+    for word in words:
+        for other in content:
+            if word == other or difflib.SequenceMatcher(None, word, other).ratio() >= 0.8:
+                return True
+    return False

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 from plainrun.language import nodes as n
 from plainrun.language.blocks import Line, build_blocks
+from plainrun.language.books import Library, default_library
 from plainrun.language.discovery import discover_inputs
 from plainrun.language.errors import ProcessSyntaxError, SyntaxIssue
+from plainrun.language.lexicon import KnownNames
+from plainrun.language.names import normalise, process_key
 from plainrun.language.phrases import PhraseError, read_phrase
 from plainrun.language.procedures import Known, ProcedureIndex
 from plainrun.language.statements import StatementParser
@@ -34,8 +37,6 @@ class Program:
 
     def procedure_called(self, name: str) -> str | None:
         """The phrase key of the ``to …`` procedure a child run calls ``name``, if there is one."""
-        from plainrun.language.names import normalise, process_key
-
         wanted = process_key(name)
         for procedure in self.procedures:
             words = procedure.name.split(" ", 1)
@@ -51,14 +52,12 @@ class Program:
         return None
 
 
-def parse(source: str, *, filename: str = "<process>", library: object | None = None) -> Program:
+def parse(source: str, *, filename: str = "<process>", library: Library | None = None) -> Program:
     """Parses ``source``; raises ProcessSyntaxError listing every problem of the file.
 
-    ``library`` is a ``plainrun.language.books.Library``; by default, every installed book.
+    ``library`` is the books the process may call; by default, every installed book.
     """
-    from plainrun.language.books import Library, default_library
-
-    lib: Library = library if isinstance(library, Library) else default_library()
+    lib = library if library is not None else default_library()
     if len(source) > MAX_SOURCE_CHARS:
         raise ProcessSyntaxError(
             [SyntaxIssue(1, 1, f"the process is longer than {MAX_SOURCE_CHARS} characters", "", filename)]
@@ -107,7 +106,9 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
             )
         )
     index = ProcedureIndex([*(Known(kind, phrase, "file") for _, kind, phrase in headers), *books])
-    statements = StatementParser(index, filename, issues)
+    params = [param for _, _, phrase in headers for param in phrase.params]
+    known = KnownNames.of_lines([line for line, _, _ in headers], params)
+    statements = StatementParser(index, filename, issues, known)
     procedures = []
     on_exception = None
     for position, (line, kind, phrase) in enumerate(headers):
