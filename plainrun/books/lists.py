@@ -18,7 +18,21 @@ from plainrun.language.tables import aggregate, field_of
 from plainrun.language.values import NOT_FOUND, to_text
 
 
+def _fields(items: list[Any], field: str) -> list[Any]:
+    """Each item's ``field``; an error when no item has it (a misspelt field would otherwise sort,
+    filter or total nothing without a word)."""
+    values = [field_of(item, field) for item in items]
+    if values and all(value is NOT_FOUND for value in values):
+        first = items[0]
+        known = f" (they have: {', '.join(first)})" if isinstance(first, dict) and first else ""
+        raise ValueError(f'none of the items has a field "{field}"{known}')
+    return values
+
+
 def _sorted(items: list[Any], key: str | None, descending: bool) -> list[Any]:
+    if key is not None:
+        _fields(items, key)
+
     def compare(a: Any, b: Any) -> int:
         if key is not None:
             a, b = field_of(a, key), field_of(b, key)
@@ -72,7 +86,7 @@ def reverse(items: list[Any]) -> list[Any]:
 
 
 def _filtered(items: list[Any], field: str, test: Callable[[Any, Any], bool], value: Any) -> list[Any]:
-    return [item for item in items if test(field_of(item, field), value)]
+    return [item for item, own in zip(items, _fields(items, field), strict=True) if test(own, value)]
 
 
 @procedure("to filter the (items) by (field) equal to (value)")
@@ -107,20 +121,20 @@ def total(items: list[Any]) -> Any:
 
 @procedure("to total the (items) by (field)")
 def total_by(items: list[Any], field: FieldName) -> Any:
-    return aggregate("sum", [field_of(item, field) for item in items])
+    return aggregate("sum", _fields(items, field))
 
 
 @procedure("to average the (items) by (field)")
 def average_by(items: list[Any], field: FieldName) -> Any:
-    return aggregate("average", [field_of(item, field) for item in items])
+    return aggregate("average", _fields(items, field))
 
 
 @procedure("to group the (items) by (field)")
 def group_by(items: list[Any], field: FieldName) -> dict[str, list[Any]]:
     """A record with one field per distinct value, holding the items that have it."""
     groups: dict[str, list[Any]] = {}
-    for item in items:
-        groups.setdefault(to_text(field_of(item, field)), []).append(item)
+    for item, value in zip(items, _fields(items, field), strict=True):
+        groups.setdefault(to_text(value), []).append(item)
     return groups
 
 
@@ -133,9 +147,8 @@ def count(items: list[Any]) -> int:
 def count_by(items: list[Any], field: FieldName) -> dict[str, int]:
     """A record with one field per distinct value, holding how many items have it."""
     counts: dict[str, int] = {}
-    for item in items:
-        key = to_text(field_of(item, field))
-        counts[key] = counts.get(key, 0) + 1
+    for value in _fields(items, field):
+        counts[to_text(value)] = counts.get(to_text(value), 0) + 1
     return counts
 
 
@@ -152,7 +165,9 @@ def deduplicate(items: list[Any]) -> list[Any]:
 def deduplicate_by(items: list[Any], field: FieldName) -> list[Any]:
     """The first item of each distinct value of the field."""
     out: list[Any] = []
-    for item in items:
-        if not any(equals(field_of(item, field), field_of(seen, field)) for seen in out):
+    kept: list[Any] = []
+    for item, value in zip(items, _fields(items, field), strict=True):
+        if not any(equals(value, other) for other in kept):
             out.append(item)
+            kept.append(value)
     return out

@@ -137,15 +137,14 @@ class BookProcedure:
     def failure(self, err: Exception, kwargs: dict[str, Any]) -> str:
         """What to tell a person about ``err``: the book's own message when its code raised it on
         purpose; otherwise that the procedure failed, with the arguments it was given."""
-        phrase = self.text.removeprefix("to ")
         if _raised_by(err, self.function.__module__):
-            return f"{phrase}: {err}"
+            return str(err)
         shown = ", ".join(
             f'({key.replace("_", " ")}) "{to_text(value)[:40]}"'
             for key, value in kwargs.items()
             if key != self.env_param
         )
-        return f"{phrase} could not be done" + (f" with {shown}" if shown else "")
+        return "it could not be done" + (f" with {shown}" if shown else "")
 
 
 class Library:
@@ -171,7 +170,10 @@ class Library:
         return self.procedures.get(key)
 
     def known(self) -> list[Known]:
-        return [Known("to", proc.phrase, "book") for proc in self.procedures.values()]
+        return [
+            Known("to", proc.phrase, "book", proc.text.removeprefix("to "))
+            for proc in self.procedures.values()
+        ]
 
     def phrases(self) -> list[str]:
         return [proc.text for proc in self.procedures.values()]

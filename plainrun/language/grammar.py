@@ -33,7 +33,20 @@ VERBS = frozenset({"is", "are"})
 NAME_ENDS = VERBS | ARTICLES | {"whose", "then", "else"}
 #: Operator words, read as operators only when a value follows them.
 OPERATORS = frozenset(
-    {"and", "or", "not", "plus", "minus", "times", "contains", "contain", "includes", "include", "equals"}
+    {
+        "and",
+        "or",
+        "not",
+        "plus",
+        "minus",
+        "times",
+        "contains",
+        "contain",
+        "includes",
+        "include",
+        "equals",
+        "exceeds",
+    }
 )
 #: Two-word operators: the first word, and the word that must follow it (then a value).
 PAIRED_OPERATORS = {"divided": "by", "multiplied": "by", "starts": "with", "ends": "with"}
@@ -104,6 +117,8 @@ def is_name_word(tokens: Sequence[Token], j: int) -> bool:
         return False
     nxt = tokens[j + 1] if j + 1 < len(tokens) else None
     if tok.value in OPERATORS:
+        if nxt is None and tok.value in ("and", "or", "not"):
+            return False  # `the price and` is a condition left unfinished, not a name
         return not starts_value(nxt)  # `the delivery times`, `the price plus tax`
     if tok.value == "does":
         return not (nxt is not None and nxt.is_word("not"))

@@ -211,25 +211,29 @@ def written_in(phrase: n.Phrase, tokens: Sequence[Token]) -> list[tuple[n.Slot, 
 _FILLER = frozenset(ARTICLES) | _SLOT_END
 
 
-def closest(words: Sequence[str], phrases: Sequence[n.Phrase], count: int = 3) -> list[str]:
+def closest(words: Sequence[str], phrases: Sequence[tuple[n.Phrase, str]], count: int = 3) -> list[str]:
     """The known phrases most like ``words`` (what a line says), closest first; none that shares
     no word that matters with it."""
     wanted = [w for w in words if w not in _FILLER]
+    if not wanted:
+        return []
     scored = []
-    for phrase in phrases:
-        literal = [item for item in phrase.items if isinstance(item, str)]
-        content = [w for w in literal if w not in _FILLER]
-        if not content or not _shares_a_word(wanted, content):
+    for phrase, label in phrases:
+        content = [item for item in phrase.items if isinstance(item, str) and item not in _FILLER]
+        if not content:
             continue
-        ratio = difflib.SequenceMatcher(None, list(words), literal).ratio()
-        scored.append((ratio, display(phrase)))
+        verb = _likeness(wanted[0], content[0])
+        coverage = sum(max(_likeness(word, w) for w in wanted) for word in content) / len(content)
+        if verb >= 0.7 or coverage >= 0.7:
+            scored.append((0.6 * verb + 0.4 * coverage, label))
     scored.sort(key=lambda pair: -pair[0])
-    return [text for ratio, text in scored[:count] if ratio >= 0.4]
+    return [text for score, text in scored[:count] if score >= 0.6]
 
 
-def _shares_a_word(words: Sequence[str], content: Sequence[str]) -> bool:
-    for word in words:
-        for other in content:
-            if word == other or difflib.SequenceMatcher(None, word, other).ratio() >= 0.8:
-                return True
-    return False
+def _likeness(word: str, other: str) -> float:
+    """How alike two words are, 0 to 1; a word and its inflection (``sort``, ``sorting``) are close."""
+    if word == other:
+        return 1.0
+    if min(len(word), len(other)) >= 3 and (word.startswith(other) or other.startswith(word)):
+        return 0.85
+    return difflib.SequenceMatcher(None, word, other).ratio()

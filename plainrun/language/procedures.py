@@ -32,6 +32,11 @@ class Known:
     kind: str  # to | is | are | if
     phrase: n.Phrase
     origin: str  # file | book
+    label: str = ""  # the phrase as its author wrote it, for messages: "sort the (items) by (field)"
+
+    @property
+    def shown(self) -> str:
+        return self.label or display(self.phrase)
 
 
 def field_name(tokens: Sequence[Token], line: int, context: Context) -> n.Expr | None:
@@ -115,9 +120,10 @@ class ProcedureIndex:
                 except ParseError as err:
                     words = " ".join(t.text for t in span)
                     return (
-                        f'this reads as "{display(known.phrase)}", but its ({slot.name}) "{words}"'
+                        f'this reads as "{known.shown}", but its ({slot.name}) "{words}"'
                         f" is not a value: {err.message}"
                     )
-        near = closest([str(t.value) for t in tokens if t.kind == WORD], [k.phrase for k in self.actions])
+        words = [str(t.value) for t in tokens if t.kind == WORD]
+        near = closest(words, [(k.phrase, k.shown) for k in self.actions])
         hint = f"; did you mean {' or '.join(repr(p) for p in near)}?" if near else ""
         return f'no procedure matches "{text}"{hint}'

@@ -105,7 +105,8 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
                 filename,
             )
         )
-    index = ProcedureIndex([*(Known(kind, phrase, "file") for _, kind, phrase in headers), *books])
+    own = [Known(kind, phrase, "file", _label(line)) for line, kind, phrase in headers]
+    index = ProcedureIndex([*own, *books])
     params = [param for _, _, phrase in headers for param in phrase.params]
     known = KnownNames.of_lines([line for line, _, _ in headers], params)
     statements = StatementParser(index, filename, issues, known)
@@ -132,6 +133,12 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     if procedures[0].kind == "to":
         name = name.split(" ", 1)[1]
     return Program(name, tuple(procedures), discover_inputs(procedures), source, filename, on_exception)
+
+
+def _label(line: Line) -> str:
+    """A procedure's name line as its author wrote it, without ``to``."""
+    words = [t.text for t in line.tokens]
+    return " ".join(words[1:] if words[0].lower() == "to" else words)
 
 
 def _directives(header: Line, is_process: bool, issues: list[SyntaxIssue], filename: str) -> str | None:

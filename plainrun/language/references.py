@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from plainrun.language import nodes as n
 from plainrun.language.cursor import Cursor, ParseError
-from plainrun.language.grammar import AGGREGATES, ARTICLES, ORDINALS, is_name_word, starts_value
+from plainrun.language.grammar import AGGREGATES, ARTICLES, ORDINALS, VERBS, is_name_word, starts_value
 from plainrun.language.names import normalise, plural
 from plainrun.language.tokens import ORDINAL, STRING, WORD, Token
 
@@ -53,10 +53,10 @@ class References(Cursor):
                     break
                 if nxt.value in ("today", "now"):
                     break
-            elif tok.value in ARTICLES and not words and not (nxt is not None and nxt.kind == WORD):
+            elif tok.value in ARTICLES and not words and not self.follows_name(1):
                 pass  # `the a + the b`: a one-letter name
             elif not is_name_word(self.tokens, self.i):
-                if tok.value not in ARTICLES and words:
+                if tok.value not in ARTICLES and tok.value not in VERBS and words:
                     self.stopped = (self.i, start)
                 break
             words.append(self.take())
@@ -99,7 +99,7 @@ class References(Cursor):
             self.take()
             return n.Above(self.line, the.column)
         known = self.context.known.longest(self.tokens, self.i)
-        if known >= 2 and known >= self.plain_length():
+        if known >= 2 and known >= self.plain_length() and not tok.is_word(*ORDINALS):
             words = [self.take() for _ in range(known)]
             return self.of_field(self.fact(words, the))
         if ordinal_of(tok) is not None:

@@ -138,7 +138,8 @@ class StatementParser(KeywordParser):
         verb_at = next(j for j, t in enumerate(tokens) if t.is_word(*VERBS))
         verb = tokens[verb_at]
         if verb_at == 1:
-            rest = " ".join(t.text for t in tokens[1:4])
+            later = next((j for j, t in enumerate(tokens[2:], start=2) if t.is_word(*VERBS)), len(tokens))
+            rest = " ".join(t.text for t in tokens[1:later])
             raise ParseError(
                 verb.column,
                 f'expected the name of a fact before "{verb.text}"; "{verb.text}" is read as the verb of'
