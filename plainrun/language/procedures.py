@@ -118,9 +118,9 @@ class ProcedureIndex:
                 try:
                     parse_expression(span, line, context)
                 except ParseError as err:
-                    words = " ".join(t.text for t in span)
+                    written = " ".join(t.text for t in span)
                     return (
-                        f'this reads as "{known.shown}", but its ({slot.name}) "{words}"'
+                        f'this reads as "{known.shown}", but its ({slot.name}) "{written}"'
                         f" is not a value: {err.message}"
                     )
         words = [str(t.value) for t in tokens if t.kind == WORD]
