@@ -28,7 +28,12 @@ from plainrun.language.values import (
     type_name,
 )
 
-_WORDS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
+_PHRASES = {
+    "+": "add {a} and {b}",
+    "-": "subtract {b} from {a}",
+    "*": "multiply {a} by {b}",
+    "/": "divide {a} by {b}",
+}
 
 
 def number_of(value: Value) -> Any:
@@ -181,8 +186,21 @@ def _dates(op: str, a: dt.date, b: Value, y: Any) -> Value:
     if y is not None and not isinstance(y, Money | Percent) and op in "+-":
         return add_duration(a, Duration(y, "days"), 1 if op == "+" else -1)
     if op == "-" and isinstance(b, dt.date):
-        return (as_datetime(a) - as_datetime(b)).days
+        elapsed = as_datetime(a) - as_datetime(b)
+        return int(elapsed / dt.timedelta(days=1))  # whole days, towards zero
     return None
+
+
+def _iso_date(value: Value) -> Value:
+    """Text written as an ISO date or date-time (``2026-11-23``) as that date: an input from
+    outside takes part in date arithmetic the way a number written as text does."""
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[:4].isdigit():
+        try:
+            text = value.strip().replace("Z", "+00:00")
+            return dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+        except ValueError:
+            return value
+    return value
 
 
 def arithmetic(op: str, a: Value, b: Value) -> Value:
@@ -197,7 +215,15 @@ def arithmetic(op: str, a: Value, b: Value) -> Value:
             return [*a, *b] if isinstance(b, list) else [*a, b]
         if isinstance(a, str) and isinstance(b, str):
             return a + b
-    raise ProcessRuntimeError(f"cannot {_WORDS[op]} {show(a)} and {show(b)}" + _why(a, b))
+    if (
+        op in "+-"
+        and isinstance(a, str | dt.date)
+        and (isinstance(b, str | dt.date | Duration) or y is not None)
+    ):
+        da, db = _iso_date(a), _iso_date(b)
+        if isinstance(da, dt.date) and (da is not a or db is not b):
+            return arithmetic(op, da, db)
+    raise ProcessRuntimeError("cannot " + _PHRASES[op].format(a=show(a), b=show(b)) + _why(a, b))
 
 
 def _why(a: Value, b: Value) -> str:

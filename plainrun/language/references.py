@@ -139,7 +139,7 @@ class References(Cursor):
         self.take()
         noun = normalise(" ".join(t.text for t in self.name_words(picking=True)))
         alias = normalise(f"{tok.text} {noun}") if tok.kind == WORD else None
-        if self.at_word("of", "in") and self.at_word(*ARTICLES, k=1):
+        if self.at_word("of", "in") and starts_value(self.peek(1)):
             self.take()
             return n.Ordinal(self.line, the.column, index, noun, self.postfix(), alias, explicit=True)
         source = n.FactRef(self.line, the.column, plural(noun), plural(noun))

@@ -185,7 +185,10 @@ def from_python_number(value: float) -> Number:
 
 def format_number(value: Number) -> str:
     if isinstance(value, int):
-        return str(value) if -MAX_NUMBER < value < MAX_NUMBER else f"{Decimal(value):E}"
+        try:
+            return str(value)
+        except ValueError:  # past Python's 4,300 digits; the language's own numbers never get here
+            return f"{Decimal(value):E}"
     if value == value.to_integral_value() and abs(value) < 10**15:
         return str(int(value))
     return format(value.normalize(), "f")
