@@ -203,8 +203,27 @@ def _iso_date(value: Value) -> Value:
     return value
 
 
+_EXACT = (int, Decimal)
+
+
+def exact(value: Value) -> int | Decimal | None:
+    """The value as an int or Decimal when it is one or is text of a plain number (the fast path
+    of arithmetic and ordering); None for anything else, money and percentages included."""
+    kind = type(value)
+    if kind is int or kind is Decimal:
+        return value  # type: ignore[no-any-return]
+    if kind is str:
+        number = parse_number(value)
+        if type(number) is int or type(number) is Decimal:
+            return number  # type: ignore[return-value]
+    return None
+
+
 def arithmetic(op: str, a: Value, b: Value) -> Value:
     """``a op b`` for + - * /; raises ProcessRuntimeError with a readable message."""
+    x, y = exact(a), exact(b)
+    if x is not None and y is not None:
+        return _plain(op, x, y)
     x, y = number_of(a), number_of(b)
     if x is not None and y is not None:
         return numeric(op, x, y)

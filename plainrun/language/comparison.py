@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from typing import Any
 
-from plainrun.language.arithmetic import as_datetime, number_of, show
+from plainrun.language.arithmetic import as_datetime, exact, number_of, show
 from plainrun.language.conversion import as_date
 from plainrun.language.errors import ProcessRuntimeError
 from plainrun.language.values import (
@@ -173,11 +174,16 @@ def between(value: Value, low: Value, high: Value) -> bool:
     return order(value, low) >= 0 and order(value, high) <= 0
 
 
-def _ordered(test: Callable[[int], bool]) -> Callable[[Value, Value], bool]:
+def _ordered(test: Callable[[Any, Any], bool]) -> Callable[[Value, Value], bool]:
+    """A comparison by ``test`` (``operator.lt`` …), of the numbers or of ``order``'s sign and 0."""
+
     def check(a: Value, b: Value) -> bool:
+        x, y = exact(a), exact(b)
+        if x is not None and y is not None:
+            return test(x, y)
         if a is NOT_FOUND or b is NOT_FOUND:
             return False  # a missing value is neither smaller nor greater than anything
-        return test(order(a, b))
+        return test(order(a, b), 0)
 
     return check
 
@@ -190,10 +196,10 @@ COMPARISONS: dict[str, Callable[[Value, Value], bool]] = {
     "ends": lambda a, b: to_text(a).casefold().endswith(to_text(b).casefold()),
     "empty": lambda a, b: is_empty(a),
     "in": one_of,
-    "<": _ordered(lambda sign: sign < 0),
-    ">": _ordered(lambda sign: sign > 0),
-    "<=": _ordered(lambda sign: sign <= 0),
-    ">=": _ordered(lambda sign: sign >= 0),
+    "<": _ordered(operator.lt),
+    ">": _ordered(operator.gt),
+    "<=": _ordered(operator.le),
+    ">=": _ordered(operator.ge),
 }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from plainrun.language import nodes as n
-from plainrun.language.arithmetic import arithmetic
+from plainrun.language.arithmetic import arithmetic, bounded, exact
 from plainrun.language.childruns import ChildRunCompiler
 from plainrun.language.comparison import equals, truthy
 from plainrun.language.conversion import convert
@@ -69,9 +69,8 @@ class Compiler(ChildRunCompiler):
 
         def run(frame: Frame) -> None:
             rt.steps += 1
-            if rt.steps >= rt.next_memory_check or rt.steps > rt.limits.max_steps:
-                rt.steps -= 1
-                rt.step(node)
+            if rt.steps >= rt.next_check:
+                rt.check_steps(node)
             while True:
                 try:
                     inner(frame)
@@ -172,9 +171,14 @@ class Compiler(ChildRunCompiler):
         op, rt = node.op, self.rt
         box: list[Any] = []
         store = self.assign(node.target, lambda frame: box[0])
+        name = node.target.name if isinstance(node.target, n.FactRef) else None
+        sign = 1 if op == "add" else -1
 
         def change(frame: Frame) -> None:
             amount, old = value(frame), current(frame)
+            if name is not None and (x := exact(old)) is not None and (y := exact(amount)) is not None:
+                frame.facts[name] = bounded(x + y if sign == 1 else x - y)  # the loop's common case
+                return
             if isinstance(old, list):
                 if op == "add":
                     old.append(amount)

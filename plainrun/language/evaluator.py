@@ -52,6 +52,8 @@ class ExprCompiler:
 
     def condition(self, node: n.Expr) -> Condition:
         value = self.expr(node)
+        if isinstance(node, n.Compare | n.Between | n.Logical | n.Not):
+            return value  # already true or false
         return lambda frame: truthy(value(frame))
 
     def expr(self, node: n.Expr, mode: str = "normal") -> Eval:
@@ -277,19 +279,17 @@ class ExprCompiler:
 
             def equals_text(frame: Frame) -> bool:
                 a = left(frame)
-                if type(a) is str and a.strip().casefold() == wanted:
-                    return True
-                return self._checked(check, a, literal, node)
+                return (type(a) is str and a.strip().casefold() == wanted) or check(a, literal)
 
             return equals_text
-        return lambda frame: self._checked(check, left(frame), right(frame), node) != negate
 
-    @staticmethod
-    def _checked(check: Callable[[Value, Value], bool], a: Value, b: Value, node: n.Node) -> bool:
-        try:
-            return check(a, b)
-        except ProcessRuntimeError as err:
-            raise at(err, node) from None
+        def compared(frame: Frame) -> bool:
+            try:
+                return check(left(frame), right(frame)) != negate
+            except ProcessRuntimeError as err:
+                raise at(err, node) from None
+
+        return compared
 
     def e_Between(self, node: n.Between, mode: str) -> Eval:
         value, low, high = self.expr(node.value, mode), self.expr(node.low, mode), self.expr(node.high, mode)

@@ -9,6 +9,7 @@ reaches exactly the same state; past the journal's end they act live and append 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -93,6 +94,7 @@ class Runtime:
         self.steps = 0
         self.iterations = 0
         self.next_memory_check = MEMORY_CHECK_EVERY
+        self.next_check = min(MEMORY_CHECK_EVERY, limits.max_steps + 1)  # steps at which to look again
         self.frame: Frame | None = None  # the innermost frame, for reporting facts at a pause
 
     # --- journal -------------------------------------------------------------------------------
@@ -120,13 +122,18 @@ class Runtime:
             if "ok" in entry:
                 return from_json(entry["ok"])
             return self.exception("book", f"{question}: {entry['error']}", node)
-        try:
+        collecting = gc.isenabled()
+        gc.disable()  # a book's result is many small containers (a table's rows): collecting cycles
+        try:  # while they are built and journaled only walks them again and again
             value = action()
             data = to_json(value)
         except ProcessRuntimeError as err:
             entry = {"kind": kind, "error": err.message}
         else:
             entry = {"kind": kind, "ok": data}
+        finally:
+            if collecting:
+                gc.enable()
         self.journal.append(entry)
         self.cursor += 1
         if "ok" in entry:
@@ -207,8 +214,8 @@ class Runtime:
         return value
 
     # --- limits and bookkeeping ----------------------------------------------------------------
-    def step(self, node: n.Node) -> None:
-        self.steps += 1
+    def check_steps(self, node: n.Node) -> None:
+        """Called when ``steps`` reaches ``next_check``: the step limit, and now and then memory."""
         if self.steps > self.limits.max_steps:
             self.limit(f"the run passed its limit of {self.limits.max_steps} steps", node)
         if self.steps >= self.next_memory_check:
@@ -216,6 +223,7 @@ class Runtime:
             ceiling = self.limits.max_memory_mb
             if ceiling is not None and (used := resident_mb()) is not None and used > ceiling:
                 self.limit(f"the run uses {used:.0f} MB of memory, over its limit of {ceiling} MB", node)
+        self.next_check = min(self.next_memory_check, self.limits.max_steps + 1)
 
     def limit(self, message: str, node: n.Node) -> None:
         raise EndRun(Failed(message, node.line, node.column, "limit", list(self.log)))

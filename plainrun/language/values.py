@@ -31,6 +31,8 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from plainrun.language.errors import ProcessRuntimeError
@@ -145,8 +147,12 @@ _NUMBER_TEXT = re.compile(
 _LEADING_ZERO = re.compile(r"^\s*-?\s*[$€£¥]?\s*0\d")
 
 
+@lru_cache(maxsize=4096)
 def parse_number(text: str) -> Number | Money | Percent | None:
-    """``"1,000.50"`` -> Decimal('1000.50'); ``"$120.20"`` -> Money; ``"2%"`` -> Percent; else None."""
+    """``"1,000.50"`` -> Decimal('1000.50'); ``"$120.20"`` -> Money; ``"2%"`` -> Percent; else None.
+
+    Cached: a loop over a table reads the same cell in more than one statement.
+    """
     if _PLAIN_NUMBER.fullmatch(text) is not None:  # the common case, without the full pattern
         return int(text) if "." not in text else Decimal(text)
     match = _NUMBER_TEXT.match(text)
@@ -264,6 +270,16 @@ def output_value(value: Value) -> str | int | float:
 _PLAIN_JSON = (str, bool, type(None))
 
 
+def _all_text(items: Iterable[Any]) -> bool:
+    """Whether every item is text. This runs for each row of a table, so it is checked in C:
+    ``str.join`` takes nothing but text."""
+    try:
+        "".join(items)
+    except TypeError:
+        return False
+    return True
+
+
 def to_json(value: Value) -> Any:
     """A value as JSON data from which ``from_json`` rebuilds it exactly."""
     kind = type(value)
@@ -272,9 +288,16 @@ def to_json(value: Value) -> Any:
     if kind is int:
         return value if -_INT64 < value < _INT64 else {"$t": "int", "v": str(value)}
     if kind is dict:
+        if _all_text(value.values()):
+            return {"$t": "record", "v": dict(value)}  # a row of text, as files give: copied in C
         return {"$t": "record", "v": {str(key): to_json(item) for key, item in value.items()}}
     if kind is list or kind is tuple:
-        return [to_json(item) for item in value]
+        return [
+            {"$t": "record", "v": dict(item)}
+            if type(item) is dict and _all_text(item.values())
+            else to_json(item)
+            for item in value
+        ]  # the rows of a table of text (a CSV file's), without a call per row
     if isinstance(value, float):
         return to_json(from_python_number(value))
     if isinstance(value, Decimal):
@@ -341,9 +364,16 @@ def from_outside(value: Any) -> Value:
     if kind is str or kind is int or kind is bool:
         return value
     if kind is dict:
+        if _all_text(value.values()) and _all_text(value):
+            return dict(value)  # a row of text, as files give: copied in C
         return {str(key): item if type(item) is str else from_outside(item) for key, item in value.items()}
     if kind is list or kind is tuple:
-        return [from_outside(item) for item in value]
+        return [
+            dict(item)
+            if type(item) is dict and _all_text(item.values()) and _all_text(item)
+            else from_outside(item)
+            for item in value
+        ]
     if isinstance(value, float):
         return from_python_number(value)
     if isinstance(value, set | frozenset):
