@@ -29,9 +29,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
