@@ -214,8 +214,8 @@ def exact(value: Value) -> int | Decimal | None:
         return value  # type: ignore[no-any-return]
     if kind is str:
         number = parse_number(value)
-        if type(number) is int or type(number) is Decimal:
-            return number  # type: ignore[return-value]
+        if isinstance(number, int | Decimal):  # not Money nor a Percent
+            return number
     return None
 
 
