@@ -110,20 +110,21 @@ class ProcedureIndex:
         """Why no action matches ``tokens``: the phrase it reads as and its argument that is not a
         value, or else the closest known phrases (never the one the line already spells)."""
         text = " ".join(t.text for t in tokens)
-        for known in self.actions:
-            spans = written_in(known.phrase, tokens)
-            if spans is None:
-                continue
+        spelled = [(k, spans) for k in self.actions if (spans := written_in(k.phrase, tokens)) is not None]
+        words = [str(t.value) for t in tokens if t.kind == WORD]
+        others = [(k.phrase, k.shown) for k in self.actions if all(k is not s for s, _ in spelled)]
+        near = closest(words, others)
+        for known, spans in spelled:
             for slot, span in spans:
                 try:
                     parse_expression(span, line, context)
                 except ParseError as err:
+                    if near and err.message.startswith("unexpected"):
+                        break  # the line goes on past this phrase: another is likelier meant
                     written = " ".join(t.text for t in span)
                     return (
                         f'this reads as "{known.shown}", but its ({slot.name}) "{written}"'
                         f" is not a value: {err.message}"
                     )
-        words = [str(t.value) for t in tokens if t.kind == WORD]
-        near = closest(words, [(k.phrase, k.shown) for k in self.actions])
         hint = f"; did you mean {' or '.join(repr(p) for p in near)}?" if near else ""
         return f'no procedure matches "{text}"{hint}'

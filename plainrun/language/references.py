@@ -196,13 +196,13 @@ class References(Cursor):
         tok = self.peek()
         if tok is not None and tok.kind == STRING:
             self.take()
-            return n.Field(self.line, poss.column, target, quoted(tok))
+            return n.Field(self.line, target.column, target, quoted(tok))
         index = ordinal_of(tok)
         if tok is not None and index is not None and self.follows_name(1):
             self.take()
             noun = " ".join(t.text for t in self.name_words(picking=True))
-            return n.Field(self.line, poss.column, target, f"{tok.text} {noun}", index, normalise(noun))
+            return n.Field(self.line, target.column, target, f"{tok.text} {noun}", index, normalise(noun))
         words = self.name_words()
         if not words:
             raise self.error("expected a field name after 's")
-        return n.Field(self.line, poss.column, target, " ".join(t.text for t in words))
+        return n.Field(self.line, target.column, target, " ".join(t.text for t in words))

@@ -197,7 +197,8 @@ def format_number(value: Number) -> str:
             return f"{Decimal(value):E}"
     if value == value.to_integral_value() and abs(value) < 10**15:
         return str(int(value))
-    return format(value.normalize(), "f")
+    text = format(value, "f")  # not normalize(), which rounds to the context's 28 digits
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def to_text(value: Value) -> str:
