@@ -24,8 +24,8 @@ def items_of(value: Value) -> list[Value]:
 
 
 def aggregate(function: str, value: Value) -> Value:
-    if function in ("count", "length") and isinstance(value, str):
-        return len(value)
+    if function == "length" and isinstance(value, str):
+        return len(value)  # the length of a text is its characters; the number of it is one item
     values = items_of(value)
     if function in ("count", "length"):
         return len(values)

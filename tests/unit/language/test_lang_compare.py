@@ -84,6 +84,8 @@ def test_values_compare_the_way_they_print(run: Run) -> None:
         ("the all are the table, the table\nsay the number of the all", ["4"]),
         ("find the nothing\nthe xs are the above\nsay the number of the xs", ["0"]),
         ("the ys are the table's name\nsay the ys", ["a, b"]),
+        # a text is one item; its length is its characters
+        ('the note is "abc"\nsay the number of the note\nsay the length of the note', ["1", "3"]),
         # differences of time count whole days towards zero, across zones
         ("say 2026-11-24T08:00 - 2026-11-23T09:00\nsay now - 2026-11-23", ["0", "0"]),
         ('say the due text + 30\nsay "2026-01-31" - 2026-01-01', ["2026-03-02", "30"]),
