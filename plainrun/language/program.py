@@ -70,31 +70,12 @@ def parse(source: str, *, filename: str = "<process>", library: Library | None =
         ) from None
 
 
+Header = tuple[Line, str, n.Phrase]
+
+
 def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     roots, issues = build_blocks(source, filename)
-    headers = []
-    seen: dict[str, int] = {}
-    for line in roots:
-        if line.broken:
-            continue
-        try:
-            kind, phrase = read_phrase(line.tokens)
-        except PhraseError as err:
-            issues.append(SyntaxIssue(line.number, err.column, err.message, line.text, filename))
-            continue
-        if phrase.key in seen:
-            issues.append(
-                SyntaxIssue(
-                    line.number,
-                    line.column,
-                    f"this procedure is already defined on line {seen[phrase.key]}",
-                    line.text,
-                    filename,
-                )
-            )
-            continue
-        seen[phrase.key] = line.number
-        headers.append((line, kind, phrase))
+    headers = _headers(roots, issues, filename)
     if not roots and not issues:
         issues.append(
             SyntaxIssue(
@@ -106,24 +87,16 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
             )
         )
     own = [Known(kind, phrase, "file", _label(line)) for line, kind, phrase in headers]
-    index = ProcedureIndex([*own, *books])
     params = [param for _, _, phrase in headers for param in phrase.params]
     known = KnownNames.of_lines([line for line, _, _ in headers], params)
-    statements = StatementParser(index, filename, issues, known)
+    statements = StatementParser(ProcedureIndex([*own, *books]), filename, issues, known)
     procedures = []
     on_exception = None
     for position, (line, kind, phrase) in enumerate(headers):
         on_exception = _directives(line, position == 0, issues, filename) or on_exception
         if not line.children:
-            issues.append(
-                SyntaxIssue(
-                    line.number,
-                    line.tokens[-1].end,
-                    "expected the procedure's steps, indented below its name",
-                    line.text,
-                    filename,
-                )
-            )
+            message = "expected the procedure's steps, indented below its name"
+            issues.append(SyntaxIssue(line.number, line.tokens[-1].end, message, line.text, filename))
         body = statements.block(line.children, predicate=kind == "if")
         name = " ".join(t.text for t in line.tokens)
         procedures.append(n.Procedure(line.number, line.column, name, kind, phrase, body))
@@ -133,6 +106,28 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     if procedures[0].kind == "to":
         name = name.split(" ", 1)[1]
     return Program(name, tuple(procedures), discover_inputs(procedures), source, filename, on_exception)
+
+
+def _headers(roots: list[Line], issues: list[SyntaxIssue], filename: str) -> list[Header]:
+    """The procedures' name lines with their kinds and phrases; a line that is no name, or names a
+    procedure twice, is an issue."""
+    headers: list[Header] = []
+    seen: dict[str, int] = {}
+    for line in roots:
+        if line.broken:
+            continue
+        try:
+            kind, phrase = read_phrase(line.tokens)
+        except PhraseError as err:
+            issues.append(SyntaxIssue(line.number, err.column, err.message, line.text, filename))
+            continue
+        if phrase.key in seen:
+            message = f"this procedure is already defined on line {seen[phrase.key]}"
+            issues.append(SyntaxIssue(line.number, line.column, message, line.text, filename))
+            continue
+        seen[phrase.key] = line.number
+        headers.append((line, kind, phrase))
+    return headers
 
 
 def _label(line: Line) -> str:

@@ -99,19 +99,21 @@ def tokenize(text: str, start: int = 0, *, offset: int = 0) -> list[Token]:
             tokens.append(Token(WORD, word, word.lower(), col, m.end() + 1 + offset))
             i = m.end()
             continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                value = {"<>": "!=", "==": "="}.get(op, op)
-                tokens.append(Token(OP, op, value, col, col + len(op)))
-                i += len(op)
-                break
-        else:
-            if ch == "." and i == len(text.rstrip()) - 1:
-                break  # a sentence may end with a full stop
-            if ch in "'\u2018\u2019":
-                raise LexError(col, 'a text is written in double quotes, as in "Acme"')
-            raise LexError(col, f'the character "{ch}" means nothing here')
+        if ch == "." and i == len(text.rstrip()) - 1:
+            break  # a sentence may end with a full stop
+        i = _operator(text, i, col, tokens)
     return tokens
+
+
+def _operator(text: str, i: int, col: int, tokens: list[Token]) -> int:
+    """Appends the operator at ``text[i]`` and returns the index after it; LexError if none is."""
+    for op in _OPS:
+        if text.startswith(op, i):
+            tokens.append(Token(OP, op, {"<>": "!=", "==": "="}.get(op, op), col, col + len(op)))
+            return i + len(op)
+    if text[i] in "'\u2018\u2019":
+        raise LexError(col, 'a text is written in double quotes, as in "Acme"')
+    raise LexError(col, f'the character "{text[i]}" means nothing here')
 
 
 def _number(match: re.Match[str], column: int) -> int | Decimal | Money | Percent:
