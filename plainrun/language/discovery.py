@@ -86,18 +86,23 @@ def walk(body: Sequence[n.Stmt]) -> Iterator[n.Stmt]:
         yield from walk(_children_of(stmt))
 
 
-def defined_names(body: Sequence[n.Stmt]) -> set[str]:
+def defined_names(body: Sequence[n.Stmt], *, loops: bool = True) -> set[str]:
+    """The facts a body defines (``loops``: with the items of its ``process each`` loops)."""
     names: set[str] = set()
     for stmt in walk(body):
         if isinstance(stmt, n.Define | n.SetFact) and isinstance(stmt.target, n.FactRef):
             names.add(stmt.target.name)
-        elif isinstance(stmt, n.UseAs | n.Imagine | n.ForEach | n.Get) and stmt.name is not None:
+        elif isinstance(stmt, n.UseAs | n.Imagine | n.Get) and stmt.name is not None:
+            names.add(stmt.name.name)
+        elif isinstance(stmt, n.ForEach) and loops:
             names.add(stmt.name.name)
     return names
 
 
-def _known(name: str, defined: set[str]) -> bool:
-    return name in PROVIDED or name in defined or any(v in PROVIDED for v in variants(name))
+def _known(name: str, defined: set[str], spelled: set[str]) -> bool:
+    """Whether ``name`` is provided or defined; ``spelled``: the definitions that its singular or
+    plural also reads (not a loop's item: ``process each item`` reads ``the items``)."""
+    return name in defined or any(v in PROVIDED or v in spelled for v in (name, *variants(name)))
 
 
 def _settled(expr: n.Expr, plain: set[str]) -> Iterator[n.FactRef]:
@@ -135,6 +140,7 @@ def discover_inputs(procedures: Sequence[n.Procedure]) -> list[str]:
     if not procedures:
         return []
     process_defined = defined_names(procedures[0].body)
+    spelled = defined_names(procedures[0].body, loops=False)
     plain = _plain_reads(procedures)
     found: list[str] = []
     seen: set[str] = set()
@@ -145,7 +151,7 @@ def discover_inputs(procedures: Sequence[n.Procedure]) -> list[str]:
         for stmt in walk(procedure.body):
             for expr in exprs_of(stmt):
                 for ref in _settled(expr, plain):
-                    if not _known(ref.name, defined) and ref.name not in seen:
+                    if not _known(ref.name, defined, spelled) and ref.name not in seen:
                         seen.add(ref.name)
                         found.append(ref.name)
     return found

@@ -79,6 +79,8 @@ class ExprParser(References):
     ):
         super().__init__(tokens, line, context, end_column)
         self.depth = 0
+        #: What the last comparison compared, for one that leaves it out after ``and``/``or``.
+        self.subject: n.Expr | None = None
 
     def parse_all(self, what: Callable[[], n.Expr] | None = None) -> n.Expr:
         expr = (what or self.expression)()
@@ -97,7 +99,7 @@ class ExprParser(References):
             left = self.conjunction()
             while self.at_word("or"):
                 tok = self.take()
-                left = n.Logical(self.line, tok.column, "or", left, self.conjunction())
+                left = n.Logical(self.line, tok.column, "or", left, self.elided() or self.conjunction())
             return left
         finally:
             self.depth -= 1
@@ -106,8 +108,23 @@ class ExprParser(References):
         left = self.negation()
         while self.at_word("and"):
             tok = self.take()
-            left = n.Logical(self.line, tok.column, "and", left, self.negation())
+            left = n.Logical(self.line, tok.column, "and", left, self.elided() or self.negation())
         return left
+
+    def elided(self) -> n.Expr | None:
+        """``the x is greater than 3 and less than 10``: a comparison after ``and``/``or`` that
+        leaves out what it compares, which is then what the comparison before it compared."""
+        tok, subject = self.peek(), self.subject
+        if tok is None or subject is None or starts_value(tok) or tok.kind != WORD:
+            return None
+        if not (tok.is_word("is", "are") or any(self._at_words(words) for words, _ in COMPARATORS[:-1])):
+            return None
+        if tok.is_word("is", "are"):
+            operator = self.comparator()
+        else:
+            operator = self._words_comparison(False)
+        assert operator is not None
+        return self.compared(subject, tok, *operator)
 
     def negation(self) -> n.Expr:
         if self.at_word("not"):
@@ -149,7 +166,11 @@ class ExprParser(References):
         operator = self.comparator()
         if operator is None:
             return left
-        op, negate = operator
+        self.subject = left
+        return self.compared(left, tok, *operator)
+
+    def compared(self, left: n.Expr, tok: Token, op: str, negate: bool) -> n.Expr:
+        """The comparison of ``left`` by ``op``, whose right side (if any) comes next."""
         if op == "empty":
             return n.Compare(self.line, tok.column, op, left, None, negate)
         if op == "between":

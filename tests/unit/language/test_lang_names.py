@@ -143,6 +143,7 @@ def test_facts_that_hold_both_readings_at_run_time_are_an_exception_that_shows_e
 
 def test_the_file_settles_a_phrase_and_the_inputs_name_the_reading_it_reads() -> None:
     assert parse("to go\n  say the first name\n").inputs == ["first name"]
+    assert parse('to go\n  the list is "a", "b"\n  say the 1st list\n').inputs == []
     assert parse("to go\n  say the first row\n  say the number of the rows\n").inputs == ["rows"]
     listed = parse('to go\n  the names are "a", "b"\n  say the first name\n')
     assert listed.inputs == []
