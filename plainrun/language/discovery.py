@@ -92,10 +92,9 @@ def defined_names(body: Sequence[n.Stmt], *, loops: bool = True) -> set[str]:
     for stmt in walk(body):
         if isinstance(stmt, n.Define | n.SetFact) and isinstance(stmt.target, n.FactRef):
             names.add(stmt.target.name)
-        elif isinstance(stmt, n.UseAs | n.Imagine | n.Get) and stmt.name is not None:
-            names.add(stmt.name.name)
-        elif isinstance(stmt, n.ForEach) and loops:
-            names.add(stmt.name.name)
+        elif isinstance(stmt, n.UseAs | n.Imagine | n.Get | n.ForEach) and stmt.name is not None:
+            if loops or not isinstance(stmt, n.ForEach):
+                names.add(stmt.name.name)
     return names
 
 

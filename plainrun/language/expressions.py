@@ -119,10 +119,7 @@ class ExprParser(References):
             return None
         if not (tok.is_word("is", "are") or any(self._at_words(words) for words, _ in COMPARATORS[:-1])):
             return None
-        if tok.is_word("is", "are"):
-            operator = self.comparator()
-        else:
-            operator = self._words_comparison(False)
+        operator = self.comparator() if tok.is_word("is", "are") else self._words_comparison(False)
         assert operator is not None
         return self.compared(subject, tok, *operator)
 

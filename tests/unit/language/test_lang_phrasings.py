@@ -64,6 +64,9 @@ def test_an_applicant_screening_in_the_kognitos_style(run: Run) -> None:
         ),
         ('if "b" is in "a", "b" then\n  say "in"', None, ["in"]),
         ('if 5 exceeds 4 and 5 is no more than 5 and 5 is above 4 then\n  say "ok"', None, ["ok"]),
+        # a comparison after and/or may leave out what it compares
+        ('if 5 is greater than 3 and less than 10 then\n  say "in"', None, ["in"]),
+        ('if 5 is less than 3 or is 5 then\n  say "five"', None, ["five"]),
         # percentages: 0.02 in arithmetic, 2% in print
         (
             "the rate is 2%\nsay the rate\nsay 250 * the rate\nsay 100 * (1 + the rate)",
