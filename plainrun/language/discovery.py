@@ -89,12 +89,12 @@ def walk(body: Sequence[n.Stmt]) -> Iterator[n.Stmt]:
 def defined_names(body: Sequence[n.Stmt], *, loops: bool = True) -> set[str]:
     """The facts a body defines (``loops``: with the items of its ``process each`` loops)."""
     names: set[str] = set()
+    kinds = (n.UseAs, n.Imagine, n.Get, n.ForEach) if loops else (n.UseAs, n.Imagine, n.Get)
     for stmt in walk(body):
         if isinstance(stmt, n.Define | n.SetFact) and isinstance(stmt.target, n.FactRef):
             names.add(stmt.target.name)
-        elif isinstance(stmt, n.UseAs | n.Imagine | n.Get | n.ForEach) and stmt.name is not None:
-            if loops or not isinstance(stmt, n.ForEach):
-                names.add(stmt.name.name)
+        elif isinstance(stmt, kinds) and stmt.name is not None:
+            names.add(stmt.name.name)
     return names
 
 
