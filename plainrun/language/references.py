@@ -129,8 +129,8 @@ class References(Cursor):
         assert index is not None
         if index == 0:
             raise self.error("positions start at 1st", tok)
-        if self.at_word("of", k=1) and self.at_word(*ARTICLES, k=2):
-            self.i += 2
+        if (self.at_word("of", k=1) and self.at_word(*ARTICLES, k=2)) or self.at_word("the", k=1):
+            self.i += 1 if self.at_word("the", k=1) else 2  # the last of the names / the last the names
             return n.Ordinal(self.line, the.column, index, "item", self.postfix(), explicit=True)
         if not self.follows_name(1):
             if tok.kind == ORDINAL:
