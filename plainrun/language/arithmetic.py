@@ -124,12 +124,19 @@ def _percent(op: str, a: Any, b: Any) -> Value:
             return Percent(_plain("/", a.points, b.amount if isinstance(b, Money) else b))
         return numeric("/", a, b.fraction)
     number, percent = (a, b) if isinstance(b, Percent) else (b, a)
+    if number == 0:  # a total of percentages starts at 0: 0 + 5% is 5%
+        return Percent(-percent.points if op == "-" and a is number else percent.points)
     if (number.amount if isinstance(number, Money) else number) == 1:
         return numeric(
             op, a.fraction if isinstance(a, Percent) else a, b.fraction if isinstance(b, Percent) else b
         )
     word = "adding" if op == "+" else "subtracting"
     sign = "+" if op == "+" else "-"
+    if a is percent:
+        raise ProcessRuntimeError(
+            f"{a} {sign} {b} mixes a percentage with a number: write"
+            f" {percent.fraction.normalize():f} {sign} {b} to use the percentage's fraction"
+        )
     raise ProcessRuntimeError(
         f"{word} {percent} {'to' if op == '+' else 'from'} {number} has two readings: {number} * (1 {sign}"
         f" {percent}) changes it by {percent} of itself, {number} {sign} {percent.fraction.normalize():f}"

@@ -79,6 +79,7 @@ def test_an_applicant_screening_in_the_kognitos_style(run: Run) -> None:
             ["20%", "25%", "$20.00", "6", "-5%"],
         ),
         ('if 2% = 0.02 and 2% is "2%" and not (2% = 2) then\n  say "equal"', None, ["equal"]),
+        ("the rate is 0\nadd 5% to the rate\nadd 2% to the rate\nsay the rate", None, ["7%"]),
         # the answer of a procedure, singular or plural
         ("compute the tax of 50\nget the answers\nsay the above\nsay the answer", None, ["10", "10"]),
     ],
