@@ -12,7 +12,8 @@ date       ``datetime.date`` / ``datetime``      ``{"$t": "date"|"datetime", "v"
 duration   ``Duration(amount, unit)``            ``{"$t": "duration", ...}``
 list       ``list``                              a list
 record     ``dict`` (field name -> value)        ``{"$t": "record", "v": {...}}``
-table      a ``list`` of records                 a list of records
+table      a ``list`` of records                 a list of records (``{"$t": "table", "v": [...]}``
+                                                 when every name and value is text)
 file       ``FileRef``                           ``{"$t": "file", ...}``
 not found  ``NOT_FOUND``                         ``{"$t": "notfound"}``
 =========  ====================================  ==========================================
@@ -33,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from plainrun.language.errors import ProcessRuntimeError
@@ -271,6 +273,15 @@ def output_value(value: Value) -> str | int | float:
 _PLAIN_JSON = (str, bool, type(None))
 
 
+def is_text_table(rows: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether ``rows`` are records whose names and values are all text, as a CSV file's are.
+    Tables are large, so this is checked in C, with one pass over the types of their cells."""
+    if not rows or set(map(type, rows)) != {dict}:
+        return False
+    values = set(map(type, chain.from_iterable(map(dict.values, rows))))
+    return values <= {str} and set(map(type, chain.from_iterable(rows))) <= {str}
+
+
 def _all_text(items: Iterable[Any]) -> bool:
     """Whether every item is text. This runs for each row of a table, so it is checked in C:
     ``str.join`` takes nothing but text."""
@@ -293,12 +304,9 @@ def to_json(value: Value) -> Any:
             return {"$t": "record", "v": dict(value)}  # a row of text, as files give: copied in C
         return {"$t": "record", "v": {str(key): to_json(item) for key, item in value.items()}}
     if kind is list or kind is tuple:
-        return [
-            {"$t": "record", "v": dict(item)}
-            if type(item) is dict and _all_text(item.values())
-            else to_json(item)
-            for item in value
-        ]  # the rows of a table of text (a CSV file's), without a call per row
+        if is_text_table(value):  # the rows of a CSV file: copied in C, without a call per row
+            return {"$t": "table", "v": [dict(row) for row in value]}
+        return [to_json(item) for item in value]
     if isinstance(value, float):
         return to_json(from_python_number(value))
     if isinstance(value, Decimal):
@@ -339,6 +347,8 @@ def from_json(data: Any) -> Value:
         return Decimal(data["v"])
     if tag == "int":
         return int(data["v"])
+    if tag == "table":  # records of text only: nothing in them is a tag
+        return [dict(row) for row in data["v"]]
     if tag == "pct":
         return Percent(from_json(data["v"]))
     if tag == "record":
@@ -369,12 +379,9 @@ def from_outside(value: Any) -> Value:
             return dict(value)  # a row of text, as files give: copied in C
         return {str(key): item if type(item) is str else from_outside(item) for key, item in value.items()}
     if kind is list or kind is tuple:
-        return [
-            dict(item)
-            if type(item) is dict and _all_text(item.values()) and _all_text(item)
-            else from_outside(item)
-            for item in value
-        ]
+        if is_text_table(value):
+            return [dict(row) for row in value]
+        return [from_outside(item) for item in value]
     if isinstance(value, float):
         return from_python_number(value)
     if isinstance(value, set | frozenset):
