@@ -56,27 +56,15 @@ def sort_descending(items: list[Any]) -> list[Any]:
 
 
 @procedure("to sort the (items) by (field)")
+@procedure("to sort the (items) by (field) ascending")
+@procedure("to sort the (items) by (field) in ascending order")
 def sort_by(items: list[Any], field: FieldName) -> list[Any]:
     return _sorted(items, field, False)
 
 
-@procedure("to sort the (items) by (field) ascending")
-def sort_by_ascending(items: list[Any], field: FieldName) -> list[Any]:
-    return _sorted(items, field, False)
-
-
-@procedure("to sort the (items) by (field) in ascending order")
-def sort_by_in_ascending_order(items: list[Any], field: FieldName) -> list[Any]:
-    return _sorted(items, field, False)
-
-
 @procedure("to sort the (items) by (field) descending")
-def sort_by_descending(items: list[Any], field: FieldName) -> list[Any]:
-    return _sorted(items, field, True)
-
-
 @procedure("to sort the (items) by (field) in descending order")
-def sort_by_in_descending_order(items: list[Any], field: FieldName) -> list[Any]:
+def sort_by_descending(items: list[Any], field: FieldName) -> list[Any]:
     return _sorted(items, field, True)
 
 

@@ -48,10 +48,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def procedure(phrase: str) -> Callable[[F], F]:
-    """Marks a function as a book procedure called by ``phrase`` (``to uppercase a (text)``)."""
+    """Marks a function as a book procedure called by ``phrase`` (``to uppercase a (text)``).
+
+    Stacked, the marks give one function several phrases (``… descending``, ``… in descending
+    order``), each with the same parameters.
+    """
 
     def mark(function: F) -> F:
-        setattr(function, _MARK, phrase)
+        setattr(function, _MARK, (phrase, *getattr(function, _MARK, ())))
         return function
 
     return mark
@@ -164,7 +168,7 @@ class Library:
 
     @classmethod
     def from_functions(cls, functions: Iterable[Callable[..., Any]]) -> Library:
-        return cls(BookProcedure(getattr(f, _MARK), f) for f in functions)
+        return cls(BookProcedure(phrase, f) for f in functions for phrase in getattr(f, _MARK))
 
     def get(self, key: str) -> BookProcedure | None:
         return self.procedures.get(key)
@@ -209,7 +213,7 @@ def _procedures_in(module: types.ModuleType) -> list[BookProcedure]:
         for value in vars(mod).values():
             if callable(value) and hasattr(value, _MARK) and id(value) not in seen:
                 seen.add(id(value))
-                found.append(BookProcedure(getattr(value, _MARK), value))
+                found.extend(BookProcedure(phrase, value) for phrase in getattr(value, _MARK))
     return found
 
 

@@ -102,19 +102,25 @@ class KeywordParser(LineParser):
     # --- ask and validate ------------------------------------------------------------------------
     def kw_ask(self, line: Line) -> n.Stmt:
         question = self.expr(line, line.tokens[1:], line.tokens[0])
-        choices: tuple[n.Expr, ...] = ()
+        names = ("choices", "choice", "options", "option")
+        choices = self.listed(line, names, 'below "ask" only "the choices are …" may follow')
+        return n.Ask(line.number, line.column, question, choices)
+
+    def listed(self, line: Line, names: tuple[str, ...], complaint: str) -> tuple[n.Expr, ...]:
+        """The values of ``the <name> are …`` in the block below ``line``; any other line there is
+        an issue (``complaint``)."""
+        values: tuple[n.Expr, ...] = ()
         for child in line.children:
             stmt = self.statement(child)
             if (
                 isinstance(stmt, n.Define)
                 and isinstance(stmt.target, n.FactRef)
-                and stmt.target.name in ("choices", "choice", "options", "option")
+                and stmt.target.name in names
             ):
-                value = stmt.value
-                choices = value.items if isinstance(value, n.ListExpr) else (value,)
+                values = stmt.value.items if isinstance(stmt.value, n.ListExpr) else (stmt.value,)
             elif stmt is not None:
-                self.issue(child, child.column, 'below "ask" only "the choices are …" may follow')
-        return n.Ask(line.number, line.column, question, choices)
+                self.issue(child, child.column, complaint)
+        return values
 
     def kw_validate(self, line: Line) -> n.Stmt:
         rest = [t for t in line.tokens[1:] if not t.is_op(":")]
@@ -256,18 +262,6 @@ class KeywordParser(LineParser):
             ["retrieve", "the", "data", "from", "the", "runs"],
         ):
             raise ParseError(line.column, 'expected "retrieve data from the runs"')
-        names: tuple[n.Expr, ...] = ()
-        for child in line.children:
-            stmt = self.statement(child)
-            if (
-                isinstance(stmt, n.Define)
-                and isinstance(stmt.target, n.FactRef)
-                and stmt.target.name in ("fact names", "fact name")
-            ):
-                value = stmt.value
-                names = value.items if isinstance(value, n.ListExpr) else (value,)
-            elif stmt is not None:
-                self.issue(
-                    child, child.column, 'below "retrieve data from the runs" write: the fact names are "…"'
-                )
+        complaint = 'below "retrieve data from the runs" write: the fact names are "…"'
+        names = self.listed(line, ("fact names", "fact name"), complaint)
         return n.Retrieve(line.number, line.column, names)
