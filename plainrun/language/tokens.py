@@ -22,7 +22,8 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?(?![\w-])")
 _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"([$€£¥])?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(%)?(?![\w])")
 _WORD = re.compile(r"[^\W\d]\w*(?:-[^\W\d]\w*)*")
-_OPS = ("<=", ">=", "!=", "<>", "==", "<", ">", "=", "+", "-", "*", "/", "(", ")", ",", ":", ";", "{", "}")
+_OP = re.compile(r"<=|>=|!=|<>|==|[<>=+\-*/(),:;{}]")
+_OP_VALUES = {"<>": "!=", "==": "="}
 # Only these are escapes; any other backslash is kept, so patterns such as "\d+" read as written.
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "{": "{", "}": "}", "\u201d": "\u201d"}
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
@@ -107,10 +108,10 @@ def tokenize(text: str, start: int = 0, *, offset: int = 0) -> list[Token]:
 
 def _operator(text: str, i: int, col: int, tokens: list[Token]) -> int:
     """Appends the operator at ``text[i]`` and returns the index after it; LexError if none is."""
-    for op in _OPS:
-        if text.startswith(op, i):
-            tokens.append(Token(OP, op, {"<>": "!=", "==": "="}.get(op, op), col, col + len(op)))
-            return i + len(op)
+    if (m := _OP.match(text, i)) is not None:
+        op = m.group()
+        tokens.append(Token(OP, op, _OP_VALUES.get(op, op), col, col + len(op)))
+        return m.end()
     if text[i] in "'\u2018\u2019":
         raise LexError(col, 'a text is written in double quotes, as in "Acme"')
     raise LexError(col, f'the character "{text[i]}" means nothing here')
