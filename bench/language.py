@@ -12,8 +12,10 @@ The two run one after the other in each repetition, so that both see the same lo
 interpreter time / Python time, of the fastest repetition of each and of the medians (target:
 within 5x). The start-up is the wall time of ``plainrun exec`` of a one-line process in a new
 process (as installed: with its compiled modules cached), against ``python -c pass`` in the same
-run (target: under 0.3 s). The 1-minute load
-average of the machine is printed before and after: quote the figures with it.
+run (target: under 0.3 s). The 1-minute load average of the machine is printed before and after:
+quote the figures with it. To time an earlier version's start-up beside this one, unpack it
+(``mkdir /tmp/plainrun-old && git archive d63efb7 plainrun | tar -x -C /tmp/plainrun-old``) and
+pass ``--baseline /tmp/plainrun-old``.
 """
 
 from __future__ import annotations
@@ -124,29 +126,35 @@ def csv_loop(env: LocalEnvironment, rows: int, reps: int) -> None:
     )
 
 
-def startup(runs: int) -> None:
-    """Wall time of ``plainrun exec`` of a one-line process, each in a new process."""
+def startup(runs: int, baseline: Path | None) -> None:
+    """Wall time of ``plainrun exec`` of a one-line process, each in a new process; the commands
+    take turns, so that each sees the same load. ``baseline``: a copy of another version's
+    ``plainrun`` package, whose ``plainrun exec`` runs beside this one's."""
     folder = Path(tempfile.mkdtemp(prefix="plainrun-bench-exec-"))
     process = folder / "hello.process"
     process.write_text('to greet\n  say "hello"\n')
-    plainrun = Path(sys.executable).with_name("plainrun")
-    commands = {
-        "plainrun exec": [str(plainrun), "exec", str(process)],
-        "python -c pass": [sys.executable, "-c", "pass"],
-    }
     # As installed: compiled modules cached (the first run writes them), files in the page cache.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    for name, command in commands.items():
-        subprocess.run(command, check=True, capture_output=True, env=env)
-        times = []
-        for _ in range(runs):
+    commands = {
+        "plainrun exec": ([str(Path(sys.executable).with_name("plainrun")), "exec", str(process)], env),
+        "python -c pass": ([sys.executable, "-c", "pass"], env),
+    }
+    if baseline is not None:
+        main = "import sys; sys.argv[0] = 'plainrun'; from plainrun.cli import main; main()"
+        command = [sys.executable, "-c", main, "exec", str(process)]
+        commands[f"plainrun exec of {baseline}"] = (command, {**env, "PYTHONPATH": str(baseline)})
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for command, command_env in commands.values():
+        subprocess.run(command, check=True, capture_output=True, env=command_env, cwd=folder)
+    for _ in range(runs):
+        for name, (command, command_env) in commands.items():
             start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, env=env)
-            times.append(time.perf_counter() - start)
-        print(
-            f"{name}: median {statistics.median(times):.3f} s, best {min(times):.3f} s over {runs} runs"
-            + (" (target: under 0.3 s)" if name == "plainrun exec" else "")
-        )
+            subprocess.run(command, check=True, capture_output=True, env=command_env, cwd=folder)
+            times[name].append(time.perf_counter() - start)
+    for name, seconds in times.items():
+        target = " (target: under 0.3 s)" if name == "plainrun exec" else ""
+        median, best = statistics.median(seconds), min(seconds)
+        print(f"{name}: median {median:.3f} s, best {best:.3f} s over {runs} runs{target}")
 
 
 def main() -> None:
@@ -156,12 +164,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--startup-runs", type=int, default=20)
+    parser.add_argument("--baseline", type=Path, help="another version's tree, timed beside (see above)")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load (1 min) {load()}")
     env = LocalEnvironment(Path(tempfile.mkdtemp(prefix="plainrun-bench-")))
     statements_per_second(env, args.rows)
     csv_loop(env, args.rows, args.reps)
-    startup(args.startup_runs)
+    startup(args.startup_runs, args.baseline)
     print(f"load (1 min) at the end {load()}")
 
 
