@@ -9,7 +9,6 @@ move by durations or days; two dates subtract to the days between them. Every fa
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
@@ -162,6 +161,11 @@ def add_duration(when: dt.date, duration: Duration, sign: int) -> dt.date:
         ) from None
 
 
+def _days_in(year: int, month: int) -> int:
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return (following - dt.timedelta(days=1)).day
+
+
 def _shift(when: dt.date, duration: Duration, sign: int) -> dt.date:
     amount = duration.amount * sign
     unit = duration.unit
@@ -169,7 +173,7 @@ def _shift(when: dt.date, duration: Duration, sign: int) -> dt.date:
         months = int(amount) * (12 if unit == "years" else 1)
         total = when.month - 1 + months
         year, month = when.year + total // 12, total % 12 + 1
-        day = min(when.day, calendar.monthrange(year, month)[1])
+        day = min(when.day, _days_in(year, month))
         return when.replace(year=year, month=month, day=day)
     seconds = {"days": 86400, "weeks": 7 * 86400, "hours": 3600, "minutes": 60}[unit]
     delta = dt.timedelta(seconds=float(amount) * seconds)

@@ -17,8 +17,6 @@ entry point names a module whose import defines its procedures, so installing a 
 
 from __future__ import annotations
 
-import dis
-import importlib.metadata
 import inspect
 import logging
 import sys
@@ -26,10 +24,12 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar
+from opcode import opmap
+from typing import Any, Protocol, TypeVar
 
 from plainrun.language import nodes as n
 from plainrun.language.arguments import FieldName, convert_argument, describe
+from plainrun.language.entrypoints import entry_points as installed_entry_points
 from plainrun.language.environment import Environment
 from plainrun.language.errors import BookDefinitionError, BookError, LanguageError
 from plainrun.language.names import python_name, variants
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "plainrun.books"
 _MARK = "__plainrun_procedure__"
-_RAISE = dis.opmap["RAISE_VARARGS"]
+_RAISE = opmap["RAISE_VARARGS"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -217,10 +217,19 @@ def _procedures_in(module: types.ModuleType) -> list[BookProcedure]:
     return found
 
 
-def discover(entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> Library:
+class Loadable(Protocol):
+    """An entry point: ``plainrun.language.entrypoints.EntryPoint`` or ``importlib.metadata``'s."""
+
+    @property
+    def name(self) -> str: ...
+
+    def load(self) -> Any: ...
+
+
+def discover(entry_points: Iterable[Loadable] | None = None) -> Library:
     """A library of every book: each ``plainrun.books`` entry point, the built-in books included."""
     if entry_points is None:
-        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        entry_points = installed_entry_points(ENTRY_POINT_GROUP)
     modules: list[types.ModuleType] = []
     for entry_point in entry_points:
         try:

@@ -4,8 +4,7 @@ memory, child runs run in this process."""
 from __future__ import annotations
 
 import datetime as dt
-import mimetypes
-import uuid
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,12 @@ from plainrun.language.names import normalise, process_key
 from plainrun.language.outcome import Failed, Paused, Succeeded
 from plainrun.language.program import Program
 from plainrun.language.values import FileRef
+
+
+def _guess_type(name: str) -> str:
+    import mimetypes  # its tables load on first use, and most runs add no file
+
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _utc_now() -> dt.datetime:
@@ -60,9 +65,7 @@ class LocalEnvironment:
     # files
     def add_file(self, name: str, data: bytes, content_type: str | None = None) -> FileRef:
         """Stores ``data`` as a new file and returns its value."""
-        return self.write_file(
-            name, data, content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        )
+        return self.write_file(name, data, content_type or _guess_type(name))
 
     def add_path(self, path: Path) -> FileRef:
         return self.add_file(Path(path).name, Path(path).read_bytes())
@@ -79,7 +82,7 @@ class LocalEnvironment:
         return name, path.stat().st_size, content_type
 
     def write_file(self, name: str, data: bytes, content_type: str) -> FileRef:
-        file_id = uuid.uuid4().hex
+        file_id = os.urandom(16).hex()
         path = self.directory / file_id
         path.write_bytes(data)
         self._files[file_id] = (name, content_type, path)
@@ -124,7 +127,7 @@ class LocalEnvironment:
             message = outcome.message if isinstance(outcome, Failed) else outcome.question
             raise BookError(f'the child run "{process}" did not succeed: {message}')
         assert isinstance(outcome, Succeeded)  # a local child never waits: its own children ran inline
-        child_id = uuid.uuid4().hex
+        child_id = os.urandom(16).hex()
         self.children[child_id] = outcome.outputs
         return child_id
 

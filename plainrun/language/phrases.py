@@ -9,7 +9,6 @@ right before a parameter belongs to the argument, so ``uppercase the name`` and
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 
 from plainrun.language import nodes as n
@@ -236,4 +235,6 @@ def _likeness(word: str, other: str) -> float:
         return 1.0
     if min(len(word), len(other)) >= 3 and (word.startswith(other) or other.startswith(word)):
         return 0.85
-    return difflib.SequenceMatcher(None, word, other).ratio()
+    from difflib import SequenceMatcher  # only when a line matches no phrase
+
+    return SequenceMatcher(None, word, other).ratio()

@@ -167,3 +167,12 @@ def test_book_phrases_take_field_names_as_written(tmp_path: Path) -> None:
         '{"Acme": 2, "Bolt": 1}',
         "10, 30",
     ]
+
+
+@pytest.mark.parametrize("group", ["plainrun.books", "console_scripts"])
+def test_entry_points_are_read_as_importlib_metadata_reads_them(group: str, installed_book: str) -> None:
+    from plainrun.language.entrypoints import entry_points
+
+    ours = sorted((e.name, e.value) for e in entry_points(group))
+    theirs = sorted((e.name, e.value) for e in importlib.metadata.entry_points(group=group))
+    assert ours == theirs and ours
