@@ -15,7 +15,8 @@ process (as installed: with its compiled modules cached), against ``python -c pa
 run (target: under 0.3 s). The 1-minute load average of the machine is printed before and after:
 quote the figures with it. To time an earlier version's start-up beside this one, unpack it
 (``mkdir /tmp/plainrun-old && git archive d63efb7 plainrun | tar -x -C /tmp/plainrun-old``) and
-pass ``--baseline /tmp/plainrun-old``.
+pass ``--baseline /tmp/plainrun-old``; its CSV loop runs with ``PYTHONPATH=/tmp/plainrun-old``
+(from outside the repository, ``--startup-runs 0``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import plainrun.language
 from plainrun.language import Execution, LocalEnvironment, Succeeded, parse
 
 STATEMENTS = """\
@@ -167,10 +169,12 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another version's tree, timed beside (see above)")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load (1 min) {load()}")
+    print(f"interpreter: {Path(plainrun.language.__file__).parent}")
     env = LocalEnvironment(Path(tempfile.mkdtemp(prefix="plainrun-bench-")))
     statements_per_second(env, args.rows)
     csv_loop(env, args.rows, args.reps)
-    startup(args.startup_runs, args.baseline)
+    if args.startup_runs:
+        startup(args.startup_runs, args.baseline)
     print(f"load (1 min) at the end {load()}")
 
 
