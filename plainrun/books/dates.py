@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from plainrun.language.books import procedure
-from plainrun.language.operations import to_date
+from plainrun.language.conversion import to_date
 
 _TOKENS = {
     "YYYY": "%Y",
@@ -28,7 +28,10 @@ _TOKEN = re.compile("|".join(sorted(_TOKENS, key=len, reverse=True)))
 def parse_date(text: str, format: str | None = None) -> dt.date:
     if format:
         pattern = _TOKEN.sub(lambda m: _TOKENS[m.group()], format) if "%" not in format else format
-        return dt.datetime.strptime(text.strip(), pattern).date()
+        try:
+            return dt.datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            raise ValueError(f'"{text.strip()}" is not a date in the format "{format}"') from None
     return to_date(text)
 
 
@@ -41,7 +44,12 @@ def format_date(date: dt.date, pattern: str) -> str:
 
 @procedure("to shift a (date) by (days) days")
 def shift(date: dt.date, days: int) -> dt.date:
-    return date + dt.timedelta(days=days)
+    try:
+        return date + dt.timedelta(days=days)
+    except OverflowError:
+        raise ValueError(
+            f"{date} moved by {days} days falls outside the calendar (years 1 to 9999)"
+        ) from None
 
 
 @procedure("to count the days from a (start) to an (end)")

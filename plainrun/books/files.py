@@ -34,7 +34,7 @@ def read_csv(file: FileRef, env: Environment) -> list[dict[str, str]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    return [dict(row) for row in csv.DictReader(io.StringIO(text), dialect=dialect)]
+    return list(csv.DictReader(io.StringIO(text), dialect=dialect))
 
 
 @procedure("to read the rows of a (file)")

@@ -14,7 +14,7 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"the text is not JSON: {err}") from None
+        raise ValueError(f"the text is not JSON (line {err.lineno}, column {err.colno})") from None
 
 
 @procedure("to encode a (value) as json")

@@ -8,9 +8,6 @@ send an email to "ops@example.com" where
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 from plainrun.language.books import procedure
@@ -28,6 +25,10 @@ def send_email(
     cc: str | None = None,
 ) -> str:
     """Sends the message; the result is its Message-ID."""
+    import smtplib  # imported here, so that a process that sends no mail starts without it
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
     message = EmailMessage()
     message["From"] = env.smtp.sender
     message["To"] = recipient
@@ -39,11 +40,21 @@ def send_email(
     files = attachments if isinstance(attachments, list) else [attachments] if attachments else []
     for file in files:
         if not isinstance(file, FileRef):
-            raise ValueError(f"an attachment must be a file, not {to_text(file)[:40]!r}")
+            raise ValueError(f'an attachment must be a file, not "{to_text(file)[:40]}"')
         maintype, _, subtype = (file.content_type or "application/octet-stream").partition("/")
         message.add_attachment(
             env.read_file(file.id), maintype=maintype, subtype=subtype or "octet-stream", filename=file.name
         )
-    with smtplib.SMTP(env.smtp.host, env.smtp.port, timeout=env.smtp.timeout) as smtp:
-        smtp.send_message(message)
+    smtp = env.smtp
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as server:
+            server.send_message(message)
+    except smtplib.SMTPRecipientsRefused:
+        raise ValueError(
+            f"the mail server {smtp.host}:{smtp.port} refused the recipient {recipient}"
+        ) from None
+    except smtplib.SMTPException:
+        raise ValueError(f"the mail server {smtp.host}:{smtp.port} did not accept the message") from None
+    except OSError:
+        raise ValueError(f"the mail server {smtp.host}:{smtp.port} could not be reached") from None
     return str(message["Message-ID"])

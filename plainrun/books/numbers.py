@@ -6,12 +6,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from plainrun.language.books import procedure
-from plainrun.language.operations import order
+from plainrun.language.comparison import order
 
 
 @procedure("to round a (number)")
 def round_number(number: Decimal) -> int:
-    return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(number.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 @procedure("to round a (number) to (places) decimals")

@@ -48,7 +48,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
     except re.error as err:
-        raise ValueError(f"the pattern {pattern!r} is not valid: {err}") from None
+        where = f" (at character {err.pos + 1})" if err.pos is not None else ""
+        raise ValueError(f'the pattern "{pattern}" is not a valid pattern{where}') from None
 
 
 @procedure("to extract a (pattern) from a (text)")

@@ -1,47 +1,75 @@
-"""The ``plainrun`` command: serve, worker, migrate, keys, agents, processes, runs, test, check, exec."""
+"""The ``plainrun`` command: serve, worker, migrate, keys, agents, processes, runs, test, check, exec.
+
+``plainrun check`` and ``plainrun exec`` load only the language (a process author's commands start
+in a fraction of a second); every other command loads the whole command line, built on first use
+of ``app``.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from typing import TYPE_CHECKING, Any
 
-from plainrun.cli import (
-    admin,
-    files,
-    guidance,
-    lang,
-    mail,
-    processes,
-    runs,
-    schedules,
-    serve,
-    testsuite,
-    users,
-    worker,
-)
+if TYPE_CHECKING:
+    import typer
 
-app = typer.Typer(
-    name="plainrun",
-    help="Run business processes written in plain English.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-serve.register(app)
-worker.register(app)
-admin.register(app)
-lang.register(app)
-schedules.register(app)
-app.add_typer(admin.keys, name="keys")
-app.add_typer(admin.agents, name="agents")
-mail.register(app, processes.app)
-app.add_typer(processes.app, name="processes")
-guidance.register_runs(runs.app)
-testsuite.register(app, runs.app)
-app.add_typer(runs.app, name="runs")
-app.add_typer(guidance.learnings, name="learnings")
-app.add_typer(users.app, name="users")
-app.add_typer(files.app, name="files")
+LANGUAGE_COMMANDS = ("check", "exec")
+
+
+def _build() -> typer.Typer:
+    import typer
+
+    from plainrun.cli import (
+        admin,
+        files,
+        guidance,
+        lang,
+        mail,
+        processes,
+        runs,
+        schedules,
+        serve,
+        testsuite,
+        users,
+        worker,
+    )
+
+    app = typer.Typer(
+        name="plainrun",
+        help="Run business processes written in plain English.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    serve.register(app)
+    worker.register(app)
+    admin.register(app)
+    lang.register(app)
+    schedules.register(app)
+    app.add_typer(admin.keys, name="keys")
+    app.add_typer(admin.agents, name="agents")
+    mail.register(app, processes.app)
+    app.add_typer(processes.app, name="processes")
+    guidance.register_runs(runs.app)
+    testsuite.register(app, runs.app)
+    app.add_typer(runs.app, name="runs")
+    app.add_typer(guidance.learnings, name="learnings")
+    app.add_typer(users.app, name="users")
+    app.add_typer(files.app, name="files")
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        app = globals()["app"] = _build()
+        return app
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    if sys.argv[1:2] and sys.argv[1] in LANGUAGE_COMMANDS:
+        from plainrun.cli import lang
+
+        lang.command_line(sys.argv[1:])
+        return
+    _build()()

@@ -6,8 +6,9 @@ outcome = ex.run()                            # Succeeded | Paused | Failed
 state = ex.to_json()                          # resume later: Execution.from_json(program, state, env)
 """
 
+from plainrun.language.arguments import FieldName
 from plainrun.language.books import Library, discover, procedure
-from plainrun.language.environment import Environment, LocalEnvironment, SmtpSettings
+from plainrun.language.environment import Environment, SmtpSettings
 from plainrun.language.errors import (
     BookDefinitionError,
     BookError,
@@ -22,9 +23,10 @@ from plainrun.language.errors import (
 )
 from plainrun.language.execution import Execution, email_fact
 from plainrun.language.limits import Limits
+from plainrun.language.local import LocalEnvironment
 from plainrun.language.outcome import Failed, Guidance, Outcome, Paused, Succeeded, WaitForRuns, Waiting
 from plainrun.language.program import Program, parse
-from plainrun.language.values import NOT_FOUND, Duration, FileRef, Money
+from plainrun.language.values import NOT_FOUND, Duration, FileRef, Money, Percent
 
 __all__ = [
     "NOT_FOUND",
@@ -35,6 +37,7 @@ __all__ = [
     "Environment",
     "Execution",
     "Failed",
+    "FieldName",
     "FileRef",
     "Guidance",
     "LanguageError",
@@ -46,6 +49,7 @@ __all__ = [
     "Money",
     "Outcome",
     "Paused",
+    "Percent",
     "ProcessRuntimeError",
     "ProcessSyntaxError",
     "Program",

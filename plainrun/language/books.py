@@ -2,59 +2,60 @@
 
 A book is a module (or package) whose functions carry ``@procedure("to uppercase a (text)")``.
 The parenthesised nouns are the function's parameters (``vendor name`` -> ``vendor_name``); facts
-of a ``where``/``with`` block arrive as keyword arguments; a parameter annotated ``Environment``
-receives the run's environment. Arguments are checked against the type hints before the call.
+of a ``where``/``with`` block arrive as keyword arguments (``the attachment is …`` reaches a
+parameter ``attachments`` too); a parameter annotated ``Environment`` receives the run's
+environment, one annotated ``FieldName`` a field name as written. Arguments are checked against
+the type hints before the call.
 
-Books are found through the ``plainrun.books`` entry-point group: each entry point names a module
-whose import defines its procedures, so installing a package adds its procedures.
+A book speaks to the person running the process by raising an exception with a message (a
+``BookError``, or any exception its own code raises). An exception that comes out of Python or a
+library instead is reported as the procedure failing with its arguments, never with Python's text.
+
+Books are found through the ``plainrun.books`` entry-point group, the built-in ones included: each
+entry point names a module whose import defines its procedures, so installing a package adds them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-import importlib.metadata
 import inspect
 import logging
 import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
 from functools import lru_cache
-from typing import Any, TypeVar
+from opcode import opmap
+from typing import Any, Protocol, TypeVar
 
 from plainrun.language import nodes as n
+from plainrun.language.arguments import FieldName, convert_argument, describe
+from plainrun.language.entrypoints import entry_points as installed_entry_points
 from plainrun.language.environment import Environment
-from plainrun.language.errors import BookDefinitionError, BookError
-from plainrun.language.names import python_name
-from plainrun.language.phrases import PhraseError, read_phrase
+from plainrun.language.errors import BookDefinitionError, BookError, LanguageError
+from plainrun.language.names import python_name, variants
+from plainrun.language.phrases import PhraseError, read_phrase, with_literal_slots
 from plainrun.language.procedures import Known
 from plainrun.language.tokens import LexError, tokenize
-from plainrun.language.values import (
-    NOT_FOUND,
-    FileRef,
-    Money,
-    from_outside,
-    parse_number,
-    to_text,
-    type_name,
-)
+from plainrun.language.values import NOT_FOUND, from_outside, to_text, type_name
 
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "plainrun.books"
-BUILTIN_MODULE = "plainrun.books"
 _MARK = "__plainrun_procedure__"
+_RAISE = opmap["RAISE_VARARGS"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def procedure(phrase: str) -> Callable[[F], F]:
-    """Marks a function as a book procedure called by ``phrase`` (``to uppercase a (text)``)."""
+    """Marks a function as a book procedure called by ``phrase`` (``to uppercase a (text)``).
+
+    Stacked, the marks give one function several phrases (``… descending``, ``… in descending
+    order``), each with the same parameters.
+    """
 
     def mark(function: F) -> F:
-        setattr(function, _MARK, phrase)
+        setattr(function, _MARK, (phrase, *getattr(function, _MARK, ())))
         return function
 
     return mark
@@ -81,6 +82,8 @@ class BookProcedure:
         self.hints = hints
         self.env_param = next((p for p, h in hints.items() if h is Environment), None)
         self.params = [python_name(slot) for slot in phrase.params]
+        literal = {slot for slot in phrase.params if hints.get(python_name(slot)) is FieldName}
+        self.phrase = with_literal_slots(phrase, literal)
         self.accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
         self.keywords = {p for p in signature.parameters if p not in self.params and p != self.env_param}
         for name in self.params:
@@ -100,20 +103,30 @@ class BookProcedure:
         for name, value in zip(self.params, args, strict=True):
             kwargs[name] = self.check(name, value)
         for name, value in where.items():
-            key = python_name(name)
-            if key not in self.keywords and not self.accepts_kwargs:
-                known = ", ".join(sorted(k.replace("_", " ") for k in self.keywords)) or "none"
-                raise BookError(f'"{self.text}" has no fact named "{name}" (it knows: {known})')
+            key = self.keyword(name)
+            if key != python_name(name) and _is_list(self.hints.get(key)):
+                value = value if isinstance(value, list) else [value]  # the attachment is …
             kwargs[key] = self.check(key, value)
         if self.env_param:
             kwargs[self.env_param] = env
         try:
             result = self.function(**kwargs)
-        except BookError:
+        except LanguageError:
             raise
         except Exception as err:
-            raise BookError(f"{self.text.removeprefix('to ')}: {err}") from err
+            raise BookError(self.failure(err, kwargs)) from err
         return NOT_FOUND if result is None else from_outside(result)
+
+    def keyword(self, name: str) -> str:
+        """The parameter that the fact ``name`` of a where block fills (singular or plural)."""
+        key = python_name(name)
+        if key in self.keywords or self.accepts_kwargs:
+            return key
+        for other in variants(name.lower()):
+            if python_name(other) in self.keywords:
+                return python_name(other)
+        known = ", ".join(sorted(k.replace("_", " ") for k in self.keywords)) or "none"
+        raise BookError(f'"{self.text}" has no fact named "{name}" (it knows: {known})')
 
     def check(self, name: str, value: Any) -> Any:
         hint = self.hints.get(name, Any)
@@ -121,83 +134,21 @@ class BookProcedure:
         if not ok:
             raise BookError(
                 f"needs {describe(hint)} for ({name.replace('_', ' ')}), "
-                f"but got {type_name(value)}: {to_text(value)[:60]!r}"
+                f'but got {type_name(value)}: "{to_text(value)[:60]}"'
             )
         return converted
 
-
-def describe(hint: Any) -> str:
-    names = {
-        str: "text",
-        int: "a whole number",
-        float: "a number",
-        Decimal: "a number",
-        bool: "yes or no",
-        dt.date: "a date",
-        dt.datetime: "a date-time",
-        list: "a list",
-        dict: "a record",
-        FileRef: "a file",
-    }
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(describe(h) for h in typing.get_args(hint) if h is not type(None))
-    return names.get(origin or hint, getattr(hint, "__name__", str(hint)))
-
-
-def convert_argument(value: Any, hint: Any) -> tuple[bool, Any]:
-    """(True, the value as the hint wants it) or (False, None)."""
-    if hint is Any or hint is object:
-        return True, value
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(hint):
-            ok, converted = convert_argument(value, option)
-            if ok:
-                return True, converted
-        return False, None
-    if hint is type(None):
-        return (value is None or value is NOT_FOUND), None
-    base = origin or hint
-    if base is str:
-        if isinstance(value, str):
-            return True, value
-        if isinstance(value, int | Decimal | Money | dt.date | bool):
-            return True, to_text(value)
-        return False, None
-    if base is bool:
-        return (True, value) if isinstance(value, bool) else (False, None)
-    if base in (int, float, Decimal):
-        number = value
-        if isinstance(value, str):
-            number = parse_number(value)
-        if isinstance(number, Money):
-            number = number.amount
-        if isinstance(number, bool) or not isinstance(number, int | Decimal | float):
-            return False, None
-        if base is int:
-            return (True, int(number)) if number == int(number) else (False, None)
-        return True, base(number)
-    if base is dt.datetime:
-        if isinstance(value, dt.datetime):
-            return True, value
-        return False, None
-    if base is dt.date:
-        if isinstance(value, dt.date):
-            return True, value
-        if isinstance(value, str):
-            try:
-                return True, dt.date.fromisoformat(value.strip())
-            except ValueError:
-                return False, None
-        return False, None
-    if base in (list, Sequence, Iterable):
-        return (True, value) if isinstance(value, list) else (False, None)
-    if base is dict:
-        return (True, value) if isinstance(value, dict) else (False, None)
-    if isinstance(base, type):
-        return (True, value) if isinstance(value, base) else (False, None)
-    return True, value
+    def failure(self, err: Exception, kwargs: dict[str, Any]) -> str:
+        """What to tell a person about ``err``: the book's own message when its code raised it on
+        purpose; otherwise that the procedure failed, with the arguments it was given."""
+        if _raised_by(err, self.function.__module__):
+            return str(err)
+        shown = ", ".join(
+            f'({key.replace("_", " ")}) "{to_text(value)[:40]}"'
+            for key, value in kwargs.items()
+            if key != self.env_param
+        )
+        return "it could not be done" + (f" with {shown}" if shown else "")
 
 
 class Library:
@@ -217,16 +168,39 @@ class Library:
 
     @classmethod
     def from_functions(cls, functions: Iterable[Callable[..., Any]]) -> Library:
-        return cls(BookProcedure(getattr(f, _MARK), f) for f in functions)
+        return cls(BookProcedure(phrase, f) for f in functions for phrase in getattr(f, _MARK))
 
     def get(self, key: str) -> BookProcedure | None:
         return self.procedures.get(key)
 
     def known(self) -> list[Known]:
-        return [Known("to", proc.phrase, "book") for proc in self.procedures.values()]
+        return [
+            Known("to", proc.phrase, "book", proc.text.removeprefix("to "))
+            for proc in self.procedures.values()
+        ]
 
     def phrases(self) -> list[str]:
         return [proc.text for proc in self.procedures.values()]
+
+
+def _is_list(hint: Any) -> bool:
+    return hint is list or typing.get_origin(hint) is list
+
+
+def _raised_by(err: BaseException, module: str) -> bool:
+    """Whether a ``raise`` statement in the book's own package raised ``err`` (not Python's or a
+    library's code, whose messages are written for programmers)."""
+    tb = err.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    package = module.rpartition(".")[0] or module
+    where = str(tb.tb_frame.f_globals.get("__name__", ""))
+    if where != module and not where.startswith(package + "."):
+        return False
+    code = tb.tb_frame.f_code.co_code
+    return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] == _RAISE
 
 
 def _procedures_in(module: types.ModuleType) -> list[BookProcedure]:
@@ -239,15 +213,24 @@ def _procedures_in(module: types.ModuleType) -> list[BookProcedure]:
         for value in vars(mod).values():
             if callable(value) and hasattr(value, _MARK) and id(value) not in seen:
                 seen.add(id(value))
-                found.append(BookProcedure(getattr(value, _MARK), value))
+                found.extend(BookProcedure(phrase, value) for phrase in getattr(value, _MARK))
     return found
 
 
-def discover(entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> Library:
-    """A library of every book: the built-in ones and each ``plainrun.books`` entry point."""
+class Loadable(Protocol):
+    """An entry point: ``plainrun.language.entrypoints.EntryPoint`` or ``importlib.metadata``'s."""
+
+    @property
+    def name(self) -> str: ...
+
+    def load(self) -> Any: ...
+
+
+def discover(entry_points: Iterable[Loadable] | None = None) -> Library:
+    """A library of every book: each ``plainrun.books`` entry point, the built-in books included."""
     if entry_points is None:
-        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    modules = [importlib.import_module(BUILTIN_MODULE)]
+        entry_points = installed_entry_points(ENTRY_POINT_GROUP)
+    modules: list[types.ModuleType] = []
     for entry_point in entry_points:
         try:
             loaded = entry_point.load()

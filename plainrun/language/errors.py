@@ -66,9 +66,11 @@ class ProcessRuntimeError(LanguageError):
 
     kind = "error"
 
-    def __init__(self, message: str | None = None, *, facts: Sequence[str] = ()):
+    def __init__(self, message: str | None = None, *, facts: Sequence[str] = (), column: int | None = None):
         super().__init__(message)
         self.facts = list(facts)
+        #: The column of the part of the line that failed, when it is known (else the statement's).
+        self.column = column
 
 
 class MissingFact(ProcessRuntimeError):

@@ -20,13 +20,15 @@ again; ``skip`` goes on after it; ``stop`` ends the run as failed.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from plainrun.language.books import Library, default_library
 from plainrun.language.compiler import Compiler
 from plainrun.language.environment import Environment
-from plainrun.language.errors import StateError
+from plainrun.language.errors import ProcessRuntimeError, StateError
 from plainrun.language.limits import Limits
 from plainrun.language.names import normalise
 from plainrun.language.outcome import (
@@ -70,9 +72,9 @@ def email_fact(
 class Execution:
     """One run of a program. Create it with ``start`` or ``from_json``; call ``run``."""
 
-    def __init__(self, program: Program, env: Environment, state: dict[str, Any], library: Any = None):
-        from plainrun.language.books import default_library
-
+    def __init__(
+        self, program: Program, env: Environment, state: dict[str, Any], library: Library | None = None
+    ):
         self.program = program
         self.env = env
         self.library = library if library is not None else default_library()
@@ -91,7 +93,7 @@ class Execution:
         limits: Limits | None = None,
         email: Mapping[str, Value] | None = None,
         entry: str | None = None,
-        library: Any = None,
+        library: Library | None = None,
     ) -> Execution:
         """A new execution. ``inputs`` is ``{name: value}`` or the API's ``[{"name", "value"}]``."""
         if on_exception not in ("pause", "fail"):
@@ -115,7 +117,7 @@ class Execution:
 
     @classmethod
     def from_json(
-        cls, program: Program, state: Mapping[str, Any], env: Environment, *, library: Any = None
+        cls, program: Program, state: Mapping[str, Any], env: Environment, *, library: Library | None = None
     ) -> Execution:
         if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
             raise StateError("this saved state was written by another version of the interpreter")
@@ -128,7 +130,8 @@ class Execution:
     @property
     def pending(self) -> Paused | None:
         data = self.state["pending"]
-        return outcome_from_json(data) if data else None  # type: ignore[return-value]
+        outcome = outcome_from_json(data) if data else None
+        return outcome if isinstance(outcome, Paused) else None
 
     @property
     def log(self) -> list[str]:
@@ -185,6 +188,8 @@ class Execution:
         try:
             body = Compiler(rt).procedure_body(procedure)
             body(frame)
+        except ProcessRuntimeError as err:  # compiling: a book the process names is not installed
+            return Failed(err.message, procedure.line, err.column or procedure.column, "error", list(rt.log))
         except StopRun:
             pass
         except EndRun as end:
@@ -229,6 +234,5 @@ class Execution:
 
 
 def _copy(state: Mapping[str, Any]) -> dict[str, Any]:
-    import json
-
-    return json.loads(json.dumps(state))
+    copied: dict[str, Any] = json.loads(json.dumps(state))
+    return copied

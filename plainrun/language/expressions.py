@@ -2,153 +2,85 @@
 
 Precedence, loosest first: ``or``, ``and``, ``not``, comparisons, ``+ - plus minus``,
 ``* / times multiplied by divided by``, unary minus, possessives and ``whose``, values.
+Comparisons are read from the words of ``COMPARATORS`` (``is at least``, ``is between … and …``,
+``is one of …``); names are read by ``References``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from plainrun.language import nodes as n
-from plainrun.language.names import normalise, plural
+from plainrun.language.cursor import Context, ParseError
+from plainrun.language.grammar import UNITS, starts_value
+from plainrun.language.references import References
 from plainrun.language.tokens import DATE, NUMBER, ORDINAL, POSS, STRING, WORD, LexError, Token, tokenize
 
-# Words that end a fact name: they are operators or keywords of the surrounding statement.
-STOP_WORDS = frozenset(
-    [
-        "is",
-        "are",
-        "and",
-        "or",
-        "then",
-        "plus",
-        "minus",
-        "times",
-        "divided",
-        "multiplied",
-        "contains",
-        "contain",
-        "starts",
-        "ends",
-        "whose",
-        "of",
-        "in",
-        "as",
-        "to",
-        "from",
-        "with",
-        "where",
-        "not",
-        "does",
-        "equals",
-        "than",
-        "else",
-    ]
-)
-ORDINALS = {
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-    "last": -1,
-}
-AGGREGATES = {
-    "number": "count",
-    "count": "count",
-    "sum": "sum",
-    "total": "sum",
-    "average": "average",
-    "mean": "average",
-    "minimum": "minimum",
-    "maximum": "maximum",
-    "length": "length",
-}
-UNITS = {
-    "day": "days",
-    "days": "days",
-    "week": "weeks",
-    "weeks": "weeks",
-    "month": "months",
-    "months": "months",
-    "year": "years",
-    "years": "years",
-    "hour": "hours",
-    "hours": "hours",
-    "minute": "minutes",
-    "minutes": "minutes",
-}
-ARTICLES = ("the", "a", "an")
 MAX_NESTING = 60
 
+#: The words after ``is`` / ``are`` (or ``is not``) and the comparison they make. ``or equal to``
+#: after a ``<`` or ``>`` makes it ``<=`` or ``>=``.
+COMPARATORS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("greater", "than"), ">"),
+    (("more", "than"), ">"),
+    (("bigger", "than"), ">"),
+    (("larger", "than"), ">"),
+    (("higher", "than"), ">"),
+    (("later", "than"), ">"),
+    (("less", "than"), "<"),
+    (("fewer", "than"), "<"),
+    (("smaller", "than"), "<"),
+    (("lower", "than"), "<"),
+    (("earlier", "than"), "<"),
+    (("at", "least"), ">="),
+    (("no", "less", "than"), ">="),
+    (("on", "or", "after"), ">="),
+    (("at", "most"), "<="),
+    (("no", "more", "than"), "<="),
+    (("on", "or", "before"), "<="),
+    (("equal", "to"), "="),
+    (("the", "same", "as"), "="),
+    (("different", "from"), "!="),
+    (("one", "of"), "in"),
+    (("between",), "between"),
+    (("before",), "<"),
+    (("after",), ">"),
+    (("above",), ">"),
+    (("over",), ">"),
+    (("below",), "<"),
+    (("under",), "<"),
+    (("in",), "in"),
+)
+#: Verbs that compare without ``is``: the word(s), the comparison, and whether it is negated.
+VERB_COMPARATORS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
+    (("equals",), "=", False),
+    (("contains",), "contains", False),
+    (("contain",), "contains", False),
+    (("includes",), "contains", False),
+    (("include",), "contains", False),
+    (("exceeds",), ">", False),
+    (("starts", "with"), "starts", False),
+    (("ends", "with"), "ends", False),
+    (("does", "not", "contain"), "contains", True),
+    (("does", "not", "include"), "contains", True),
+    (("does", "not", "start", "with"), "starts", True),
+    (("does", "not", "end", "with"), "ends", True),
+    (("do", "not", "contain"), "contains", True),
+)
+_SYMBOLS = ("<", ">", "<=", ">=", "=", "!=")
 
-class ParseError(Exception):
-    def __init__(self, column: int, message: str):
-        super().__init__(message)
-        self.column = column
-        self.message = message
 
-
-class Resolver(Protocol):
-    """What the expression parser needs to know about procedures."""
-
-    def value_call(self, tokens: Sequence[Token], line: int) -> n.CallExpr | None: ...
-
-    def predicate_call(self, tokens: Sequence[Token], line: int) -> n.CallExpr | None: ...
-
-    @property
-    def has_predicates(self) -> bool: ...
-
-
-class ExprParser:
+class ExprParser(References):
     """Parses tokens ``[start, stop)`` of a line; ``parse_all`` insists on using them all."""
 
     def __init__(
-        self, tokens: Sequence[Token], line: int, resolver: Resolver | None = None, end_column: int = 0
+        self, tokens: Sequence[Token], line: int, context: Context | None = None, end_column: int = 0
     ):
-        self.tokens = tokens
-        self.i = 0
-        self.line = line
-        self.resolver = resolver
-        self.end_column = end_column or (tokens[-1].end if tokens else 1)
+        super().__init__(tokens, line, context, end_column)
         self.depth = 0
-
-    # --- helpers ---------------------------------------------------------------------------
-    def peek(self, k: int = 0) -> Token | None:
-        j = self.i + k
-        return self.tokens[j] if j < len(self.tokens) else None
-
-    def at_word(self, *words: str, k: int = 0) -> bool:
-        tok = self.peek(k)
-        return tok is not None and tok.kind == WORD and tok.value in words
-
-    def at_op(self, *ops: str, k: int = 0) -> bool:
-        tok = self.peek(k)
-        return tok is not None and tok.kind == "op" and tok.value in ops
-
-    def take(self) -> Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def error(self, message: str, tok: Token | None = None) -> ParseError:
-        tok = tok if tok is not None else self.peek()
-        return ParseError(tok.column if tok is not None else self.end_column, message)
-
-    def expect_word(self, word: str) -> Token:
-        if not self.at_word(word):
-            found = self.peek()
-            raise self.error(f'expected "{word}"' + (f', found "{found.text}"' if found else " at the end"))
-        return self.take()
-
-    def done(self) -> bool:
-        return self.i >= len(self.tokens)
+        #: What the last comparison compared, for one that leaves it out after ``and``/``or``.
+        self.subject: n.Expr | None = None
 
     def parse_all(self, what: Callable[[], n.Expr] | None = None) -> n.Expr:
         expr = (what or self.expression)()
@@ -158,7 +90,7 @@ class ExprParser:
             raise self.error(f'unexpected "{tok.text}" after the value')
         return expr
 
-    # --- grammar ---------------------------------------------------------------------------
+    # --- conditions ------------------------------------------------------------------------
     def expression(self) -> n.Expr:
         self.depth += 1
         if self.depth > MAX_NESTING:
@@ -167,7 +99,7 @@ class ExprParser:
             left = self.conjunction()
             while self.at_word("or"):
                 tok = self.take()
-                left = n.Logical(self.line, tok.column, "or", left, self.conjunction())
+                left = n.Logical(self.line, tok.column, "or", left, self.elided() or self.conjunction())
             return left
         finally:
             self.depth -= 1
@@ -176,8 +108,20 @@ class ExprParser:
         left = self.negation()
         while self.at_word("and"):
             tok = self.take()
-            left = n.Logical(self.line, tok.column, "and", left, self.negation())
+            left = n.Logical(self.line, tok.column, "and", left, self.elided() or self.negation())
         return left
+
+    def elided(self) -> n.Expr | None:
+        """``the x is greater than 3 and less than 10``: a comparison after ``and``/``or`` that
+        leaves out what it compares, which is then what the comparison before it compared."""
+        tok, subject = self.peek(), self.subject
+        if tok is None or subject is None or starts_value(tok) or tok.kind != WORD:
+            return None
+        if not (tok.is_word("is", "are") or any(self._at_words(words) for words, _ in COMPARATORS[:-1])):
+            return None
+        operator = self.comparator() if tok.is_word("is", "are") else self._words_comparison(False)
+        assert operator is not None
+        return self.compared(subject, tok, *operator)
 
     def negation(self) -> n.Expr:
         if self.at_word("not"):
@@ -186,24 +130,25 @@ class ExprParser:
         return self.comparison()
 
     def _predicate(self) -> n.Expr | None:
-        if self.resolver is None or not self.resolver.has_predicates:
+        """A condition procedure's call (``the invoice is valid``) up to the next ``and``/``or``."""
+        resolver = self.context.resolver
+        if resolver is None or not resolver.has_predicates:
             return None
-        depth = 0
-        j = self.i
+        depth, j = 0, self.i
         while j < len(self.tokens):
             tok = self.tokens[j]
-            if tok.kind == "op" and tok.value == "(":
+            if tok.is_op("("):
                 depth += 1
-            elif tok.kind == "op" and tok.value == ")":
+            elif tok.is_op(")"):
                 if depth == 0:
                     break
                 depth -= 1
-            elif depth == 0 and tok.kind == WORD and tok.value in ("and", "or", "then"):
+            elif depth == 0 and tok.is_word("and", "or", "then") and starts_value(self.peek(j - self.i + 1)):
                 break
             j += 1
         if j == self.i:
             return None
-        call = self.resolver.predicate_call(self.tokens[self.i : j], self.line)
+        call = resolver.predicate_call(self.tokens[self.i : j], self.line, self.context)
         if call is not None:
             self.i = j
         return call
@@ -218,105 +163,105 @@ class ExprParser:
         operator = self.comparator()
         if operator is None:
             return left
-        op, negate, needs_right = operator
-        right = self.additive() if needs_right else None
-        return n.Compare(self.line, tok.column, op, left, right, negate)
+        self.subject = left
+        return self.compared(left, tok, *operator)
 
-    def comparator(self) -> tuple[str, bool, bool] | None:
-        """Consumes a comparison operator if one is next: (op, negate, needs a right side)."""
+    def compared(self, left: n.Expr, tok: Token, op: str, negate: bool) -> n.Expr:
+        """The comparison of ``left`` by ``op``, whose right side (if any) comes next."""
+        if op == "empty":
+            return n.Compare(self.line, tok.column, op, left, None, negate)
+        if op == "between":
+            low = self.additive()
+            self.expect_word("and")
+            return n.Between(self.line, tok.column, left, low, self.additive(), negate)
+        if op == "in":
+            return n.Compare(self.line, tok.column, op, left, self.choices(), negate)
+        return n.Compare(self.line, tok.column, op, left, self.additive(), negate)
+
+    def choices(self) -> n.Expr:
+        """``"a", "b" or "c"`` after ``is one of``; one value alone is a list to look in."""
+        first = self.peek()
+        items = [self.additive()]
+        while self.at_op(",") or (self.at_word("or") and self.peek(1) is not None and self._literal(1)):
+            self.take()
+            if self.at_word("or"):
+                self.take()
+            items.append(self.additive())
+        column = first.column if first is not None else self.end_column
+        return items[0] if len(items) == 1 else n.ListExpr(self.line, column, tuple(items))
+
+    def _literal(self, k: int) -> bool:
+        tok = self.peek(k)
+        return tok is not None and tok.kind in (STRING, NUMBER, DATE)
+
+    def comparator(self) -> tuple[str, bool] | None:
+        """Consumes a comparison operator if one is next: (op, negate)."""
         tok = self.peek()
         if tok is None:
             return None
-        if tok.kind == "op" and tok.value in ("<", ">", "<=", ">=", "=", "!="):
+        if tok.kind == "op" and tok.value in _SYMBOLS:
             self.take()
-            return tok.value, False, True  # type: ignore[return-value]
+            return str(tok.value), False
         if tok.kind != WORD:
             return None
-        if tok.value == "is":
+        if tok.value in ("is", "are"):
             self.take()
-            negate = False
-            if self.at_word("not"):
+            negate = self.at_word("not")
+            if negate:
                 self.take()
-                negate = True
             if self.at_word("empty"):
                 self.take()
-                return "empty", negate, False
-            for words, op in (
-                (("greater", "than"), ">"),
-                (("more", "than"), ">"),
-                (("bigger", "than"), ">"),
-                (("less", "than"), "<"),
-                (("fewer", "than"), "<"),
-                (("smaller", "than"), "<"),
-                (("at", "least"), ">="),
-                (("at", "most"), "<="),
-                (("equal", "to"), "="),
-                (("before",), "<"),
-                (("after",), ">"),
-            ):
-                if all(self.at_word(w, k=k) for k, w in enumerate(words)):
-                    self.i += len(words)
-                    if (
-                        op in "<>"
-                        and self.at_word("or")
-                        and self.at_word("equal", k=1)
-                        and self.at_word("to", k=2)
-                    ):
-                        self.i += 3
-                        op += "="
-                    return op, negate, True
-            return "=", negate, True
-        if tok.value == "equals":
-            self.take()
-            return "=", False, True
-        if tok.value in ("contains", "contain"):
-            self.take()
-            return "contains", False, True
-        if tok.value in ("starts", "ends") and self.at_word("with", k=1):
-            self.i += 2
-            return tok.value, False, True
-        if tok.value in ("does", "do") and self.at_word("not", k=1):
-            verb = self.peek(2)
-            if verb is not None and verb.kind == WORD and verb.value in ("contain", "start", "end"):
-                self.i += 3
-                if verb.value != "contain":
-                    self.expect_word("with")
-                return {"contain": "contains", "start": "starts", "end": "ends"}[verb.value], True, True  # type: ignore[index]
+                return "empty", negate
+            return self._words_comparison(negate)
+        for words, op, negate in VERB_COMPARATORS:
+            if self._at_words(words):
+                self.i += len(words)
+                return op, negate
         return None
 
+    def _at_words(self, words: tuple[str, ...]) -> bool:
+        return all(self.at_word(w, k=k) for k, w in enumerate(words))
+
+    def _words_comparison(self, negate: bool) -> tuple[str, bool]:
+        for words, op in COMPARATORS:
+            if self._at_words(words) and (op != "in" or starts_value(self.peek(len(words)))):
+                self.i += len(words)
+                if op in ("<", ">") and self._at_words(("or", "equal", "to")):
+                    self.i += 3
+                    op += "="
+                return op, negate
+        return "=", negate
+
+    # --- arithmetic -------------------------------------------------------------------------
     def additive(self) -> n.Expr:
         left = self.multiplicative()
-        while True:
-            tok = self.peek()
-            if tok is None:
-                return left
-            if tok.kind == "op" and tok.value in ("+", "-"):
-                op = tok.value
-            elif tok.kind == WORD and tok.value in ("plus", "minus"):
+        while (tok := self.peek()) is not None:
+            if tok.is_op("+", "-"):
+                op = str(tok.value)
+            elif tok.is_word("plus", "minus"):
                 op = "+" if tok.value == "plus" else "-"
             else:
                 return left
             self.take()
-            left = n.Binary(self.line, tok.column, str(op), left, self.multiplicative())
+            left = n.Binary(self.line, tok.column, op, left, self.multiplicative())
+        return left
 
     def multiplicative(self) -> n.Expr:
         left = self.unary()
-        while True:
-            tok = self.peek()
-            if tok is None:
-                return left
-            if tok.kind == "op" and tok.value in ("*", "/"):
+        while (tok := self.peek()) is not None:
+            if tok.is_op("*", "/"):
                 op = str(tok.value)
                 self.take()
-            elif tok.kind == WORD and tok.value == "times":
+            elif tok.is_word("times"):
                 op = "*"
                 self.take()
-            elif tok.kind == WORD and tok.value in ("multiplied", "divided") and self.at_word("by", k=1):
+            elif tok.is_word("multiplied", "divided") and self.at_word("by", k=1):
                 op = "*" if tok.value == "multiplied" else "/"
                 self.i += 2
             else:
                 return left
             left = n.Binary(self.line, tok.column, op, left, self.unary())
+        return left
 
     def unary(self) -> n.Expr:
         if self.at_op("-"):
@@ -324,115 +269,76 @@ class ExprParser:
             return n.Negate(self.line, tok.column, self.unary())
         return self.postfix()
 
-    def field_name(self) -> str:
-        tok = self.peek()
-        if tok is not None and tok.kind == STRING:
-            self.take()
-            parts = tok.value
-            return "".join(p[1] for p in parts if p[0] == "text")  # type: ignore[union-attr]
-        words = self.name_words()
-        if not words:
-            raise self.error("expected a field name after 's")
-        return " ".join(words)
-
     def postfix(self) -> n.Expr:
-        expr = self.primary()
-        while True:
-            tok = self.peek()
-            if tok is None:
-                return expr
+        return self.postfix_of(self.primary())
+
+    def postfix_of(self, expr: n.Expr) -> n.Expr:
+        """``expr`` followed by any ``'s field`` and ``whose field is …``."""
+        while (tok := self.peek()) is not None:
             if tok.kind == POSS:
                 self.take()
-                expr = n.Field(self.line, tok.column, expr, self.field_name())
-            elif tok.kind == WORD and tok.value == "whose":
+                expr = self.field(expr, tok)
+            elif tok.is_word("whose"):
                 self.take()
-                words = self.name_words()
-                if not words:
-                    raise self.error('expected a field name after "whose"')
-                operator = self.comparator()
-                if operator is None:
-                    raise self.error('expected a comparison such as "is" after the field name')
-                op, negate, needs_right = operator
-                value = self.additive() if needs_right else None
-                expr = n.Whose(
-                    self.line, tok.column, expr, " ".join(words), ("!" if negate else "") + op, value
-                )
+                expr = self.whose(expr, tok)
             else:
                 return expr
+        return expr
 
-    def name_words(self) -> list[str]:
-        words: list[str] = []
-        while (tok := self.peek()) is not None and tok.kind == WORD:
-            if tok.value in STOP_WORDS:
-                # "the date of birth": "of" followed by a plain word stays in the name.
-                nxt = self.peek(1)
-                if not (
-                    tok.value == "of"
-                    and words
-                    and nxt is not None
-                    and nxt.kind == WORD
-                    and nxt.value not in ARTICLES
-                    and nxt.value not in STOP_WORDS
-                    and not self._of_is_field(nxt)
-                ):
-                    break
-            words.append(tok.text)
-            self.take()
-        return words
+    def whose(self, source: n.Expr, tok: Token) -> n.Expr:
+        words = self.name_words()
+        if not words:
+            raise self.error('expected a field name after "whose"')
+        name = " ".join(t.text for t in words)
+        operator = self.comparator()
+        if operator is None:
+            raise self.error(f'expected a comparison such as "is" after "whose {name}"')
+        op, negate = operator
+        if op == "between":
+            low = self.additive()
+            self.expect_word("and")
+            ends = n.ListExpr(self.line, low.column, (low, self.additive()))
+            return n.Whose(self.line, tok.column, source, name, ("!" if negate else "") + op, ends)
+        value = None if op == "empty" else self.choices() if op == "in" else self.additive()
+        return n.Whose(self.line, tok.column, source, name, ("!" if negate else "") + op, value)
 
-    def _of_is_field(self, nxt: Token) -> bool:
-        return nxt.value in ("today", "now")
-
+    # --- values -----------------------------------------------------------------------------
     def primary(self) -> n.Expr:
         tok = self.peek()
         if tok is None:
             raise self.error("expected a value at the end of the line")
-        line, col = self.line, tok.column
         if tok.kind == NUMBER:
-            self.take()
-            unit = self.peek()
-            if unit is not None and unit.kind == WORD and unit.value in UNITS:
-                self.take()
-                return n.DurationExpr(line, col, n.Literal(line, col, tok.value), UNITS[str(unit.value)])
-            return n.Literal(line, col, tok.value)
+            return self.number(self.take())
         if tok.kind == STRING:
-            self.take()
-            return self.text(tok)
+            return self.text(self.take())
         if tok.kind == DATE:
-            self.take()
-            text = str(tok.value)
-            try:
-                value: object = (
-                    dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
-                )
-            except ValueError:
-                raise self.error(f'"{text}" is not a real date', tok) from None
-            return n.Literal(line, col, value)
-        if tok.kind == "op" and tok.value == "(":
+            return self.date(self.take())
+        if tok.is_op("("):
             self.take()
             inner = self.expression()
             if not self.at_op(")"):
                 raise self.error('expected ")" to close the "("', tok)
             self.take()
             return inner
-        if tok.kind == "op" and tok.value == "/":
+        if tok.is_op("/"):
             self.take()
             rest = " ".join(t.text for t in self.tokens[self.i :])
             self.i = len(self.tokens)
             if not rest:
                 raise self.error('expected a procedure after "/"', tok)
-            return n.ProcedureRef(line, col, rest)
+            return n.ProcedureRef(self.line, tok.column, rest)
         if tok.kind == ORDINAL:
             raise self.error(f'write "the {tok.text} …" to pick an item')
         if tok.kind != WORD:
             raise self.error(f'expected a value, found "{tok.text}"')
-        word = tok.value
-        if word in ("true", "yes"):
+        return self.word(tok)
+
+    def word(self, tok: Token) -> n.Expr:
+        line, col, word = self.line, tok.column, tok.value
+        constants: dict[object, object] = {"true": True, "yes": True, "false": False, "no": False}
+        if word in constants:
             self.take()
-            return n.Literal(line, col, True)
-        if word in ("false", "no"):
-            self.take()
-            return n.Literal(line, col, False)
+            return n.Literal(line, col, constants[word])
         if word in ("today", "now"):
             self.take()
             return n.Clock(line, col, str(word))
@@ -440,55 +346,29 @@ class ExprParser:
             self.i += 3
             return n.ListExpr(line, col, ())
         if word in ("a", "an"):
-            self.take()
-            words = self.name_words()
-            if not words:
-                raise self.error(f'expected a name after "{tok.text}"')
-            display = " ".join(words)
-            return n.FactRef(line, col, normalise(display), display)
+            return self.indefinite(self.take())
         if word == "the":
-            self.take()
-            return self.the(tok)
-        raise self.error(f'expected a value, found "{tok.text}" (names of facts start with "the")')
+            return self.the(self.take())
+        raise self.error(
+            f'expected a value, found "{tok.text}": write "{tok.text}" in quotes for a text, or'
+            f" the {tok.text} for a fact"
+        )
 
-    def the(self, the: Token) -> n.Expr:
-        line, col = self.line, the.column
-        tok = self.peek()
-        if tok is None:
-            raise self.error('expected a name after "the"')
-        if tok.is_word("above"):
+    def number(self, tok: Token) -> n.Expr:
+        unit = self.peek()
+        if unit is not None and unit.kind == WORD and unit.value in UNITS:
             self.take()
-            return n.Above(line, col)
-        index = None
-        if tok.kind == ORDINAL:
-            index = int(tok.value)  # type: ignore[call-overload]
-        elif tok.kind == WORD and tok.value in ORDINALS:
-            index = ORDINALS[str(tok.value)]
-        if index is not None:
-            self.take()
-            words = self.name_words()
-            if not words:
-                raise self.error('expected what to pick, as in "the first item"')
-            noun = normalise(" ".join(words))
-            if self.at_word("of", "in"):
-                self.take()
-                source = self.postfix()
-            else:
-                source = n.FactRef(line, col, plural(noun), plural(noun))
-            if index == 0:
-                raise self.error("positions start at 1st", tok)
-            return n.Ordinal(line, col, index, noun, source)
-        if tok.kind == WORD and tok.value in AGGREGATES and self.at_word("of", k=1):
-            self.i += 2
-            return n.Aggregate(line, col, AGGREGATES[str(tok.value)], self.postfix())
-        words = self.name_words()
-        if not words:
-            raise self.error(f'expected a name after "the", found "{tok.text}"')
-        display = " ".join(words)
-        if self.at_word("of") and self.at_word(*ARTICLES, k=1):
-            self.take()
-            return n.Field(line, col, self.postfix(), display)
-        return n.FactRef(line, col, normalise(display), display)
+            amount = n.Literal(self.line, tok.column, tok.value)
+            return n.DurationExpr(self.line, tok.column, amount, UNITS[str(unit.value)])
+        return n.Literal(self.line, tok.column, tok.value)
+
+    def date(self, tok: Token) -> n.Expr:
+        text = str(tok.value)
+        try:
+            value = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+        except ValueError:
+            raise self.error(f'"{text}" is not a real date', tok) from None
+        return n.Literal(self.line, tok.column, value)
 
     def text(self, tok: Token) -> n.Expr:
         parts: list[str | n.Expr] = []
@@ -502,26 +382,27 @@ class ExprParser:
                 raise ParseError(err.column, err.message) from None
             if not inner:
                 raise ParseError(column, "expected a fact between { and }")
-            sub = ExprParser(inner, self.line, self.resolver, column + len(content))
+            sub = ExprParser(inner, self.line, self.context, column + len(content))
             parts.append(sub.parse_all())
         if all(isinstance(p, str) for p in parts):
-            return n.Literal(self.line, tok.column, "".join(parts))  # type: ignore[arg-type]
+            return n.Literal(self.line, tok.column, "".join(p for p in parts if isinstance(p, str)))
         return n.Text(self.line, tok.column, tuple(parts))
 
 
-def parse_expression(tokens: Sequence[Token], line: int, resolver: Resolver | None = None) -> n.Expr:
+def parse_expression(tokens: Sequence[Token], line: int, context: Context | None = None) -> n.Expr:
     """The expression made of all of ``tokens``; raises ParseError."""
-    if resolver is not None:
-        call = resolver.value_call(tokens, line)
+    context = context or Context()
+    if context.resolver is not None:
+        call = context.resolver.value_call(tokens, line, context)
         if call is not None:
             return call
     if not tokens:
         raise ParseError(1, "expected a value")
-    return ExprParser(tokens, line, resolver).parse_all()
+    return ExprParser(tokens, line, context).parse_all()
 
 
-def try_expression(tokens: Sequence[Token], line: int, resolver: Resolver | None = None) -> n.Expr | None:
+def try_expression(tokens: Sequence[Token], line: int, context: Context | None = None) -> n.Expr | None:
     try:
-        return parse_expression(tokens, line, resolver)
+        return parse_expression(tokens, line, context)
     except ParseError:
         return None

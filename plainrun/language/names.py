@@ -54,21 +54,36 @@ def _singular_words(word: str) -> list[str]:
     return found
 
 
+_PREPOSITIONS = frozenset({"in", "of", "to", "with", "for", "at", "by", "from", "on", "per"})
+
+
+def _noun_at(words: list[str]) -> int:
+    """The word a name's number is on: the last, or the last before a preposition
+    (``amount in dollars`` -> ``amount``, ``date of birth`` -> ``date``)."""
+    for i, word in enumerate(words):
+        if i and word in _PREPOSITIONS:
+            return i - 1
+    return len(words) - 1
+
+
 @lru_cache(maxsize=4096)
 def plural(name: str) -> str:
-    """The plural of a normalised name (its last word is pluralised)."""
-    head, _, last = name.rpartition(" ")
-    return f"{head} {_plural_word(last)}".strip()
+    """The plural of a normalised name: ``line item`` -> ``line items``, ``amount in dollars`` ->
+    ``amounts in dollars``."""
+    words = name.split(" ")
+    at = _noun_at(words)
+    words[at] = _plural_word(words[at])
+    return " ".join(words)
 
 
 @lru_cache(maxsize=4096)
 def variants(name: str) -> tuple[str, ...]:
     """Other spellings of a normalised name that mean the same fact (singular <-> plural)."""
-    head, _, last = name.rpartition(" ")
-    words = [*_singular_words(last), _plural_word(last)]
+    words = name.split(" ")
+    at = _noun_at(words)
     out: list[str] = []
-    for word in words:
-        candidate = f"{head} {word}".strip()
+    for word in [*_singular_words(words[at]), _plural_word(words[at])]:
+        candidate = " ".join([*words[:at], word, *words[at + 1 :]])
         if candidate != name and candidate not in out:
             out.append(candidate)
     return tuple(out)

@@ -84,7 +84,12 @@ Outcome = Succeeded | Paused | Failed
 def outcome_from_json(data: dict[str, Any]) -> Outcome:
     data = dict(data)
     kind = data.pop("outcome")
-    return {"succeeded": Succeeded, "paused": Paused, "failed": Failed}[kind](**data)
+    kinds: dict[str, type[Succeeded] | type[Paused] | type[Failed]] = {
+        "succeeded": Succeeded,
+        "paused": Paused,
+        "failed": Failed,
+    }
+    return kinds[kind](**data)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ right before a parameter belongs to the argument, so ``uppercase the name`` and
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 
 from plainrun.language import nodes as n
@@ -102,6 +101,16 @@ def _parenthesised(words: list[Token]) -> tuple[str | n.Slot, ...]:
     return tuple(items)
 
 
+def with_literal_slots(phrase: n.Phrase, literal: set[str]) -> n.Phrase:
+    """The phrase with the slots named in ``literal`` taking field names as written."""
+    return n.Phrase(
+        tuple(
+            n.Slot(item.name, True) if isinstance(item, n.Slot) and item.name in literal else item
+            for item in phrase.items
+        )
+    )
+
+
 def _by_articles(words: list[Token]) -> tuple[str | n.Slot, ...]:
     items: list[str | n.Slot] = []
     i = 0
@@ -119,7 +128,7 @@ def _by_articles(words: list[Token]) -> tuple[str | n.Slot, ...]:
     return tuple(items)
 
 
-ParseSpan = Callable[[Sequence[Token]], n.Expr | None]
+ParseSpan = Callable[[Sequence[Token], n.Slot], n.Expr | None]
 
 
 def match(
@@ -151,20 +160,8 @@ def match(
             return None
         if p >= len(tokens):
             return None
-        if i == len(items) - 1:
-            ends: Sequence[int] = [len(tokens)]
-        else:
-            following = items[i + 1]
-            if isinstance(following, str):
-                ends = [
-                    q
-                    for q in range(p + 1, len(tokens))
-                    if tokens[q].kind == WORD and tokens[q].value == following
-                ]
-            else:
-                ends = range(p + 1, len(tokens))
-        for q in ends:
-            expr = parse_span(tokens[p:q])
+        for q in _slot_ends(items, i, tokens, p):
+            expr = parse_span(tokens[p:q], item)
             if expr is not None:
                 found = rec(i + 1, q, [*args, expr])
                 if found is not None:
@@ -174,14 +171,70 @@ def match(
     return rec(0, 0, [])
 
 
+def _slot_ends(items: Sequence[str | n.Slot], i: int, tokens: Sequence[Token], p: int) -> Sequence[int]:
+    """Where the argument of slot ``items[i]`` that starts at ``tokens[p]`` may end."""
+    if i == len(items) - 1:
+        return [len(tokens)]
+    following = items[i + 1]
+    if isinstance(following, str):
+        return [
+            q for q in range(p + 1, len(tokens)) if tokens[q].kind == WORD and tokens[q].value == following
+        ]
+    return range(p + 1, len(tokens))
+
+
 def display(phrase: n.Phrase) -> str:
     return " ".join(f"({item.name})" if isinstance(item, n.Slot) else item for item in phrase.items)
 
 
-def closest(text: str, phrases: Sequence[str], count: int = 3) -> list[str]:
-    """The known phrases that look most like ``text``."""
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, text.lower(), phrase.lower()).ratio(), phrase) for phrase in phrases),
-        reverse=True,
-    )
-    return [phrase for score, phrase in scored[:count] if score > 0.3]
+def written_in(phrase: n.Phrase, tokens: Sequence[Token]) -> list[tuple[n.Slot, list[Token]]] | None:
+    """When ``tokens`` hold the phrase's words in order, each slot with the words written for it."""
+    items = phrase.items
+    spans: list[tuple[n.Slot, list[Token]]] = []
+    p = 0
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            if p >= len(tokens) or not tokens[p].is_word(item):
+                return None
+            p += 1
+            continue
+        ends = _slot_ends(items, i, tokens, p)
+        if p >= len(tokens) or not ends:
+            return None
+        end = ends[0] if isinstance(ends, list) else p + 1
+        spans.append((item, list(tokens[p:end])))
+        p = end
+    return spans if p == len(tokens) else None
+
+
+_FILLER = frozenset(ARTICLES) | _SLOT_END
+
+
+def closest(words: Sequence[str], phrases: Sequence[tuple[n.Phrase, str]], count: int = 3) -> list[str]:
+    """The known phrases most like ``words`` (what a line says), closest first; none that shares
+    no word that matters with it."""
+    wanted = [w for w in words if w not in _FILLER]
+    if not wanted:
+        return []
+    scored = []
+    for phrase, label in phrases:
+        content = [item for item in phrase.items if isinstance(item, str) and item not in _FILLER]
+        if not content:
+            continue
+        verb = _likeness(wanted[0], content[0])
+        coverage = sum(max(_likeness(word, w) for w in wanted) for word in content) / len(content)
+        if verb >= 0.7 or coverage >= 0.7:
+            scored.append((0.6 * verb + 0.4 * coverage, label))
+    scored.sort(key=lambda pair: -pair[0])
+    return [text for score, text in scored[:count] if score >= 0.6]
+
+
+def _likeness(word: str, other: str) -> float:
+    """How alike two words are, 0 to 1; a word and its inflection (``sort``, ``sorting``) are close."""
+    if word == other:
+        return 1.0
+    if min(len(word), len(other)) >= 3 and (word.startswith(other) or other.startswith(word)):
+        return 0.85
+    from difflib import SequenceMatcher  # only when a line matches no phrase
+
+    return SequenceMatcher(None, word, other).ratio()

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 from plainrun.language import nodes as n
 from plainrun.language.blocks import Line, build_blocks
+from plainrun.language.books import Library, default_library
 from plainrun.language.discovery import discover_inputs
 from plainrun.language.errors import ProcessSyntaxError, SyntaxIssue
+from plainrun.language.lexicon import KnownNames
+from plainrun.language.names import normalise, process_key
 from plainrun.language.phrases import PhraseError, read_phrase
 from plainrun.language.procedures import Known, ProcedureIndex
 from plainrun.language.statements import StatementParser
@@ -34,8 +37,6 @@ class Program:
 
     def procedure_called(self, name: str) -> str | None:
         """The phrase key of the ``to …`` procedure a child run calls ``name``, if there is one."""
-        from plainrun.language.names import normalise, process_key
-
         wanted = process_key(name)
         for procedure in self.procedures:
             words = procedure.name.split(" ", 1)
@@ -51,14 +52,12 @@ class Program:
         return None
 
 
-def parse(source: str, *, filename: str = "<process>", library: object | None = None) -> Program:
+def parse(source: str, *, filename: str = "<process>", library: Library | None = None) -> Program:
     """Parses ``source``; raises ProcessSyntaxError listing every problem of the file.
 
-    ``library`` is a ``plainrun.language.books.Library``; by default, every installed book.
+    ``library`` is the books the process may call; by default, every installed book.
     """
-    from plainrun.language.books import Library, default_library
-
-    lib: Library = library if isinstance(library, Library) else default_library()
+    lib = library if library is not None else default_library()
     if len(source) > MAX_SOURCE_CHARS:
         raise ProcessSyntaxError(
             [SyntaxIssue(1, 1, f"the process is longer than {MAX_SOURCE_CHARS} characters", "", filename)]
@@ -71,31 +70,12 @@ def parse(source: str, *, filename: str = "<process>", library: object | None = 
         ) from None
 
 
+Header = tuple[Line, str, n.Phrase]
+
+
 def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     roots, issues = build_blocks(source, filename)
-    headers = []
-    seen: dict[str, int] = {}
-    for line in roots:
-        if line.broken:
-            continue
-        try:
-            kind, phrase = read_phrase(line.tokens)
-        except PhraseError as err:
-            issues.append(SyntaxIssue(line.number, err.column, err.message, line.text, filename))
-            continue
-        if phrase.key in seen:
-            issues.append(
-                SyntaxIssue(
-                    line.number,
-                    line.column,
-                    f"this procedure is already defined on line {seen[phrase.key]}",
-                    line.text,
-                    filename,
-                )
-            )
-            continue
-        seen[phrase.key] = line.number
-        headers.append((line, kind, phrase))
+    headers = _headers(roots, issues, filename)
     if not roots and not issues:
         issues.append(
             SyntaxIssue(
@@ -106,22 +86,17 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
                 filename,
             )
         )
-    index = ProcedureIndex([*(Known(kind, phrase, "file") for _, kind, phrase in headers), *books])
-    statements = StatementParser(index, filename, issues)
+    own = [Known(kind, phrase, "file", _label(line)) for line, kind, phrase in headers]
+    params = [param for _, _, phrase in headers for param in phrase.params]
+    known = KnownNames.of_lines([line for line, _, _ in headers], params)
+    statements = StatementParser(ProcedureIndex([*own, *books]), filename, issues, known)
     procedures = []
     on_exception = None
     for position, (line, kind, phrase) in enumerate(headers):
         on_exception = _directives(line, position == 0, issues, filename) or on_exception
         if not line.children:
-            issues.append(
-                SyntaxIssue(
-                    line.number,
-                    line.tokens[-1].end,
-                    "expected the procedure's steps, indented below its name",
-                    line.text,
-                    filename,
-                )
-            )
+            message = "expected the procedure's steps, indented below its name"
+            issues.append(SyntaxIssue(line.number, line.tokens[-1].end, message, line.text, filename))
         body = statements.block(line.children, predicate=kind == "if")
         name = " ".join(t.text for t in line.tokens)
         procedures.append(n.Procedure(line.number, line.column, name, kind, phrase, body))
@@ -131,6 +106,34 @@ def _parse(source: str, filename: str, books: Iterable[Known]) -> Program:
     if procedures[0].kind == "to":
         name = name.split(" ", 1)[1]
     return Program(name, tuple(procedures), discover_inputs(procedures), source, filename, on_exception)
+
+
+def _headers(roots: list[Line], issues: list[SyntaxIssue], filename: str) -> list[Header]:
+    """The procedures' name lines with their kinds and phrases; a line that is no name, or names a
+    procedure twice, is an issue."""
+    headers: list[Header] = []
+    seen: dict[str, int] = {}
+    for line in roots:
+        if line.broken:
+            continue
+        try:
+            kind, phrase = read_phrase(line.tokens)
+        except PhraseError as err:
+            issues.append(SyntaxIssue(line.number, err.column, err.message, line.text, filename))
+            continue
+        if phrase.key in seen:
+            message = f"this procedure is already defined on line {seen[phrase.key]}"
+            issues.append(SyntaxIssue(line.number, line.column, message, line.text, filename))
+            continue
+        seen[phrase.key] = line.number
+        headers.append((line, kind, phrase))
+    return headers
+
+
+def _label(line: Line) -> str:
+    """A procedure's name line as its author wrote it, without ``to``."""
+    words = [t.text for t in line.tokens]
+    return " ".join(words[1:] if words[0].lower() == "to" else words)
 
 
 def _directives(header: Line, is_process: bool, issues: list[SyntaxIssue], filename: str) -> str | None:

@@ -9,20 +9,23 @@ reaches exactly the same state; past the journal's end they act live and append 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from plainrun.language import nodes as n
-from plainrun.language.errors import BookError, LimitExceeded, ProcessRuntimeError, StateError
+from plainrun.language.books import BookProcedure, Library
+from plainrun.language.environment import Environment
+from plainrun.language.errors import BookError, LanguageError, LimitExceeded, ProcessRuntimeError, StateError
+from plainrun.language.grammar import RESULT_NAMES
 from plainrun.language.limits import Limits, resident_mb
 from plainrun.language.names import variants
 from plainrun.language.outcome import Failed, Paused
-from plainrun.language.values import NOT_FOUND, Value, from_json, to_json, to_plain, to_text
+from plainrun.language.program import Program
+from plainrun.language.values import NOT_FOUND, Value, from_json, to_json, to_plain
 
-if TYPE_CHECKING:
-    from plainrun.language.books import BookProcedure, Library
-    from plainrun.language.environment import Environment
-    from plainrun.language.program import Program
+logger = logging.getLogger(__name__)
 
 MISSING: Any = object()
 MEMORY_CHECK_EVERY = 8192
@@ -91,6 +94,7 @@ class Runtime:
         self.steps = 0
         self.iterations = 0
         self.next_memory_check = MEMORY_CHECK_EVERY
+        self.next_check = min(MEMORY_CHECK_EVERY, limits.max_steps + 1)  # steps at which to look again
         self.frame: Frame | None = None  # the innermost frame, for reporting facts at a pause
 
     # --- journal -------------------------------------------------------------------------------
@@ -108,22 +112,32 @@ class Runtime:
         return entry
 
     def effect(self, kind: str, action: Callable[[], Value], node: n.Node, question: str) -> Value:
-        """The value of an outside effect, run once and then replayed from the journal."""
+        """The value of an outside effect, run once and then replayed from the journal.
+
+        Live, the action's own value is used (the journal keeps a copy in JSON, which a replay
+        reads back as an equal value).
+        """
         entry = self._replayed(kind)
-        if entry is None:
-            try:
-                value = action()
-                data = to_json(value)
-            except ProcessRuntimeError as err:
-                entry = {"kind": kind, "error": err.message}
-            except (TypeError, ValueError) as err:
-                entry = {"kind": kind, "error": str(err)}
-            else:
-                entry = {"kind": kind, "ok": data}
-            self.journal.append(entry)
-            self.cursor += 1
+        if entry is not None:
+            if "ok" in entry:
+                return from_json(entry["ok"])
+            return self.exception("book", f"{question}: {entry['error']}", node)
+        collecting = gc.isenabled()
+        gc.disable()  # a book's result is many small containers (a table's rows): collecting cycles
+        try:  # while they are built and journaled only walks them again and again
+            value = action()
+            data = to_json(value)
+        except ProcessRuntimeError as err:
+            entry = {"kind": kind, "error": err.message}
+        else:
+            entry = {"kind": kind, "ok": data}
+        finally:
+            if collecting:
+                gc.enable()
+        self.journal.append(entry)
+        self.cursor += 1
         if "ok" in entry:
-            return from_json(entry["ok"])
+            return value
         return self.exception("book", f"{question}: {entry['error']}", node)
 
     def exception(
@@ -134,17 +148,19 @@ class Runtime:
         *,
         facts: Iterable[str] = (),
         choices: Iterable[str] = (),
+        column: int | None = None,
     ) -> Value:
         """Asks for guidance; returns a given value, or raises SkipStep/RetryStep/EndRun."""
         entry = self._replayed("guidance")
         if entry is None:
+            column = column or node.column
             if self.on_exception == "fail" or kind == "limit":
-                raise EndRun(Failed(question, node.line, node.column, kind, list(self.log)))
+                raise EndRun(Failed(question, node.line, column, kind, list(self.log)))
             raise EndRun(
                 Paused(
                     question,
                     node.line,
-                    node.column,
+                    column,
                     kind,
                     list(choices),
                     list(facts),
@@ -171,25 +187,35 @@ class Runtime:
         return {name: to_plain(value) for name, value in facts.items()}
 
     # --- facts ---------------------------------------------------------------------------------
-    def missing(self, frame: Frame, node: n.FactRef, lenient: bool) -> Value:
-        name = node.name
-        if name in frame.globals:
-            return frame.globals[name]
-        if name in ("result", "results") and frame.last_result is not MISSING:
+    @staticmethod
+    def lookup(frame: Frame, name: str) -> Value:
+        """The fact ``name`` (or its singular or plural) as the frame sees it; MISSING if none."""
+        for facts in (frame.facts, frame.globals):
+            if name in facts:
+                return facts[name]
+        if name in RESULT_NAMES and frame.last_result is not MISSING:
             return frame.last_result
         for other in variants(name):
             for facts in (frame.facts, frame.globals):
                 if other in facts:
                     return facts[other]
+        return MISSING
+
+    def missing(self, frame: Frame, node: n.FactRef, lenient: bool) -> Value:
+        """A fact the frame does not hold under its exact name: another spelling, or Not Found
+        (``lenient``), or the answer of a person asked for it."""
+        value = self.lookup(frame, node.name)
+        if value is not MISSING:
+            return value
         if lenient:
             return NOT_FOUND
         value = self.exception("missing", f"What is the {node.display}?", node, facts=[node.display])
-        frame.facts[name] = value
+        frame.facts[node.name] = value
         return value
 
     # --- limits and bookkeeping ----------------------------------------------------------------
-    def step(self, node: n.Node) -> None:
-        self.steps += 1
+    def check_steps(self, node: n.Node) -> None:
+        """Called when ``steps`` reaches ``next_check``: the step limit, and now and then memory."""
         if self.steps > self.limits.max_steps:
             self.limit(f"the run passed its limit of {self.limits.max_steps} steps", node)
         if self.steps >= self.next_memory_check:
@@ -197,6 +223,7 @@ class Runtime:
             ceiling = self.limits.max_memory_mb
             if ceiling is not None and (used := resident_mb()) is not None and used > ceiling:
                 self.limit(f"the run uses {used:.0f} MB of memory, over its limit of {ceiling} MB", node)
+        self.next_check = min(self.next_memory_check, self.limits.max_steps + 1)
 
     def limit(self, message: str, node: n.Node) -> None:
         raise EndRun(Failed(message, node.line, node.column, "limit", list(self.log)))
@@ -238,10 +265,11 @@ class Runtime:
         def start() -> str:
             try:
                 return self.env.start_child(process, plain)
-            except ProcessRuntimeError:
+            except LanguageError:
                 raise
             except Exception as err:
-                raise BookError(str(err)) from err
+                logger.warning("starting the child run %r failed", process, exc_info=err)
+                raise BookError("the child run could not be started") from err
 
         return str(self.effect("child", start, node, f'starting "{process}"'))
 
@@ -251,13 +279,11 @@ class Runtime:
         def wait() -> list[dict[str, Value]]:
             try:
                 results = self.env.wait_children(list(ids))
-            except ProcessRuntimeError:
+            except LanguageError:
                 raise
             except Exception as err:
-                raise BookError(str(err)) from err
+                logger.warning("waiting for child runs %s failed", ids, exc_info=err)
+                raise BookError("the child runs' results could not be read") from err
             return [{item["name"]: item["value"] for item in outputs} for outputs in results]
 
         return self.effect("wait", wait, node, "waiting for the child runs")
-
-    def text(self, value: Value) -> str:
-        return to_text(value)

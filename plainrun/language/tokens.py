@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from plainrun.language.values import Money
+from plainrun.language.values import MAX_NUMBER, Money, Percent
 
 # kinds
 WORD = "word"  # value: the word in lower case
-NUMBER = "number"  # value: int | Decimal | Money
+NUMBER = "number"  # value: int | Decimal | Money | Percent
 STRING = "string"  # value: list of ("text", str, column) | ("expr", source, column)
 DATE = "date"  # value: the ISO text
 ORDINAL = "ordinal"  # value: int (1-based)
@@ -20,12 +20,14 @@ OP = "op"  # value: the operator text
 _QUOTES = {'"': '"', "\u201c": "\u201d"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?(?![\w-])")
 _ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
-_NUMBER = re.compile(r"([$€£¥])?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w])")
+_NUMBER = re.compile(r"([$€£¥])?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(%)?(?![\w])")
 _WORD = re.compile(r"[^\W\d]\w*(?:-[^\W\d]\w*)*")
-_OPS = ("<=", ">=", "!=", "<>", "==", "<", ">", "=", "+", "-", "*", "/", "(", ")", ",", ":", ";", "{", "}")
+_OP = re.compile(r"<=|>=|!=|<>|==|[<>=+\-*/(),:;{}]")
+_OP_VALUES = {"<>": "!=", "==": "="}
 # Only these are escapes; any other backslash is kept, so patterns such as "\d+" read as written.
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "{": "{", "}": "}", "\u201d": "\u201d"}
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
+_PLURAL_POSSESSIVE = re.compile(r"['\u2019](?!\w)")  # the invoices' amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +81,17 @@ def tokenize(text: str, start: int = 0, *, offset: int = 0) -> list[Token]:
             i = m.end()
             continue
         if (m := _NUMBER.match(text, i)) is not None:
-            symbol, digits = m.groups()
-            digits = digits.replace(",", "")
-            number: object = int(digits) if "." not in digits else Decimal(digits)
-            if symbol:
-                number = Money(Decimal(digits), symbol)
-            tokens.append(Token(NUMBER, m.group(), number, col, m.end() + 1 + offset))
+            tokens.append(Token(NUMBER, m.group(), _number(m, col), col, m.end() + 1 + offset))
             i = m.end()
             continue
-        if (m := _POSSESSIVE.match(text, i)) is not None and tokens:
+        if tokens and (
+            (m := _POSSESSIVE.match(text, i)) is not None
+            or (
+                tokens[-1].kind == WORD
+                and tokens[-1].text[-1:] in "sS"
+                and (m := _PLURAL_POSSESSIVE.match(text, i)) is not None
+            )
+        ):
             tokens.append(Token(POSS, m.group(), "'s", col, m.end() + 1 + offset))
             i = m.end()
             continue
@@ -96,17 +100,38 @@ def tokenize(text: str, start: int = 0, *, offset: int = 0) -> list[Token]:
             tokens.append(Token(WORD, word, word.lower(), col, m.end() + 1 + offset))
             i = m.end()
             continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                value = {"<>": "!=", "==": "="}.get(op, op)
-                tokens.append(Token(OP, op, value, col, col + len(op)))
-                i += len(op)
-                break
-        else:
-            if ch == "." and i == len(text.rstrip()) - 1:
-                break  # a sentence may end with a full stop
-            raise LexError(col, f"unexpected character {ch!r}")
+        if ch == "." and i == len(text.rstrip()) - 1:
+            break  # a sentence may end with a full stop
+        i = _operator(text, i, col, tokens)
     return tokens
+
+
+def _operator(text: str, i: int, col: int, tokens: list[Token]) -> int:
+    """Appends the operator at ``text[i]`` and returns the index after it; LexError if none is."""
+    if (m := _OP.match(text, i)) is not None:
+        op = m.group()
+        tokens.append(Token(OP, op, _OP_VALUES.get(op, op), col, col + len(op)))
+        return m.end()
+    if text[i] in "'\u2018\u2019":
+        raise LexError(col, 'a text is written in double quotes, as in "Acme"')
+    raise LexError(col, f'the character "{text[i]}" means nothing here')
+
+
+def _number(match: re.Match[str], column: int) -> int | Decimal | Money | Percent:
+    """The value of a number literal; raises LexError past the largest number the language keeps."""
+    symbol, digits, percent = match.groups()
+    digits = digits.replace(",", "")
+    whole = digits.partition(".")[0]
+    if len(whole) > 30 or int(whole) >= MAX_NUMBER:
+        raise LexError(column, "this number is larger than the language's numbers go (10^30)")
+    number: int | Decimal = int(digits) if "." not in digits else Decimal(digits)
+    if symbol and percent:
+        raise LexError(column, "a number is money or a percentage, not both")
+    if symbol:
+        return Money(Decimal(digits), symbol)
+    if percent:
+        return Percent(number)
+    return number
 
 
 def _string(text: str, i: int, offset: int, tokens: list[Token]) -> int:

@@ -4,20 +4,25 @@
 value      Python                                JSON
 =========  ====================================  ==========================================
 text       ``str``                               a string
-number     ``int`` or ``Decimal``                a number / ``{"$t": "dec", "v": "1.5"}``
+number     ``int`` or ``Decimal``                a number / ``{"$t": "dec"|"int", "v": "1.5"}``
 money      ``Money(amount, currency)``           ``{"$t": "money", "v": "120.20", "c": "$"}``
+percent    ``Percent(points)``: ``2%``            ``{"$t": "pct", "v": "2"}``
 boolean    ``bool``                              true / false
 date       ``datetime.date`` / ``datetime``      ``{"$t": "date"|"datetime", "v": iso}``
 duration   ``Duration(amount, unit)``            ``{"$t": "duration", ...}``
 list       ``list``                              a list
 record     ``dict`` (field name -> value)        ``{"$t": "record", "v": {...}}``
-table      a ``list`` of records                 a list of records
+table      a ``list`` of records                 a list of records (``{"$t": "table", "v": [...]}``
+                                                 when every name and value is text)
 file       ``FileRef``                           ``{"$t": "file", ...}``
 not found  ``NOT_FOUND``                         ``{"$t": "notfound"}``
 =========  ====================================  ==========================================
 
 Numbers are exact: a literal with a fraction is a ``Decimal`` (so 0.1 + 0.2 is 0.3), whole numbers
 are ``int``; a float that arrives from outside is turned into a Decimal through its shortest text.
+A number's magnitude stays below ``MAX_NUMBER`` (10^30): past it arithmetic stops with an error, so
+that no value outgrows what JSON, the API and a person can read. Money keeps cents (yen: whole
+units), rounded half up as people round; a percentage is its points (``2%``), 0.02 in arithmetic.
 """
 
 from __future__ import annotations
@@ -25,14 +30,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
-from plainrun.language.names import normalise
+from plainrun.language.errors import ProcessRuntimeError
+from plainrun.language.names import normalise, variants
 
 Value = Any
 Number = int | Decimal
+MAX_NUMBER = 10**30
+_INT64 = 2**63
 
 
 class NotFoundType:
@@ -69,7 +80,36 @@ class Money:
 
     def __str__(self) -> str:
         sign = "-" if self.amount < 0 else ""
-        return f"{sign}{self.currency}{abs(self.amount):,.2f}"
+        places = 0 if self.currency == "¥" else 2
+        return f"{sign}{self.currency}{cents(abs(self.amount), self.currency):,.{places}f}"
+
+
+def cents(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded half up to the currency's smallest unit (a cent; a yen)."""
+    unit = Decimal(1) if currency == "¥" else Decimal("0.01")
+    try:
+        return amount.quantize(unit, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than a Decimal context holds: already past MAX_NUMBER
+        return amount
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    """The result of arithmetic on money: kept to the cent, as it prints."""
+    return Money(cents(amount, currency), currency)
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """A percentage as written: ``2%`` prints as 2% and is 0.02 in arithmetic."""
+
+    points: Number
+
+    @property
+    def fraction(self) -> Decimal:
+        return Decimal(self.points) / 100
+
+    def __str__(self) -> str:
+        return f"{format_number(self.points)}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,27 +140,46 @@ def is_number(value: Value) -> bool:
     return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d{1,24}(\.\d{1,24})?")
 _NUMBER_TEXT = re.compile(
     r"^\s*(-)?\s*([$€£¥])?\s*(-)?\s*"  # a sign and a currency, in either order
     r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"  # 1,000.50 / 1000.5 / .5
-    r"\s*([$€£¥])?\s*$"
+    r"\s*([$€£¥%])?\s*$"
 )
+_LEADING_ZERO = re.compile(r"^\s*-?\s*[$€£¥]?\s*0\d")
 
 
-def parse_number(text: str) -> Number | Money | None:
-    """``"1,000.50"`` -> Decimal('1000.50'); ``"$120.20"`` -> Money; anything else -> None."""
+@lru_cache(maxsize=4096)
+def parse_number(text: str) -> Number | Money | Percent | None:
+    """``"1,000.50"`` -> Decimal('1000.50'); ``"$120.20"`` -> Money; ``"2%"`` -> Percent; else None.
+
+    Cached: a loop over a table reads the same cell in more than one statement.
+    """
+    if _PLAIN_NUMBER.fullmatch(text) is not None:  # the common case, without the full pattern
+        return int(text) if "." not in text else Decimal(text)
     match = _NUMBER_TEXT.match(text)
     if match is None:
         return None
-    minus_a, currency, minus_b, digits, currency_after = match.groups()
+    minus_a, currency, minus_b, digits, after = match.groups()
     digits = digits.replace(",", "")
+    if len(digits) > 40:
+        return None
     number: Number = int(digits) if "." not in digits else Decimal(digits)
     if minus_a or minus_b:
         number = -number
-    symbol = currency or currency_after
+    if not -MAX_NUMBER < number < MAX_NUMBER:
+        return None
+    if after == "%":
+        return None if currency else Percent(number)
+    symbol = currency or after
     if symbol:
         return Money(Decimal(number), symbol)
     return number
+
+
+def reads_as_identifier(text: str) -> bool:
+    """Digits with a leading zero (``"007"``, ``"02134"``) are a code, not a number, when compared."""
+    return _LEADING_ZERO.match(text) is not None
 
 
 def from_python_number(value: float) -> Number:
@@ -134,10 +193,14 @@ def from_python_number(value: float) -> Number:
 
 def format_number(value: Number) -> str:
     if isinstance(value, int):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # past Python's 4,300 digits; the language's own numbers never get here
+            return f"{Decimal(value):E}"
     if value == value.to_integral_value() and abs(value) < 10**15:
         return str(int(value))
-    return format(value.normalize(), "f")
+    text = format(value, "f")  # not normalize(), which rounds to the context's 28 digits
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def to_text(value: Value) -> str:
@@ -177,22 +240,25 @@ def to_plain(value: Value) -> Any:
         return float(value.amount)
     if isinstance(value, FileRef):
         return {"id": value.id, "name": value.name, "size": value.size, "content_type": value.content_type}
-    return to_text(value)
+    return to_text(value)  # dates, durations, percentages (2%), Not Found
 
 
 def output_value(value: Value) -> str | int | float:
     """A run output's value, which the API allows to be text, an integer or a float.
 
-    Whole numbers become ``int``, other numbers and money amounts ``float``; booleans
-    ``"true"``/``"false"``; dates ISO text; a file its id; lists of plain values ``"a, b, c"``;
+    Whole numbers become ``int`` (text past 64 bits, which JSON readers cannot hold), other numbers
+    and money amounts ``float``; percentages their text (``"2%"``); booleans ``"true"``/``"false"``;
+    dates ISO text; a file its id; lists of plain values ``"a, b, c"``;
     records and tables JSON text; ``Not Found`` the text ``"Not Found"``.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return value
+        return value if -_INT64 < value < _INT64 else to_text(value)  # JSON readers stop at 64 bits
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+        if value == value.to_integral_value() and abs(value) < 2**53:
+            return int(value)
+        return float(value) if abs(value) < MAX_NUMBER else to_text(value)
     if isinstance(value, float):
         return value
     if isinstance(value, Money):
@@ -204,18 +270,51 @@ def output_value(value: Value) -> str | int | float:
     return to_text(value)
 
 
+_PLAIN_JSON = (str, bool, type(None))
+
+
+def is_text_table(rows: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether ``rows`` are records whose names and values are all text, as a CSV file's are.
+    Tables are large, so this is checked in C, with one pass over the types of their cells."""
+    if not rows or set(map(type, rows)) != {dict}:
+        return False
+    values = set(map(type, chain.from_iterable(map(dict.values, rows))))
+    return values <= {str} and set(map(type, chain.from_iterable(rows))) <= {str}
+
+
+def _all_text(items: Iterable[Any]) -> bool:
+    """Whether every item is text. This runs for each row of a table, so it is checked in C:
+    ``str.join`` takes nothing but text."""
+    try:
+        "".join(items)
+    except TypeError:
+        return False
+    return True
+
+
 def to_json(value: Value) -> Any:
     """A value as JSON data from which ``from_json`` rebuilds it exactly."""
-    if value is None or isinstance(value, bool | str | int):
+    kind = type(value)
+    if kind in _PLAIN_JSON:
         return value
+    if kind is int:
+        return value if -_INT64 < value < _INT64 else {"$t": "int", "v": str(value)}
+    if kind is dict:
+        if _all_text(value.values()):
+            return {"$t": "record", "v": dict(value)}  # a row of text, as files give: copied in C
+        return {"$t": "record", "v": {str(key): to_json(item) for key, item in value.items()}}
+    if kind is list or kind is tuple:
+        if is_text_table(value):  # the rows of a CSV file: copied in C, without a call per row
+            return {"$t": "table", "v": [dict(row) for row in value]}
+        return [to_json(item) for item in value]
     if isinstance(value, float):
         return to_json(from_python_number(value))
     if isinstance(value, Decimal):
         return {"$t": "dec", "v": str(value)}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    if isinstance(value, dict):
-        return {"$t": "record", "v": {str(key): to_json(item) for key, item in value.items()}}
+    if isinstance(value, int):  # a subclass of int from a book (an IntEnum)
+        return to_json(int(value))
+    if isinstance(value, Percent):
+        return {"$t": "pct", "v": to_json(value.points)}
     if isinstance(value, Money):
         return {"$t": "money", "v": str(value.amount), "c": value.currency}
     if isinstance(value, dt.datetime):
@@ -234,7 +333,7 @@ def to_json(value: Value) -> Any:
         }
     if value is NOT_FOUND:
         return {"$t": "notfound"}
-    raise TypeError(f"cannot store a {type(value).__name__} in a process state")
+    raise ProcessRuntimeError("the value is of a kind that a run cannot keep (not text, a number, a date …)")
 
 
 def from_json(data: Any) -> Value:
@@ -246,6 +345,12 @@ def from_json(data: Any) -> Value:
     tag = data.get("$t")
     if tag == "dec":
         return Decimal(data["v"])
+    if tag == "int":
+        return int(data["v"])
+    if tag == "table":  # records of text only: nothing in them is a tag
+        return [dict(row) for row in data["v"]]
+    if tag == "pct":
+        return Percent(from_json(data["v"]))
     if tag == "record":
         return {key: from_json(item) for key, item in data["v"].items()}
     if tag == "money":
@@ -266,26 +371,37 @@ def from_json(data: Any) -> Value:
 
 def from_outside(value: Any) -> Value:
     """A value from the API, a book or a JSON document, as a process value."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is dict:
+        if _all_text(value.values()) and _all_text(value):
+            return dict(value)  # a row of text, as files give: copied in C
+        return {str(key): item if type(item) is str else from_outside(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        if is_text_table(value):
+            return [dict(row) for row in value]
+        return [from_outside(item) for item in value]
     if isinstance(value, float):
         return from_python_number(value)
-    if isinstance(value, tuple):
-        return [from_outside(item) for item in value]
-    if isinstance(value, list):
-        return [from_outside(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): from_outside(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return [from_outside(item) for item in sorted(value, key=str)]
     return value
 
 
 def get_field(record: dict[str, Value], name: str) -> Value:
-    """A record's field by name, case- and underscore-insensitively; NOT_FOUND when absent."""
+    """A record's field by name, case- and underscore-insensitively, singular or plural
+    (``the invoices' amounts`` reads each invoice's ``amount``); NOT_FOUND when absent."""
     value = record.get(name, NOT_FOUND)
     if value is not NOT_FOUND:
         return value
     wanted = normalise(name)
-    for key, item in record.items():
-        if normalise(key) == wanted:
-            return item
+    keys = {normalise(key): key for key in record}
+    if wanted in keys:
+        return record[keys[wanted]]
+    for other in variants(wanted):
+        if other in keys:
+            return record[keys[other]]
     return NOT_FOUND
 
 
@@ -308,6 +424,8 @@ def type_name(value: Value) -> str:
         return "a number"
     if isinstance(value, Money):
         return "an amount of money"
+    if isinstance(value, Percent):
+        return "a percentage"
     if isinstance(value, dt.datetime):
         return "a date-time"
     if isinstance(value, dt.date):
@@ -322,4 +440,4 @@ def type_name(value: Value) -> str:
         return "a duration"
     if value is NOT_FOUND:
         return "Not Found"
-    return type(value).__name__
+    return "a value"

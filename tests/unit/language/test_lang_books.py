@@ -112,3 +112,67 @@ def test_badly_declared_procedures_are_refused() -> None:
         Library.from_functions([no_to])
     with pytest.raises(BookDefinitionError, match="no parameter 'message'"):
         Library.from_functions([wrong_name])
+
+
+SALES = """\
+to report the sales
+  sort the invoices by amount descending
+  say the above's vendor
+  sort the invoices by due date
+  say the above's amount
+  sort the invoices by "due date" in descending order
+  say the first of the above's vendor
+  sort the invoices by the amount
+  say the last of the above's vendor
+  sort the invoices by the sort field
+  say the above's amount
+  group the invoices by vendor
+  say the above's Acme's amount
+  filter the invoices by vendor equal to "Acme"
+  say the number of the above
+  filter the invoices by amount greater than 8
+  say the number of the above
+  total the invoices by amount
+  say the above
+  average the invoices by amount
+  say the above
+  count the invoices by vendor
+  say the above
+  deduplicate the invoices by vendor
+  say the above's amount
+"""
+
+
+def test_book_phrases_take_field_names_as_written(tmp_path: Path) -> None:
+    invoices = [
+        {"vendor": "Acme", "amount": "10", "due date": "2026-01-05"},
+        {"vendor": "Bolt", "amount": "30", "due date": "2026-01-01"},
+        {"vendor": "Acme", "amount": 5, "due date": "2026-02-01"},
+    ]
+    source = SALES.replace("to report the sales\n", 'to report the sales\n  the sort field is "due date"\n')
+    program = parse(source)
+    outcome = Execution.start(program, {"invoices": invoices}, [], LocalEnvironment(tmp_path)).run()
+    assert isinstance(outcome, Succeeded), outcome
+    assert outcome.log == [
+        "Bolt, Acme, Acme",
+        "30, 10, 5",
+        "Acme",
+        "Bolt",
+        "30, 10, 5",
+        "10, 5",
+        "2",
+        "2",
+        "45",
+        "15",
+        '{"Acme": 2, "Bolt": 1}',
+        "10, 30",
+    ]
+
+
+@pytest.mark.parametrize("group", ["plainrun.books", "console_scripts"])
+def test_entry_points_are_read_as_importlib_metadata_reads_them(group: str, installed_book: str) -> None:
+    from plainrun.language.entrypoints import entry_points
+
+    ours = sorted((e.name, e.value) for e in entry_points(group))
+    theirs = sorted((e.name, e.value) for e in importlib.metadata.entry_points(group=group))
+    assert ours == theirs and ours

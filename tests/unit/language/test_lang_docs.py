@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from plainrun.language import Execution, LocalEnvironment, Paused, Succeeded, parse
+from plainrun.language import Execution, LocalEnvironment, Paused, ProcessSyntaxError, Succeeded, parse
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "language.md"
 BLOCK = re.compile(r"```(process|process-inputs|result)\n(.*?)```", re.DOTALL)
@@ -62,6 +62,37 @@ def test_the_reference_has_an_example_per_construct() -> None:
         "where",
         "the result is",
         "{",
+        # the phrasings of issue 15, each in a runnable example
+        "the last name",
+        "the first name",
+        "the as of date",
+        "the days to pay",
+        "the ship to address",
+        "the amount in dollars",
+        "the total with tax",
+        "use the last name as the order name",
+        "get the document's first address as the shipping address",
+        "the number of team members",
+        "the number of the team members",
+        "verify the qualifications of the applicant with",
+        "get the answer",
+        "get the answers",
+        "the invoices' amounts",
+        "the attachment is",
+        "is between",
+        "2%",
+        "retrieve data from the runs",
+        "the fact names are",
+        "invoke make a pie with",
+        'the above is "Not Found"',
+        "the parts are the above",
+        "now > 2026-",
+        "sort the invoices by amount descending",
+        "group the invoices by vendor",
+        'filter the invoices by vendor equal to "Acme"',
+        "total the invoices by amount",
+        '"is active"',
+        "is_active",
     ):
         assert construct in text, construct
 
@@ -70,7 +101,11 @@ def test_the_reference_has_an_example_per_construct() -> None:
     ("source", "inputs", "expected"), EXAMPLES, ids=[s.splitlines()[0] for s, _, _ in EXAMPLES]
 )
 def test_doc_example(tmp_path: Path, source: str, inputs: dict[str, Any], expected: list[str]) -> None:
-    program = parse(source)
+    try:
+        program = parse(source)
+    except ProcessSyntaxError as err:
+        assert [f"error {e.line}:{e.column}: {e.message}" for e in err.errors] == expected
+        return
     env = LocalEnvironment(tmp_path, processes=[program])
     outcome = Execution.start(program, inputs, [], env).run()
     if isinstance(outcome, Paused):

@@ -221,7 +221,7 @@ def test_inputs_from_the_api_behave_as_numbers_where_arithmetic_needs_them(run: 
     [
         ("say the missing", "missing", 2, "What is the missing?"),
         ("say 1 / 0", "error", 2, "cannot divide by zero"),
-        ('say "a" - 1', "error", 2, "cannot subtract text"),
+        ('say "a" - 1', "error", 2, 'cannot subtract a number (1) from text ("a")'),
         ('the x is "abc"\nconvert the x to number', "conversion", 3, '"abc" is not a number'),
         ("get the invoice's total", "missing", 2, "the invoice has no total"),
         ('ask "Approve?"\n  the choices are "yes", "no"', "ask", 2, "Approve?"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,89 @@ def test_state_of_another_version_or_a_changed_process_is_refused(tmp_path: Path
 def test_guidance_kinds_are_checked() -> None:
     with pytest.raises(ValueError, match="guidance is one of"):
         Guidance("maybe")
+
+
+#: A run paused by the interpreter as it was before fact names could hold grammar words (commit
+#: d63efb7), saved with ``Execution.to_json``: it must resume under this interpreter.
+OLD_SOURCE = """\
+to bill a customer
+  say "billing {the customer}"
+  the rows are the table
+  sort the rows by "amount"
+  the sorted is the above
+  say the first sorted's amount
+  the due is today + 30
+  ask "Send the bill of {the sum of the rows's amount}?"
+    the choices are "yes", "no"
+  the output answer is the above
+  the output due is the due
+  the output first is the first sorted's name
+"""
+OLD_STATE: dict[str, Any] = {
+    "version": 1,
+    "entry": None,
+    "inputs": {
+        "customer": "Ann",
+        "table": [
+            {"$t": "record", "v": {"name": "b", "amount": "20.50"}},
+            {"$t": "record", "v": {"name": "a", "amount": 3}},
+        ],
+    },
+    "files": [],
+    "email": None,
+    "on_exception": "pause",
+    "limits": {
+        "max_steps": 50000000,
+        "max_loop_iterations": 5000000,
+        "max_depth": 100,
+        "max_text_chars": 10000000,
+        "max_list_items": 2000000,
+        "max_memory_mb": 2048,
+        "max_children": 50,
+    },
+    "journal": [
+        {
+            "kind": "book",
+            "ok": [
+                {"$t": "record", "v": {"name": "a", "amount": 3}},
+                {"$t": "record", "v": {"name": "b", "amount": "20.50"}},
+            ],
+        },
+        {"kind": "clock", "ok": {"$t": "datetime", "v": "2026-11-23T09:30:00+00:00"}},
+    ],
+    "log": ["billing Ann", "3"],
+    "pending": {
+        "outcome": "paused",
+        "question": "Send the bill of 23.5?",
+        "line": 8,
+        "column": 3,
+        "kind": "ask",
+        "choices": ["yes", "no"],
+        "facts": [],
+        "known_facts": {
+            "customer": "Ann",
+            "table": [{"name": "b", "amount": "20.50"}, {"name": "a", "amount": 3}],
+            "rows": [{"name": "b", "amount": "20.50"}, {"name": "a", "amount": 3}],
+            "sorted": [{"name": "a", "amount": 3}, {"name": "b", "amount": "20.50"}],
+            "due": "2026-12-23",
+        },
+        "log": ["billing Ann", "3"],
+    },
+    "outcome": None,
+}
+
+
+def test_a_run_saved_by_the_earlier_interpreter_resumes(tmp_path: Path) -> None:
+    program = parse(OLD_SOURCE)
+    later = LocalEnvironment(tmp_path, clock=lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    ex = restart(program, OLD_STATE, later)
+    assert ex.pending is not None and ex.pending.question == "Send the bill of 23.5?"
+    ex.answer(Guidance("value", "yes"))
+    done = ex.run()
+    assert isinstance(done, Succeeded), done
+    assert done.log == ["billing Ann", "3"]  # nothing is said twice
+    assert done.outputs == [  # the book call and the clock reading are replayed, not repeated
+        {"name": "answer", "value": "yes"},
+        {"name": "due", "value": "2026-12-23"},
+        {"name": "first", "value": "a"},
+    ]

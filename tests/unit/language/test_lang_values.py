@@ -14,6 +14,7 @@ from plainrun.language.values import (
     Duration,
     FileRef,
     Money,
+    Percent,
     from_json,
     output_value,
     parse_number,
@@ -33,6 +34,9 @@ VALUES = [
     NOT_FOUND,
     [1, "a", [Decimal("0.1")]],
     {"name": "Ann", "$t": "not a tag", "rows": [{"amount": Decimal("2.5")}]},
+    [{"$t": "table", "v": "a"}, {"$t": "record", "v": "b"}],  # a table of text, as a CSV file gives
+    10**25,
+    Percent(Decimal("2.5")),
 ]
 
 
