@@ -28,9 +28,9 @@ chromium:
 tesseract:
 	test -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata || (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng)
 
-## make test: install, then run every test (PostgreSQL tests use the local server); then, alone
-## (they restart PostgreSQL), the reliability tests in their short form
-test: $(STAMP) chromium tesseract
+## make test: install, check types and style (make lint), then run every test (PostgreSQL tests use
+## the local server); then, alone (they restart PostgreSQL), the reliability tests in their short form
+test: $(STAMP) chromium tesseract lint
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 	CHAOS_RUNS=200 $(BIN)/python -m pytest -p no:cacheprovider tests/chaos
 
