@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from plainrun.domain.outbound import OutboundPolicy
 from plainrun.language import (
     Execution,
     Failed,
@@ -101,7 +102,12 @@ def exec_(
             typer.echo(f"--input expects name=value, got {item!r}", err=True)
             raise typer.Exit(2)
         inputs[name.strip()] = value
-    env = LocalEnvironment(Path(tempfile.mkdtemp(prefix="plainrun-exec-")), smtp=_smtp(), echo=typer.echo)
+    env = LocalEnvironment(
+        Path(tempfile.mkdtemp(prefix="plainrun-exec-")),
+        smtp=_smtp(),
+        outbound=OutboundPolicy.from_settings(Settings()),
+        echo=typer.echo,
+    )
     env.processes.extend(_siblings(file, program))
     attached = []
     for path in files or []:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from plainrun.domain.outbound import OutboundPolicy
 from plainrun.language.errors import BookError
 from plainrun.language.values import FileRef
 
@@ -34,6 +35,8 @@ class Environment(Protocol):
     """The outside world of one run."""
 
     smtp: SmtpSettings
+    #: What the HTTP book may reach, and the bounds of its requests.
+    outbound: OutboundPolicy
 
     def read_file(self, file_id: str) -> bytes: ...
 
@@ -67,6 +70,7 @@ class LocalEnvironment:
     directory: Path
     processes: list[Program] = field(default_factory=list)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
     box: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
