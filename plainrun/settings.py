@@ -6,6 +6,7 @@ Nothing here is a module-level instance; ``Settings()`` is built by the CLI (or 
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -63,8 +64,25 @@ class Settings(BaseSettings):
 
     #: Default maximum execution time of a run, in seconds.
     run_timeout_s: float = Field(default=300.0, gt=0)
+    #: The longest maximum execution time a process may set (``timeout_s``), in seconds.
+    max_run_timeout_s: float = Field(default=24 * 3600.0, gt=0, le=30 * 24 * 3600.0)
     #: How many times a run is attempted when its worker is lost before it fails.
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    #: The bytes of files one attempt of a run may write, together.
+    max_run_file_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    #: The bytes of files (uploaded, received by e-mail, written by runs) one agent may keep.
+    agent_quota_bytes: int = Field(default=10 * 1024**3, ge=1024)
+
+    #: Networks the HTTP book may reach although they are loopback, private, link-local or
+    #: otherwise not public: comma-separated addresses or CIDR networks (``10.1.0.0/16,::1``).
+    outbound_allow: str = ""
+    #: A request of the HTTP book: its time in all (a process may ask for less or more, up to
+    #: ``outbound_max_timeout_s``), the time to connect, the largest response, the redirects followed.
+    outbound_timeout_s: float = Field(default=30.0, gt=0)
+    outbound_max_timeout_s: float = Field(default=300.0, gt=0, le=3600.0)
+    outbound_connect_timeout_s: float = Field(default=10.0, gt=0)
+    outbound_max_response_bytes: int = Field(default=10_000_000, ge=1024)
+    outbound_max_redirects: int = Field(default=5, ge=0, le=20)
 
     #: Where the e-mail book sends mail.
     smtp_host: str = "localhost"
@@ -77,6 +95,43 @@ class Settings(BaseSettings):
     smtp_listen_port: int = Field(default=2525, ge=0, le=65535)
     #: Largest e-mail accepted, in bytes (larger ones are refused with 552).
     max_email_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    #: A message that has passed through this many processes' mail already is a loop (554 5.4.6).
+    max_mail_hops: int = Field(default=5, ge=1, le=100)
+    #: At most this many runs started by e-mail per process and minute (more wait: 451 4.7.0).
+    mail_runs_per_minute: int = Field(default=60, ge=1)
+
+    #: The longest request head (request line and headers), in bytes, and the most header lines.
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
+    max_headers: int = Field(default=100, ge=16, le=10_000)
+    #: Whether /metrics is open to anyone; unset: open only when ``host`` is a loopback address,
+    #: else it needs an installation-wide API key.
+    metrics_open: bool | None = None
+
+    #: Sign-in: after this many failures in a row a user (or, at five times as many, an address)
+    #: is locked for ``sign_in_lock_s`` seconds; before that each failure past the third doubles
+    #: the wait before the next try. ``sign_in_hash_slots`` password hashes run at once.
+    sign_in_lock_after: int = Field(default=10, ge=3, le=1000)
+    sign_in_lock_s: float = Field(default=900.0, ge=1, le=7 * 24 * 3600.0)
+    sign_in_hash_slots: int = Field(default=1, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _bounds_agree(self) -> Settings:
+        """Defaults within their maxima: a setting that could never take effect fails at start-up."""
+        pairs = [
+            ("run_timeout_s", "max_run_timeout_s"),
+            ("outbound_timeout_s", "outbound_max_timeout_s"),
+            ("outbound_connect_timeout_s", "outbound_max_timeout_s"),
+        ]
+        for low, high in pairs:
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} may not be more than {high}")
+        return self
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        allowed_networks(value)  # raises ValueError for an entry that is not an address or network
+        return value
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
@@ -106,9 +161,33 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def outbound_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return allowed_networks(self.outbound_allow)
+
+    @property
+    def metrics_need_key(self) -> bool:
+        if self.metrics_open is not None:
+            return not self.metrics_open
+        return not _is_loopback(self.host)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def allowed_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``outbound_allow`` as networks: comma-separated addresses or CIDR networks."""
+    return tuple(ip_network(entry.strip(), strict=False) for entry in value.split(",") if entry.strip())
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -38,6 +38,8 @@ from plainrun.language import (
 if TYPE_CHECKING:
     import typer
 
+    from plainrun.domain.outbound import OutboundPolicy
+
 
 def _say(text: str, *, err: bool = False) -> None:
     print(text, file=sys.stderr if err else sys.stdout, flush=True)
@@ -74,6 +76,13 @@ def _siblings(file: Path, program: Program) -> list[Program]:
         except (ProcessSyntaxError, OSError, UnicodeDecodeError):
             continue
     return programs
+
+
+def _outbound() -> OutboundPolicy:
+    from plainrun.domain.outbound import OutboundPolicy
+    from plainrun.settings import Settings
+
+    return OutboundPolicy.from_settings(Settings())
 
 
 def _smtp() -> SmtpSettings:
@@ -113,7 +122,12 @@ def exec_(
             _say(f"--input expects name=value, got {item!r}", err=True)
             raise SystemExit(2)
         inputs[name.strip()] = value
-    env = LocalEnvironment(Path(tempfile.mkdtemp(prefix="plainrun-exec-")), smtp=_smtp, echo=_say)
+    env = LocalEnvironment(
+        Path(tempfile.mkdtemp(prefix="plainrun-exec-")),
+        smtp=_smtp,
+        outbound=_outbound,
+        echo=_say,
+    )
     env.processes.extend(_siblings(file, program))
     attached = []
     for path in files or []:

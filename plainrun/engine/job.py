@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from plainrun.domain.ids import new_id
+from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.processes import Runnable, run_timeout
 from plainrun.domain.runs import MAX_CHILDREN, RunState
 from plainrun.errors import InvalidInput
@@ -91,6 +92,7 @@ class RunEnvironment:
         self._blob_place = BlobPlace.from_json(payload["blobs"])
         smtp = payload.get("smtp") or {}
         self.smtp = SmtpSettings(**smtp) if smtp else SmtpSettings()
+        self.outbound = OutboundPolicy.from_json(payload.get("outbound") or {})
         self.lines: list[str] = []
         self.program: Program = program
         self.sha256: str = payload["sha256"]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from plainrun.language.values import FileRef
+
+if TYPE_CHECKING:
+    from plainrun.domain.outbound import OutboundPolicy
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,10 @@ class Environment(Protocol):
 
     @property
     def smtp(self) -> SmtpSettings: ...
+
+    #: What the HTTP book may reach, and the bounds of its requests.
+    @property
+    def outbound(self) -> OutboundPolicy: ...
 
     def read_file(self, file_id: str) -> bytes: ...
 

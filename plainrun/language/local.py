@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plainrun.language.environment import SmtpSettings
 from plainrun.language.errors import BookError
@@ -16,6 +16,9 @@ from plainrun.language.names import normalise, process_key
 from plainrun.language.outcome import Failed, Paused, Succeeded
 from plainrun.language.program import Program
 from plainrun.language.values import FileRef
+
+if TYPE_CHECKING:
+    from plainrun.domain.outbound import OutboundPolicy
 
 
 def _guess_type(name: str) -> str:
@@ -42,6 +45,7 @@ class LocalEnvironment:
         processes: Iterable[Program] = (),
         *,
         smtp: SmtpSettings | Callable[[], SmtpSettings] = SmtpSettings(),
+        outbound: OutboundPolicy | Callable[[], OutboundPolicy] | None = None,
         clock: Callable[[], dt.datetime] = _utc_now,
         echo: Callable[[str], None] | None = None,
     ):
@@ -49,6 +53,7 @@ class LocalEnvironment:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.processes = list(processes)
         self._smtp = smtp
+        self._outbound = outbound
         self.clock = clock
         self.echo = echo
         self.box: dict[str, Any] = {}
@@ -61,6 +66,15 @@ class LocalEnvironment:
         if not isinstance(self._smtp, SmtpSettings):
             self._smtp = self._smtp()
         return self._smtp
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """What the HTTP book may reach: public addresses only unless ``outbound`` allows more."""
+        from plainrun.domain.outbound import OutboundPolicy
+
+        if not isinstance(self._outbound, OutboundPolicy):
+            self._outbound = self._outbound() if self._outbound is not None else OutboundPolicy()
+        return self._outbound
 
     # files
     def add_file(self, name: str, data: bytes, content_type: str | None = None) -> FileRef:

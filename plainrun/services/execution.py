@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from plainrun.domain.clock import utcnow
+from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.runs import NewRun, Outcome, Run, RunState, Stage, Trigger
 from plainrun.settings import Settings
 from plainrun.store import Store
@@ -32,6 +33,7 @@ class ExecutionService:
         self.blobs = blobs
         self._sources: OrderedDict[str, str] = OrderedDict()
         self._process_settings: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._outbound = OutboundPolicy.from_settings(settings).to_json()
 
     # --- the worker's moves --------------------------------------------------------------------
 
@@ -103,6 +105,7 @@ class ExecutionService:
                 "synchronous": settings.sqlite_synchronous,
             },
             "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
+            "outbound": self._outbound,
             "email": self.store.mail.facts(
                 process_id=run.process_id, stage=run.stage.value, message_id=run.trigger_ref
             )

@@ -238,6 +238,7 @@ def cluster(database_url: str, tmp: Path, **env: str) -> Iterator[Cluster]:
         "PLAINRUN_DATABASE_URL": database_url,
         "PLAINRUN_DATA_DIR": str(tmp / "var"),
         "PLAINRUN_KEY_CACHE_S": "0",
+        "PLAINRUN_OUTBOUND_ALLOW": "127.0.0.1",  # the sink the process posts to is local
         **env,
     }
     c = Cluster(base, logs)
@@ -272,7 +273,11 @@ class Installation:
     @classmethod
     def create(cls, database_url: str, tmp: Path, *, max_attempts: int = 10) -> Installation:
         settings = Settings(
-            database_url=database_url, data_dir=tmp / "var", max_attempts=max_attempts, key_cache_s=0
+            database_url=database_url,
+            data_dir=tmp / "var",
+            max_attempts=max_attempts,
+            key_cache_s=0,
+            outbound_allow="127.0.0.1",
         )
         services = build_services(settings, migrate=True)
         agent_id = services.store.agents.create("chaos").id

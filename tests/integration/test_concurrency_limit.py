@@ -109,7 +109,7 @@ def _start(services: Services, agent_id: str, process_id: str, url: str, n: int)
 def test_a_limited_process_never_has_more_runs_running_than_its_limit(
     database_url: str, tmp_path: Path, counting_server: str
 ) -> None:
-    settings = Settings(database_url=database_url, data_dir=tmp_path)
+    settings = Settings(database_url=database_url, data_dir=tmp_path, outbound_allow="127.0.0.1")
     services = build_services(settings, migrate=True)
     agent_id = services.store.agents.create("acme").id
     limited = services.processes.create(

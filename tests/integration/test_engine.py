@@ -88,7 +88,8 @@ def engine(database_url: str, tmp_path: Path) -> Iterator[EngineHarness]:
 @contextlib.contextmanager
 def running_engine(database_url: str, tmp_path: Path, config: WorkerConfig) -> Iterator[EngineHarness]:
     """Services plus a worker running in its own thread's event loop, as inside ``plainrun serve``."""
-    services = build_services(Settings(database_url=database_url, data_dir=tmp_path), migrate=True)
+    settings = Settings(database_url=database_url, data_dir=tmp_path, outbound_allow="127.0.0.1")
+    services = build_services(settings, migrate=True)
     try:
         with worker_in_thread(services, config.with_lease(5)):
             yield EngineHarness(services)
@@ -191,9 +192,15 @@ class _SlowHandler(http.server.BaseHTTPRequestHandler):
 def test_a_killed_worker_s_run_completes_on_another_worker(pg_url: str, tmp_path: Path) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    services = build_services(Settings(database_url=pg_url, data_dir=tmp_path), migrate=True)
+    settings = Settings(database_url=pg_url, data_dir=tmp_path, outbound_allow="127.0.0.1")
+    services = build_services(settings, migrate=True)
     harness = EngineHarness(services)
-    env = {**os.environ, "PLAINRUN_DATABASE_URL": pg_url, "PLAINRUN_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PLAINRUN_DATABASE_URL": pg_url,
+        "PLAINRUN_DATA_DIR": str(tmp_path),
+        "PLAINRUN_OUTBOUND_ALLOW": "127.0.0.1",
+    }
     cmd = [str(Path(sys.executable).parent / "plainrun"), "worker", "--lease", "2", "--executors", "1"]
     workers = []
     try:

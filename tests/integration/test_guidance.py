@@ -113,7 +113,9 @@ class Env:
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, key_cache_s=0)
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, key_cache_s=0, outbound_allow="127.0.0.1"
+    )
     services = build_services(settings, migrate=True)
     agent = services.store.agents.create("acme")
     other = services.store.agents.create("other")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from plainrun.domain.outbound import OutboundPolicy
 from plainrun.language import Execution, LocalEnvironment, Outcome, Succeeded, parse
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> LocalEnvironment:
-    return LocalEnvironment(tmp_path / "files")
+    # The HTTP book's tests talk to servers on this machine: the installation allows loopback.
+    return LocalEnvironment(tmp_path / "files", outbound=OutboundPolicy(allow=(ip_network("127.0.0.0/8"),)))
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_fetch_and_post_json(log_of: Log, base_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "message"), [("/slow", "did not answer in time"), ("/missing", "answered 404")]
+    ("path", "message"), [("/slow", "did not answer within 0.3 s"), ("/missing", "answered 404")]
 )
 def test_http_failures_become_exceptions(
     run_body: Callable[..., object], base_url: str, path: str, message: str
