@@ -94,7 +94,12 @@ PYTHON_TEXT = re.compile(
             3,
             'read the rows of a (file): needs a file for (file), but got text: "not a file"',
         ),
-        ('fetch json from "nowhere"', {}, 3, 'fetch json from a (url): "nowhere" is not a web address'),
+        (
+            'fetch json from "nowhere"',
+            {},
+            3,
+            "fetch json from a (url): nowhere is not an http:// or https:// address",
+        ),
         (
             "sort the invoices by amont",
             {"invoices": [{"amount": 1}]},
