@@ -73,33 +73,24 @@ def reverse(items: list[Any]) -> list[Any]:
     return items[::-1]
 
 
-def _filtered(items: list[Any], field: str, test: Callable[[Any, Any], bool], value: Any) -> list[Any]:
-    return [item for item, own in zip(items, _fields(items, field), strict=True) if test(own, value)]
+def _filter(test: Callable[[Any, Any], bool]) -> Callable[[list[Any], FieldName, Any], list[Any]]:
+    """A filter of the items whose field passes ``test`` against the value."""
+
+    def filtered(items: list[Any], field: FieldName, value: Any) -> list[Any]:
+        return [item for item, own in zip(items, _fields(items, field), strict=True) if test(own, value)]
+
+    return filtered
 
 
-@procedure("to filter the (items) by (field) equal to (value)")
-def filter_by(items: list[Any], field: FieldName, value: Any) -> list[Any]:
-    return _filtered(items, field, equals, value)
-
-
-@procedure("to filter the (items) by (field) not equal to (value)")
-def filter_by_not(items: list[Any], field: FieldName, value: Any) -> list[Any]:
-    return _filtered(items, field, COMPARISONS["!="], value)
-
-
-@procedure("to filter the (items) by (field) greater than (value)")
-def filter_by_greater(items: list[Any], field: FieldName, value: Any) -> list[Any]:
-    return _filtered(items, field, COMPARISONS[">"], value)
-
-
-@procedure("to filter the (items) by (field) less than (value)")
-def filter_by_less(items: list[Any], field: FieldName, value: Any) -> list[Any]:
-    return _filtered(items, field, COMPARISONS["<"], value)
-
-
-@procedure("to filter the (items) by (field) containing (value)")
-def filter_by_containing(items: list[Any], field: FieldName, value: Any) -> list[Any]:
-    return _filtered(items, field, COMPARISONS["contains"], value)
+filter_by = procedure("to filter the (items) by (field) equal to (value)")(_filter(equals))
+filter_by_not = procedure("to filter the (items) by (field) not equal to (value)")(_filter(COMPARISONS["!="]))
+filter_by_greater = procedure("to filter the (items) by (field) greater than (value)")(
+    _filter(COMPARISONS[">"])
+)
+filter_by_less = procedure("to filter the (items) by (field) less than (value)")(_filter(COMPARISONS["<"]))
+filter_by_containing = procedure("to filter the (items) by (field) containing (value)")(
+    _filter(COMPARISONS["contains"])
+)
 
 
 @procedure("to total the (items)")
