@@ -120,7 +120,12 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
         services.processes.publish(SYSTEM, process_id)
     assert services.store.processes.get(limited).max_concurrent_runs == 2  # type: ignore[union-attr]
 
-    env = {**os.environ, "PLAINRUN_DATABASE_URL": database_url, "PLAINRUN_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PLAINRUN_DATABASE_URL": database_url,
+        "PLAINRUN_DATA_DIR": str(tmp_path),
+        "PLAINRUN_OUTBOUND_ALLOW": "127.0.0.1",  # the workers build the runs' outbound rules
+    }
     cmd = [str(Path(sys.executable).parent / "plainrun"), "worker", "--executors", "2", "--concurrency", "2"]
     workers = [
         subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, start_new_session=True) for _ in range(2)

@@ -14,6 +14,7 @@ import pytest
 from plainrun.domain import ids
 from plainrun.domain.agents import Agent
 from plainrun.domain.clock import utcnow
+from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.runs import Outcome, Run, RunState, Stage, Trigger
 from plainrun.services import execution
 from plainrun.services.access import SYSTEM
@@ -68,6 +69,7 @@ def test_a_payload_carries_everything_one_attempt_needs_as_json(services: Servic
         "store": {"url": settings.database_url, "fast": settings.fast, "synchronous": "NORMAL"},
         "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
         "email": None,
+        "outbound": OutboundPolicy.from_settings(settings).to_json(),  # what the HTTP book may reach
     }
     assert orjson.loads(orjson.dumps(payload)) == payload
     assert BlobPlace.from_json(payload["blobs"]) == services.execution.blobs
