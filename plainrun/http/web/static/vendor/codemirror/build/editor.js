@@ -20,6 +20,12 @@ export {
   bracketMatching,
 } from "@codemirror/language";
 export { linter, lintGutter, forceLinting, setDiagnostics } from "@codemirror/lint";
-export { autocompletion, completionKeymap, startCompletion } from "@codemirror/autocomplete";
+export {
+  autocompletion,
+  completionKeymap,
+  startCompletion,
+  snippetCompletion,
+  acceptCompletion,
+} from "@codemirror/autocomplete";
 export { searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 export { tags } from "@lezer/highlight";

@@ -1,0 +1,73 @@
+"""process names unique per agent (processes.name_key, a unique index), and archived processes
+
+A process's name is unique within its agent as a child run names it (``process_key``: case, spaces
+and a leading ``to`` do not count). Processes that already share a name keep it on the oldest;
+each later one is renamed "<name> (2)", "<name> (3)", … (its name shortened to fit when needed).
+
+Revision ID: 0016
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from plainrun.language.names import process_key
+
+revision = "0016"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+MAX_NAME = 100
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    n = 2
+    while True:
+        suffix = f" ({n})"
+        candidate = name[: MAX_NAME - len(suffix)].rstrip() + suffix
+        if process_key(candidate) not in taken:
+            return candidate
+        n += 1
+
+
+def upgrade() -> None:
+    op.add_column("processes", sa.Column("name_key", sa.String(100), nullable=True))
+    op.add_column("processes", sa.Column("archived", sa.Boolean(), nullable=False, server_default=sa.false()))
+    processes = sa.table(
+        "processes",
+        sa.column("id", sa.String),
+        sa.column("agent_id", sa.String),
+        sa.column("name", sa.String),
+        sa.column("name_key", sa.String),
+        sa.column("created_at", sa.DateTime),
+    )
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.select(processes.c.id, processes.c.agent_id, processes.c.name).order_by(
+            processes.c.agent_id, processes.c.created_at, processes.c.id
+        )
+    ).all()
+    taken: dict[str, set[str]] = {}
+    for process_id, agent_id, name in rows:
+        keys = taken.setdefault(agent_id, set())
+        if process_key(name) in keys:
+            name = _free_name(name, keys)
+        keys.add(process_key(name))
+        conn.execute(
+            processes.update()
+            .where(processes.c.id == process_id)
+            .values(name=name, name_key=process_key(name))
+        )
+    with op.batch_alter_table("processes") as batch:
+        batch.alter_column("name_key", existing_type=sa.String(100), nullable=False)
+    op.create_index("uq_processes_name", "processes", ["agent_id", "name_key"], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index("uq_processes_name", table_name="processes")
+    with op.batch_alter_table("processes") as batch:
+        batch.drop_column("archived")
+        batch.drop_column("name_key")
