@@ -4,6 +4,7 @@ versions and their comparison, renaming and archiving; the manual run form."""
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.datastructures import UploadFile
@@ -11,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from plainrun.domain.processes import Process
 from plainrun.domain.runs import Stage, Trigger
+from plainrun.domain.schedules import Schedule
 from plainrun.errors import Conflict, InvalidInput
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
@@ -106,7 +108,7 @@ def create_process(
     return RedirectResponse(f"{UI}/processes/{process.id}", status_code=303)
 
 
-def _process_page(
+def process_view(
     request: Request,
     services: Services,
     viewer: ViewerDep,
@@ -117,8 +119,10 @@ def _process_page(
     problem: str = "",
     name: str | None = None,
     name_error: str = "",
+    mail_form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The process page; a refused form of it comes back as it was typed, with its field's error."""
     principal = viewer.principal
     draft = services.processes.as_draft(process)
     return pages(request).render(
@@ -137,14 +141,26 @@ def _process_page(
         inputs=draft.inputs,
         versions=services.processes.versions(principal, process.id),
         mail=services.mail.settings(principal, process.id),
-        schedules=services.schedules.of_agent(principal, agent_id=process.agent_id, process_id=process.id),
+        mail_form=mail_form or {},
+        schedules=[
+            {"schedule": sc, "summary": services.schedules.summary(sc), "next": _next_local(sc)}
+            for sc in services.schedules.of_agent(principal, agent_id=process.agent_id, process_id=process.id)
+        ],
     )
+
+
+def _next_local(schedule: Schedule) -> str:
+    """A schedule's next slot in its own zone."""
+    if schedule.next_at is None:
+        return ""
+    local = schedule.next_at.astimezone(ZoneInfo(schedule.timezone))
+    return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
 
 
 @router.get("/processes/{process_id}")
 def process_page(request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
     process = services.processes.get(viewer.principal, process_id)
-    return _process_page(request, services, viewer, process)
+    return process_view(request, services, viewer, process)
 
 
 def _save(
@@ -155,11 +171,9 @@ def _save(
         return services.processes.update_draft(viewer.principal, process.id, source=source)
     except ProcessSourceInvalid as exc:
         errors = syntax_errors(exc)
-        return _process_page(
-            request, services, viewer, process, source=source, errors=errors, status_code=400
-        )
+        return process_view(request, services, viewer, process, source=source, errors=errors, status_code=400)
     except Conflict as exc:
-        return _process_page(
+        return process_view(
             request, services, viewer, process, source=source, problem=exc.message, status_code=409
         )
 
@@ -210,7 +224,7 @@ def rename(
     try:
         process = services.processes.update_draft(viewer.principal, process.id, name=name)
     except (InvalidInput, Conflict) as exc:
-        return _process_page(
+        return process_view(
             request, services, viewer, process, name=name, name_error=_error(exc), status_code=exc.status_code
         )
     flash(request, f"Renamed the process “{process.name}”.")

@@ -5,7 +5,7 @@
 // scope (POST /ui/editor/vocabulary). Without JavaScript the textarea is the editor.
 (function () {
   "use strict";
-  var CM = window.PlainrunCM;
+  var CM = null;  // window.PlainrunCM, once every deferred script has run
 
   function csrf() {
     var main = document.getElementById("main");
@@ -31,45 +31,50 @@
    "false yes no today now above").split(" ").forEach(function (w) { KEYWORDS[w] = true; });
   var ARTICLES = { the: true, a: true, an: true };
 
-  var processLanguage = CM && CM.StreamLanguage.define({
-    name: "plainrun-process",
-    startState: function () { return { fact: false }; },
-    token: function (stream, state) {
-      if (stream.sol()) state.fact = false;
-      if (stream.eatSpace()) return null;
-      if (stream.match(/^#.*/)) return "comment";
-      if (stream.column() === 0 && stream.indentation() === 0 && stream.sol()) {
-        stream.skipToEnd();  // a procedure's name line
-        return "heading";
-      }
-      if (stream.match(/^"(?:[^"\\]|\\.)*"?/) || stream.match(/^“[^”]*”?/)) return "string";
-      if (stream.match(/^\d{4}-\d{2}-\d{2}/) || stream.match(/^[$€£]?\d[\d,]*(?:\.\d+)?%?/)) {
-        state.fact = false;
-        return "number";
-      }
-      var word = stream.match(/^[A-Za-z_][\w'’]*/);
-      if (word) {
-        var lower = word[0].toLowerCase();
-        if (ARTICLES[lower]) { state.fact = true; return "keyword"; }
-        if (KEYWORDS[lower]) { state.fact = false; return "keyword"; }
-        return state.fact ? "variableName" : null;
-      }
-      if (stream.match(/^[<>=+\-*\/:,]+/)) { state.fact = false; return "operator"; }
-      stream.next();
-      return null;
-    },
-    languageData: { commentTokens: { line: "#" } }
-  });
+  var processLanguage = null;
+  var colours = null;
 
-  var colours = CM && CM.HighlightStyle.define([
-    { tag: CM.tags.heading, color: "#2456c7", fontWeight: "700" },
-    { tag: CM.tags.keyword, color: "#6f3f99" },
-    { tag: CM.tags.string, color: "#1c7c43" },
-    { tag: CM.tags.number, color: "#9a5b00" },
-    { tag: CM.tags.comment, color: "#5b6475", fontStyle: "italic" },
-    { tag: CM.tags.variableName, color: "#8a1c4a" },
-    { tag: CM.tags.operator, color: "#5b6475" }
-  ]);
+  function setUp() {
+    processLanguage = CM.StreamLanguage.define({
+      name: "plainrun-process",
+      startState: function () { return { fact: false }; },
+      token: function (stream, state) {
+        if (stream.sol()) state.fact = false;
+        if (stream.eatSpace()) return null;
+        if (stream.match(/^#.*/)) return "comment";
+        if (stream.column() === 0 && stream.indentation() === 0 && stream.sol()) {
+          stream.skipToEnd();  // a procedure's name line
+          return "heading";
+        }
+        if (stream.match(/^"(?:[^"\\]|\\.)*"?/) || stream.match(/^“[^”]*”?/)) return "string";
+        if (stream.match(/^\d{4}-\d{2}-\d{2}/) || stream.match(/^[$€£]?\d[\d,]*(?:\.\d+)?%?/)) {
+          state.fact = false;
+          return "number";
+        }
+        var word = stream.match(/^[A-Za-z_][\w'’]*/);
+        if (word) {
+          var lower = word[0].toLowerCase();
+          if (ARTICLES[lower]) { state.fact = true; return "keyword"; }
+          if (KEYWORDS[lower]) { state.fact = false; return "keyword"; }
+          return state.fact ? "variableName" : null;
+        }
+        if (stream.match(/^[<>=+\-*\/:,]+/)) { state.fact = false; return "operator"; }
+        stream.next();
+        return null;
+      },
+      languageData: { commentTokens: { line: "#" } }
+    });
+
+    colours = CM.HighlightStyle.define([
+      { tag: CM.tags.heading, color: "#2456c7", fontWeight: "700" },
+      { tag: CM.tags.keyword, color: "#6f3f99" },
+      { tag: CM.tags.string, color: "#1c7c43" },
+      { tag: CM.tags.number, color: "#9a5b00" },
+      { tag: CM.tags.comment, color: "#5b6475", fontStyle: "italic" },
+      { tag: CM.tags.variableName, color: "#8a1c4a" },
+      { tag: CM.tags.operator, color: "#5b6475" }
+    ]);
+  }
 
   // --- errors as you type -------------------------------------------------------------------------
   function lintSource(url, status) {
@@ -256,7 +261,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll(".editor[data-check]").forEach(mount);
+    CM = window.PlainrunCM || null;
+    if (CM) {
+      setUp();
+      document.querySelectorAll(".editor[data-check]").forEach(mount);
+    }
     document.querySelectorAll("[data-confirm]").forEach(confirming);
     document.querySelectorAll("form[data-run-form]").forEach(runForm);
     document.querySelectorAll("[data-copy]").forEach(copying);

@@ -1,0 +1,269 @@
+"""Authoring in the browser, on SQLite and PostgreSQL: the process editor (colours, errors as you
+type, completion), nothing lost (leaving, publishing, comparing, restoring), names, archiving,
+the run form, schedules, e-mail and the Test Suite."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect
+
+from tests.acceptance.conftest import LiveServer, start_server, stop_server
+from tests.browser.conftest import sign_in_with_key, write_process
+from tests.conftest import _admin, _pg_url
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+_databases = itertools.count()
+
+
+@dataclass
+class Authoring:
+    server: LiveServer
+    agent_id: str
+    key: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        return httpx.request(
+            method, f"{self.url}{path}", headers={"x-api-key": self.key}, timeout=30, **kwargs
+        )
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def authoring(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Authoring]:
+    database_url = None
+    name = ""
+    if request.param == "postgres":
+        template = request.getfixturevalue("pg_template")
+        name = f"plainrun_t{os.getpid()}_ui{next(_databases)}"
+        _admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+        database_url = _pg_url(name)
+    server = start_server(Path(tmp_path_factory.mktemp("authoring")), database_url=database_url)
+    try:
+        yield Authoring(server, server.demo["AGENT_ID"], server.demo["PLAINRUN_KEY"])
+    finally:
+        stop_server(server)
+        if name:
+            _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class Dialogs:
+    """Every dialog a page opened, as (type, message); confirms are accepted unless ``refuse``."""
+
+    seen: list[tuple[str, str]] = field(default_factory=list)
+    refuse: bool = False
+
+    def __call__(self, dialog: Dialog) -> None:
+        self.seen.append((dialog.type, dialog.message))
+        if dialog.type == "confirm" and not self.refuse:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
+@pytest.fixture
+def dialogs() -> Dialogs:
+    return Dialogs()
+
+
+@pytest.fixture
+def page(browser: Browser, authoring: Authoring, dialogs: Dialogs) -> Iterator[Page]:
+    context = browser.new_context(base_url=authoring.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("dialog", dialogs)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    sign_in_with_key(page, authoring.key)
+    yield page
+    context.close()
+    assert errors == [], f"errors in the browser: {errors}"
+
+
+def editor_text(page: Page) -> str:
+    return str(page.evaluate("() => document.querySelector('.editor.cm').plainrunView.state.doc.toString()"))
+
+
+def create(page: Page, authoring: Authoring, source: str) -> str:
+    page.goto(f"/ui/agents/{authoring.agent_id}/processes")
+    write_process(page, source)
+    page.get_by_role("button", name="Create the process").click()
+    page.wait_for_url(re.compile(r"/ui/processes/\w+$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def test_the_editor_colours_checks_and_completes_as_you_type(page: Page, authoring: Authoring) -> None:
+    page.goto(f"/ui/agents/{authoring.agent_id}/processes")
+    content = page.locator(".editor.cm .cm-content")
+    content.click()
+    page.keyboard.type("to welcome a guest\n")
+    page.keyboard.type('  the greeting is "hello"\n')
+    # The name line is coloured as a procedure's name; a string as a string.
+    heading = page.locator(".cm-line").first.locator("span").first
+    expect(heading).to_have_css("color", "rgb(36, 86, 199)")
+    expect(page.locator(".cm-line").nth(1).locator("span", has_text='"hello"')).to_have_css(
+        "color", "rgb(28, 124, 67)"
+    )
+    # An error as you type, from the server's parser, with its line and column.
+    page.keyboard.type('  the shout is "unclosed')
+    status = page.locator(".lint-status")
+    expect(status).to_contain_text("Line 3, column", timeout=20_000)
+    expect(page.locator(".cm-lint-marker-error")).to_have_count(1)
+    page.keyboard.type('"\n')
+    expect(status).to_have_text("No syntax errors.", timeout=20_000)
+    # Completion of a book's phrase, with its parameters as fields.
+    page.keyboard.type("  uppercas")
+    options = page.locator(".cm-tooltip-autocomplete li")
+    expect(options.filter(has_text="uppercase a (text)")).to_have_count(1)
+    expect(options.filter(has_text="uppercase a (text)")).to_contain_text("book · text")
+    page.keyboard.press("Enter")
+    expect(page.locator(".cm-line").nth(3)).to_have_text("  uppercase the text")
+    # Completion of the facts in scope: what this procedure defined.
+    page.keyboard.press("End")
+    page.keyboard.type("\n  say the gre")
+    expect(options.filter(has_text="greeting")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator(".cm-line").nth(4)).to_have_text("  say the greeting")
+    # The process's own procedures are offered too.
+    write_process(page, "to welcome a guest\n  say 1\n\nto check a (door)\n  say 2\n")
+    page.locator(".cm-line").nth(1).click()
+    page.keyboard.press("End")
+    page.keyboard.type("\n  check")
+    expect(options.filter(has_text="check a (door)")).to_contain_text("this process · door")
+
+
+def test_nothing_is_lost_leaving_publishing_comparing_and_restoring(
+    page: Page, authoring: Authoring, dialogs: Dialogs
+) -> None:
+    first = 'to stamp a letter\n  the output stamp is "first"\n'
+    process_id = create(page, authoring, first)
+    # Leaving with unsaved edits asks first (and staying keeps them).
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type('  say "edited"')
+    expect(page.locator("[data-unsaved]")).to_have_text("Unsaved changes.")
+    page.get_by_role("link", name="View Runs").click()
+    expect(page).to_have_url(re.compile(rf"/ui/processes/{process_id}$"))
+    assert ("beforeunload", "") in dialogs.seen
+    assert editor_text(page).endswith('say "edited"')
+    # Publish publishes exactly the editor's text (saved first).
+    page.get_by_role("button", name="Save and publish").click()
+    expect(page.locator(".flash")).to_have_text("Published version 1.")
+    version = authoring.api("GET", f"/v2/processes/{process_id}/versions/1").json()
+    assert version["source"] == first + '  say "edited"'
+    # Publishing the same text again makes no version, and says so.
+    page.get_by_role("button", name="Save and publish").click()
+    expect(page.locator(".flash")).to_have_text(
+        "The draft is the same as version 1: no new version was published."
+    )
+    again = authoring.api("POST", f"/v2/processes/{process_id}/publish")
+    assert again.status_code == 200 and again.json()["created"] is False and again.json()["version"] == 1
+    assert len(authoring.api("GET", f"/v2/processes/{process_id}/versions").json()["items"]) == 1
+    # Change and publish version 2, then compare 1 with 2 and restore 1 into the draft.
+    write_process(page, first + '  say "second"\n')
+    page.get_by_role("button", name="Save and publish").click()
+    expect(page.locator(".flash")).to_have_text("Published version 2.")
+    page.goto(f"/ui/processes/{process_id}/compare?old=1&new=2")
+    expect(page.locator("tr.diff-removed")).to_contain_text('say "edited"')
+    expect(page.locator("tr.diff-added")).to_contain_text('say "second"')
+    expect(page.locator("tr.diff-same")).to_have_count(2)
+    page.get_by_label("New").select_option("1")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator("#compare-summary")).to_have_text("Version 1 and version 1 are the same.")
+    page.get_by_role("button", name="Restore version 1 into the draft").click()
+    expect(page.locator(".flash")).to_contain_text("Restored version 1 into the draft")
+    assert editor_text(page) == first + '  say "edited"'
+    assert ("confirm", "Replace the draft with version 1? The versions are kept.") in dialogs.seen
+
+
+def test_names_are_unique_follow_the_first_line_and_are_never_cut(page: Page, authoring: Authoring) -> None:
+    process_id = create(page, authoring, "to file a claim\n  say 1\n")
+    # The same name again: refused with a clear error, and the text is kept.
+    page.goto(f"/ui/agents/{authoring.agent_id}/processes")
+    write_process(page, "to File a  Claim\n  say 2\n")
+    page.get_by_role("button", name="Create the process").click()
+    expect(page.locator("#name-error")).to_contain_text("already named")
+    assert editor_text(page) == "to File a  Claim\n  say 2\n"
+    duplicate = authoring.api(
+        "POST", "/v2/processes", json={"agent_id": authoring.agent_id, "source": "to file a claim\n  say 3\n"}
+    )
+    assert duplicate.status_code == 409
+    assert set(duplicate.json()) == {"status_code", "message", "details"}
+    # A name over the limit is refused with the limit, never cut.
+    long_line = "to " + " ".join(["approve"] * 15)
+    page.goto(f"/ui/agents/{authoring.agent_id}/processes")
+    write_process(page, long_line + "\n  say 1\n")
+    page.get_by_role("button", name="Create the process").click()
+    expect(page.locator("#syntax-errors")).to_contain_text("the limit is 100")
+    # The name follows the first line …
+    page.goto(f"/ui/processes/{process_id}")
+    write_process(page, "to file an insurance claim\n  say 1\n")
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("file an insurance claim")
+    # … and can be changed; a bad name keeps what was typed, with the field's own message.
+    name = page.get_by_label("Name", exact=True)
+    name.fill("x" * 101)
+    page.get_by_role("button", name="Rename").click()
+    expect(page.locator("#process-name-error")).to_have_text("at most 100 characters")
+    expect(name).to_have_value("x" * 101)
+    name.fill("Claims intake")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Claims intake")
+    # Archiving keeps the runs and takes the process out of the list.
+    run = authoring.api(
+        "POST",
+        "/v2/runs",
+        json={"agent_id": authoring.agent_id, "process_id": process_id, "stage": "Draft", "inputs": []},
+    )
+    assert run.status_code in (200, 201), run.text
+    page.get_by_role("button", name="Archive").click()
+    expect(page.locator(".flash")).to_contain_text("its runs are kept")
+    page.goto(f"/ui/agents/{authoring.agent_id}/processes")
+    expect(page.get_by_role("link", name="Claims intake")).to_have_count(0)
+    page.get_by_role("link", name="Archived processes").click()
+    expect(page.get_by_role("link", name="Claims intake")).to_have_count(1)
+    assert (
+        authoring.api("GET", f"/v2/runs/{run.json()['id']}?agent_id={authoring.agent_id}").status_code == 200
+    )
+
+
+def test_the_run_form_follows_the_chosen_stage(page: Page, authoring: Authoring) -> None:
+    process_id = create(page, authoring, "to greet a visitor\n  the output text is the salutation\n")
+    page.get_by_role("button", name="Save and publish").click()
+    write_process(page, "to greet a visitor\n  the output text is the visitor name\n")
+    page.get_by_role("button", name="Save the draft").click()
+    page.goto(f"/ui/processes/{process_id}/run?stage=Published")
+    expect(page.get_by_label("salutation", exact=True)).to_be_visible()
+    expect(page.get_by_label("visitor name", exact=True)).to_be_hidden()
+    expect(page.locator("[data-stage-inputs=Published]")).to_contain_text("required")
+    expect(page.locator("[data-stage-inputs=Published]")).to_contain_text("An input left empty is not given")
+    page.get_by_label("Draft (revision 2)").check()
+    expect(page.get_by_label("visitor name", exact=True)).to_be_visible()
+    expect(page.get_by_label("salutation", exact=True)).to_be_hidden()
+    page.get_by_label("visitor name", exact=True).fill("Ada")
+    page.get_by_role("button", name="Start the run").click()
+    page.wait_for_url(re.compile(r"/ui/runs/\w+$"))
+    run = authoring.api("GET", f"/v2/runs/{page.url.rsplit('/', 1)[1]}?agent_id={authoring.agent_id}").json()
+    assert run["inputs"] == [{"name": "visitor name", "value": "Ada"}]
