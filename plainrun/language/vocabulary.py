@@ -44,8 +44,8 @@ def vocabulary(source: str, line: int = 0, *, library: Library | None = None) ->
             kind, phrase = read_phrase(root.tokens)
         except PhraseError:
             continue
-        words = [t.text for t in root.tokens]
-        label = " ".join(words[1:] if kind == "to" else words)
+        words = root.text.split()
+        label = " ".join(words[1:] if kind == "to" else words)  # as written: "check a (door)"
         phrases.append(PhraseInfo(label, kind, "file", tuple(phrase.params)))
         if root.number <= line:
             around = (root, phrase)

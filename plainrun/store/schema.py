@@ -290,6 +290,8 @@ test_cases = sa.Table(
     sa.Column("source_run_id", Id, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_test_cases_process", "process_id", "id"),
+    # A run makes one test case at most.
+    sa.Index("uq_test_cases_run", "source_run_id", unique=True),
 )
 
 test_runs = sa.Table(

@@ -1,18 +1,31 @@
-"""The Test Suite's pages: a process's test cases and test runs, each result with its outputs."""
+"""The Test Suite's pages: a process's test cases (which outputs each compares) and test runs
+(counts by status; a failing case with all its outputs, the differing ones marked, and the actual
+value to accept)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from plainrun.domain.runs import Stage
+from plainrun.domain.testsuite import TestCase, TestResult
 from plainrun.errors import NotFound
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
+
+STATUSES = ("Passed", "Failed", "Guidance Required", "Skipped", "Pending")
+
+
+def _counts(results: list[TestResult]) -> dict[str, int]:
+    """How many results of each status (every status, none left out)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
 
 
 @router.get("/processes/{process_id}/tests")
@@ -24,7 +37,43 @@ def tests_page(request: Request, process_id: str, viewer: ViewerDep, services: S
         for r in services.tests.history(viewer.principal, process.agent_id).items
         if process.id in r.process_ids
     ][:20]
-    return pages(request).render(request, "tests.html", process=process, cases=cases, history=history)
+    counts = {r.id: _counts(services.tests.get(viewer.principal, r.id)[1]) for r in history}
+    outputs = {c.id: _output_names(c, services.tests.outputs_of(viewer.principal, c)) for c in cases}
+    return pages(request).render(
+        request, "tests.html", process=process, cases=cases, history=history, counts=counts, outputs=outputs
+    )
+
+
+def _output_names(case: TestCase, outputs: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    """Each output a case can compare, and whether it does."""
+    compared = {o["name"] for o in case.expected}
+    names = [o["name"] for o in outputs] + [n for n in compared if n not in {o["name"] for o in outputs}]
+    return [(name, name in compared) for name in names]
+
+
+@router.post("/test-cases/{case_id}/outputs")
+async def compared_outputs(
+    request: Request, case_id: str, viewer: ViewerDep, services: ServicesDep
+) -> Response:
+    form = await request.form(max_fields=1000)
+    names = [str(v) for v in form.getlist("output")]
+    case = services.tests.compare_outputs(viewer.principal, case_id, names)
+    flash(request, f"The test case “{case.name}” compares {len(case.expected)} output(s).")
+    return RedirectResponse(f"{UI}/processes/{case.process_id}/tests", status_code=303)
+
+
+@router.post("/test-cases/{case_id}/accept")
+def accept(
+    request: Request,
+    case_id: str,
+    viewer: ViewerDep,
+    services: ServicesDep,
+    test_run_id: Annotated[str, Form(max_length=26)],
+    output: Annotated[str, Form(max_length=200)],
+) -> Response:
+    case = services.tests.accept(viewer.principal, case_id, test_run_id, output)
+    flash(request, f"The test case “{case.name}” now expects the actual value of {output}.")
+    return RedirectResponse(f"{UI}/test-runs/{test_run_id}", status_code=303)
 
 
 @router.post("/processes/{process_id}/tests")
@@ -65,9 +114,13 @@ def test_run_page(request: Request, test_run_id: str, viewer: ViewerDep, service
         c.id: c
         for c in services.tests.cases(viewer.principal, agent_id=process.agent_id, process_id=process.id)
     }
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
+    actual = {
+        r.test_case_id: {
+            o["name"]: o["value"] for o in services.runs.get(viewer.principal, r.run_id).outputs or []
+        }
+        for r in results
+        if r.status == "Failed" and r.run_id
+    }
     return pages(request).render(
         request,
         "test_run.html",
@@ -75,7 +128,8 @@ def test_run_page(request: Request, test_run_id: str, viewer: ViewerDep, service
         test_run=test_run,
         results=results,
         cases=cases,
-        counts=counts,
+        counts=_counts(results),
+        actual=actual,
     )
 
 

@@ -12,6 +12,12 @@
     return main ? main.getAttribute("data-csrf") || "" : "";
   }
 
+  // The response's Content-Security-Policy nonce: CodeMirror's one <style> element carries it.
+  function nonce() {
+    var meta = document.querySelector("meta[name=csp-nonce]");
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
   function post(url, body) {
     return fetch(url, {
       method: "POST",
@@ -165,7 +171,8 @@
               label: p.label, type: p.kind === "to" ? "function" : "property", detail: detail
             });
           }),
-          validFor: /^[\w'’ ]*$/
+          // Once "the" is typed, a fact follows: ask again rather than filter the phrases.
+          validFor: function (typed) { return /^[\w'’ ]*$/.test(typed) && !/(^|\s)the\s/i.test(typed); }
         };
       }).catch(function () { return null; });
     };
@@ -189,6 +196,7 @@
       state: CM.EditorState.create({
         doc: text.value,
         extensions: [
+          CM.EditorView.cspNonce.of(nonce()),
           CM.lineNumbers(),
           CM.highlightActiveLineGutter(),
           CM.history(),

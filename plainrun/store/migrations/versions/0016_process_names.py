@@ -1,4 +1,5 @@
-"""process names unique per agent (processes.name_key, a unique index), and archived processes
+"""process names unique per agent (processes.name_key, a unique index), archived processes, and a
+run made into one test case at most
 
 A process's name is unique within its agent as a child run names it (``process_key``: case, spaces
 and a leading ``to`` do not count). Processes that already share a name keep it on the oldest;
@@ -64,9 +65,33 @@ def upgrade() -> None:
     with op.batch_alter_table("processes") as batch:
         batch.alter_column("name_key", existing_type=sa.String(100), nullable=False)
     op.create_index("uq_processes_name", "processes", ["agent_id", "name_key"], unique=True)
+    _one_case_per_run(conn)
+    op.create_index("uq_test_cases_run", "test_cases", ["source_run_id"], unique=True)
+
+
+def _one_case_per_run(conn: sa.Connection) -> None:
+    """A run already made into several test cases keeps its oldest; the later ones stay test cases,
+    no longer tied to the run."""
+    cases = sa.table(
+        "test_cases",
+        sa.column("id", sa.String),
+        sa.column("source_run_id", sa.String),
+        sa.column("created_at"),
+    )
+    seen: set[str] = set()
+    rows = conn.execute(
+        sa.select(cases.c.id, cases.c.source_run_id)
+        .where(cases.c.source_run_id.is_not(None))
+        .order_by(cases.c.created_at, cases.c.id)
+    ).all()
+    for case_id, run_id in rows:
+        if run_id in seen:
+            conn.execute(cases.update().where(cases.c.id == case_id).values(source_run_id=None))
+        seen.add(run_id)
 
 
 def downgrade() -> None:
+    op.drop_index("uq_test_cases_run", table_name="test_cases")
     op.drop_index("uq_processes_name", table_name="processes")
     with op.batch_alter_table("processes") as batch:
         batch.drop_column("archived")
