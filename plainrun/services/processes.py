@@ -150,7 +150,10 @@ class ProcessService:
             name = check_name(name, MAX_NAME)
         if source is not None:
             info = self.inspect(source)
-            followed = self.inspect_stored(process.draft_sha256).name
+            try:
+                followed = self.inspect_stored(process.draft_sha256).name
+            except ProcessSourceInvalid:  # a stored draft that no longer parses names nothing
+                followed = None
             if name is None and process.name == followed and info.name != followed:
                 name = info.name
         return self.store.processes.update(
