@@ -238,7 +238,7 @@ def test_names_are_unique_follow_the_first_line_and_are_never_cut(page: Page, au
     run = authoring.api(
         "POST",
         "/v2/runs",
-        json={"agent_id": authoring.agent_id, "process_id": process_id, "stage": "Draft", "inputs": []},
+        json={"agent_id": authoring.agent_id, "process_id": process_id, "stage": "Draft", "name": "kept"},
     )
     assert run.status_code in (200, 201), run.text
     page.get_by_role("button", name="Archive").click()
@@ -270,3 +270,183 @@ def test_the_run_form_follows_the_chosen_stage(page: Page, authoring: Authoring)
     page.wait_for_url(re.compile(r"/ui/runs/\w+$"))
     run = authoring.api("GET", f"/v2/runs/{page.url.rsplit('/', 1)[1]}?agent_id={authoring.agent_id}").json()
     assert run["inputs"] == [{"name": "visitor name", "value": "Ada"}]
+
+
+def test_schedules_are_made_and_changed_in_the_ui(page: Page, authoring: Authoring, dialogs: Dialogs) -> None:
+    process_id = create(page, authoring, "to send a digest\n  the output subject is the topic\n")
+    page.get_by_role("button", name="Save and publish").click()
+    page.get_by_role("link", name="New schedule").click()
+    # A bad value is refused with that field's own message, and what was typed stays.
+    page.get_by_label("Name", exact=True).fill("weekday digest")
+    page.get_by_label("Repeats").select_option("cron")
+    page.get_by_label("Cron expression").fill("0 9 * * 1-5")
+    page.get_by_label("Time zone").fill("Europe/Atlantis")
+    page.get_by_label("Input: topic").fill("sales")
+    page.get_by_role("button", name="Create the schedule").click()
+    expect(page.locator("#timezone-error")).to_have_text("The time zone is not an IANA time zone name.")
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Atlantis")
+    expect(page.get_by_label("Cron expression")).to_have_value("0 9 * * 1-5")
+    expect(page.get_by_label("Input: topic")).to_have_value("sales")
+    page.get_by_label("Time zone").fill("Europe/Berlin")
+    page.get_by_role("button", name="Create the schedule").click()
+    page.wait_for_url(re.compile(r"/ui/schedules/\w+$"))
+    schedule_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#schedule-summary")).to_contain_text("every weekday at 09:00, Europe/Berlin")
+    fires = page.locator("#next-fires li")
+    expect(fires).to_have_count(5)
+    for text in fires.all_inner_texts():
+        assert re.search(r"^(Mon|Tue|Wed|Thu|Fri) \d{4}-\d\d-\d\d 09:00 CES?T$", text), text
+    # Every kind the API has, edited in place.
+    for kind, fill, words in [
+        ("hourly", {"Minute of the hour (hourly)": "15"}, "every hour at minute 15"),
+        ("daily", {"Time, HH:MM (daily, weekly)": "07:30"}, "every day at 07:30"),
+        ("every", {"Every N minutes": "45"}, "every 45 minutes"),
+    ]:
+        page.get_by_label("Repeats").select_option(kind)
+        for label, value in fill.items():
+            page.get_by_label(label).fill(value)
+        page.get_by_role("button", name="Save the schedule").click()
+        expect(page.locator("#schedule-summary")).to_contain_text(f"{words}, Europe/Berlin")
+    page.get_by_label("Repeats").select_option("weekly")
+    page.get_by_label("Day (weekly)").select_option("friday")
+    page.get_by_label("Time, HH:MM (daily, weekly)").fill("25:00")
+    page.get_by_role("button", name="Save the schedule").click()
+    expect(page.locator("#at-error")).to_contain_text("HH:MM")
+    expect(page.get_by_label("Time, HH:MM (daily, weekly)")).to_have_value("25:00")
+    page.get_by_label("Time, HH:MM (daily, weekly)").fill("16:45")
+    page.get_by_label("Missed slots").select_option("all_within")
+    page.get_by_label("Window in seconds (run each one)").fill("3600")
+    page.get_by_role("button", name="Save the schedule").click()
+    expect(page.locator("#schedule-summary")).to_contain_text("every Friday at 16:45, Europe/Berlin")
+    api = authoring.api("GET", f"/v2/schedules/{schedule_id}").json()
+    assert (api["kind"], api["catch_up"]) == ("weekly", {"policy": "all_within", "window_s": 3600})
+    assert api["inputs"] == [{"name": "topic", "value": "sales"}]
+    # Disable, enable, delete (asked first).
+    page.get_by_role("button", name="Disable").click()
+    expect(page.locator(".flash")).to_contain_text("Disabled the schedule")
+    expect(page.locator("#next-h + p")).to_have_text("None: the schedule is disabled.")
+    page.get_by_role("button", name="Enable").click()
+    expect(page.locator("#next-fires li")).to_have_count(5)
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(".flash")).to_contain_text("Deleted the schedule “weekday digest”")
+    assert any(kind == "confirm" and "Delete the schedule" in text for kind, text in dialogs.seen)
+    assert authoring.api("GET", f"/v2/schedules/{schedule_id}").status_code == 404
+    expect(page).to_have_url(re.compile(rf"/ui/processes/{process_id}"))
+
+
+def test_e_mail_addresses_and_senders_are_managed_in_the_ui(
+    page: Page, authoring: Authoring, dialogs: Dialogs
+) -> None:
+    create(page, authoring, "to read the post\n  say 1\n")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    address = page.locator("#address-Draft").inner_text()
+    page.get_by_role("button", name="Copy the Draft address").click()
+    expect(page.get_by_role("button", name="Copy the Draft address")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == address
+    # Rotating asks first: refused, nothing changes; accepted, a new address.
+    dialogs.refuse = True
+    page.get_by_role("button", name="Rotate the Draft address").click()
+    expect(page.locator("#address-Draft")).to_have_text(address)
+    dialogs.refuse = False
+    page.get_by_role("button", name="Rotate the Draft address").click()
+    expect(page.locator(".flash")).to_contain_text("the old one is refused from now on")
+    assert page.locator("#address-Draft").inner_text() != address
+    # Who may send: a bad entry keeps what was typed, with the field's message.
+    page.get_by_label("Only the senders listed below").check()
+    page.get_by_label(re.compile("^Listed senders and domains")).fill("ana@example.com\nnot an address")
+    page.get_by_role("button", name="Save who may send").click()
+    expect(page.locator("#mail-senders-error")).to_have_text("A sender is an e-mail address or @domain.")
+    expect(page.get_by_label(re.compile("^Listed senders and domains"))).to_have_value(
+        "ana@example.com\nnot an address"
+    )
+    expect(page.get_by_label("Only the senders listed below")).to_be_checked()
+    page.get_by_label(re.compile("^Listed senders and domains")).fill("Ana@Example.com\n@partner.example")
+    page.get_by_role("button", name="Save who may send").click()
+    expect(page.locator(".flash")).to_have_text("Saved who may send e-mail to the process.")
+    expect(page.get_by_label(re.compile("^Listed senders and domains"))).to_have_value(
+        "ana@example.com\n@partner.example"
+    )
+    page.get_by_label(re.compile("^The agent's members \\(one a line")).fill("boss@acme.example")
+    page.get_by_role("button", name="Save the members").click()
+    expect(page.locator(".flash")).to_have_text("Saved the agent's members.")
+    page.get_by_label("The agent's members", exact=True).check()
+    page.get_by_role("button", name="Save who may send").click()
+    expect(page.get_by_label("The agent's members", exact=True)).to_be_checked()
+    expect(page.get_by_label(re.compile("^The agent's members \\(one a line"))).to_have_value(
+        "boss@acme.example"
+    )
+    page.get_by_label("Anyone").check()
+    page.get_by_role("button", name="Save who may send").click()
+    expect(page.get_by_label("Anyone")).to_be_checked()
+
+
+def test_the_test_suite_counts_marks_accepts_and_asks_before_removing(
+    page: Page, authoring: Authoring, dialogs: Dialogs
+) -> None:
+    source = """to price a parcel
+  the output total is the weight * 2
+  the output label is "parcel"
+"""
+    process_id = create(page, authoring, source)
+    page.get_by_role("button", name="Save and publish").click()
+    started = authoring.api(
+        "POST",
+        "/v2/runs",
+        json={
+            "agent_id": authoring.agent_id,
+            "process_id": process_id,
+            "stage": "Published",
+            "name": "parcel of 3",
+            "inputs": [{"name": "weight", "value": 3}],
+        },
+    ).json()
+    run_id = started["id"]
+    for _ in range(120):
+        if (
+            authoring.api("GET", f"/v2/runs/{run_id}?agent_id={authoring.agent_id}").json()["status"]
+            == "Succeeded"
+        ):
+            break
+        page.wait_for_timeout(500)
+    added = authoring.api("POST", "/v2/test-cases", json={"run_ids": [run_id, run_id]})
+    assert added.status_code in (200, 201), added.text
+    assert [r["result"] for r in added.json()["results"]] == ["added", "refused"]
+    again = authoring.api("POST", "/v2/test-cases", json={"run_ids": [run_id]}).json()["results"]
+    assert again[0]["result"] == "refused" and "already the test case" in again[0]["message"]
+    # Change the draft so that one output differs, and run the tests against the draft.
+    page.goto(f"/ui/processes/{process_id}")
+    write_process(page, source.replace("* 2", "* 3"))
+    page.get_by_role("button", name="Save the draft").click()
+    page.goto(f"/ui/processes/{process_id}/tests")
+    page.get_by_label("Against").select_option("Draft")
+    page.get_by_role("button", name="Run tests").click()
+    expect(page.locator("#test-run-state")).to_have_text("Finished", timeout=60_000)
+    expect(page.locator("[data-count=Failed]")).to_have_text("1 failed")
+    expect(page.locator("[data-count=Passed]")).to_have_text("0 passed")
+    expect(page.locator("[data-count='Guidance Required']")).to_have_text("0 guidance required")
+    expect(page.locator("[data-count=Skipped]")).to_have_text("0 skipped")
+    # All outputs shown; the differing one marked, with its actual value to accept.
+    rows = page.locator("tr.result-failed")
+    expect(rows).to_have_count(2)
+    expect(page.locator("tr.result-failed.differs")).to_contain_text("total")
+    expect(page.locator("tr.result-failed.differs")).to_contain_text("9")
+    expect(page.locator("tr.result-failed:not(.differs)")).to_contain_text("label")
+    page.get_by_role("button", name="Accept the actual value of total").click()
+    expect(page.locator(".flash")).to_contain_text("now expects the actual value of total")
+    page.goto(f"/ui/processes/{process_id}/tests")
+    expect(page.locator("tbody tr").first).to_contain_text("total: 9")
+    expect(page.locator("li[data-test-run]").first).to_contain_text("1 failed")
+    # Choose the outputs the case compares.
+    page.get_by_label("label", exact=True).uncheck()
+    page.get_by_role("button", name="Save the outputs compared").click()
+    expect(page.locator(".flash")).to_contain_text("compares 1 output(s)")
+    expect(page.locator("tbody tr").first).not_to_contain_text("label: parcel")
+    # Removing asks first.
+    dialogs.refuse = True
+    page.get_by_role("button", name=re.compile("^Remove the test case")).click()
+    expect(page.locator("tbody tr").first).to_contain_text("total: 9")
+    dialogs.refuse = False
+    page.get_by_role("button", name=re.compile("^Remove the test case")).click()
+    expect(page.locator(".flash")).to_have_text("Removed the test case.")
+    cases = authoring.api("GET", f"/v2/test-cases?process_id={process_id}&agent_id={authoring.agent_id}")
+    assert cases.json()["items"] == []
