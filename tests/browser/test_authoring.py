@@ -441,6 +441,15 @@ def test_the_test_suite_counts_marks_accepts_and_asks_before_removing(
     page.get_by_role("button", name="Save the outputs compared").click()
     expect(page.locator(".flash")).to_contain_text("compares 1 output(s)")
     expect(page.locator("tbody tr").first).not_to_contain_text("label: parcel")
+    # The same through the API.
+    listed = authoring.api("GET", f"/v2/test-cases?process_id={process_id}&agent_id={authoring.agent_id}")
+    case_id = listed.json()["items"][0]["id"]
+    put = authoring.api("PUT", f"/v2/test-cases/{case_id}/outputs", json={"outputs": ["total", "label"]})
+    assert put.status_code == 200 and [o["name"] for o in put.json()["expected"]] == ["total", "label"]
+    bad = authoring.api("PUT", f"/v2/test-cases/{case_id}/outputs", json={"outputs": ["nope"]})
+    assert bad.status_code == 400 and set(bad.json()) == {"status_code", "message", "details"}
+    page.reload()
+    expect(page.locator("tbody tr").first).to_contain_text("label: parcel")
     # Removing asks first.
     dialogs.refuse = True
     page.get_by_role("button", name=re.compile("^Remove the test case")).click()

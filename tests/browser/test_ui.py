@@ -160,7 +160,7 @@ def test_sign_in_create_publish_run_archive_unarchive_and_test(page: Page, site:
     page.get_by_label("Against").select_option("Draft")
     page.get_by_role("button", name="Run tests").click()
     expect(page.locator("#test-run-state")).to_have_text("Finished", timeout=30_000)
-    expect(page.locator("tr.result-failed td")).to_have_text(["Failed", "total", "42", "43", "run"])
+    expect(page.locator("tr.result-failed td")).to_contain_text(["Failed", "total", "42", "43", "run"])
     shot(page, "10b-test-run-failed")
 
     # The API sees what the browser did.
