@@ -51,12 +51,16 @@ def upgrade() -> None:
             processes.c.agent_id, processes.c.created_at, processes.c.id
         )
     ).all()
-    taken: dict[str, set[str]] = {}
+    existing: dict[str, set[str]] = {}  # every name an agent's processes have: a new one avoids them all
+    for _, agent_id, name in rows:
+        existing.setdefault(agent_id, set()).add(process_key(name))
+    claimed: dict[str, set[str]] = {}
     for process_id, agent_id, name in rows:
-        keys = taken.setdefault(agent_id, set())
-        if process_key(name) in keys:
-            name = _free_name(name, keys)
-        keys.add(process_key(name))
+        mine = claimed.setdefault(agent_id, set())
+        if process_key(name) in mine:
+            name = _free_name(name, existing[agent_id] | mine)
+            existing[agent_id].add(process_key(name))
+        mine.add(process_key(name))
         conn.execute(
             processes.update()
             .where(processes.c.id == process_id)
