@@ -37,7 +37,7 @@ import pytest
 NETNS_PREFIX = "plainrun-"
 _OWNED = re.compile(r"^(?:plainrun-(\d+)-[a-z]+|pr[bv](\d+)[a-z]?)$")
 #: The /24s are taken from here: 10.231.N.0/24 with the first N that no address of the machine is in.
-SUBNETS = ipaddress.ip_network("10.231.0.0/16")
+SUBNETS = ipaddress.IPv4Network("10.231.0.0/16")
 _LOCK = Path(tempfile.gettempdir()) / "plainrun-hosts.lock"
 
 
