@@ -131,7 +131,7 @@ def network(names: Sequence[str]) -> Iterator[Network]:
     tag = str(os.getpid())
     bridge = f"prb{tag}"
     made: list[Host] = []
-    with _locked():
+    with locked():
         remove_leftovers()
         subnet = _free_subnet()
         gateway = str(subnet.network_address + 1)
@@ -219,7 +219,7 @@ def _free_subnet() -> ipaddress.IPv4Network:
 
 
 @contextlib.contextmanager
-def _locked() -> Iterator[None]:
+def locked() -> Iterator[None]:
     """One test process at a time makes or removes namespaces (and picks a subnet)."""
     with open(_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

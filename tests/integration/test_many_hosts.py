@@ -45,6 +45,7 @@ from tests.integration.hosts import (
     Host,
     Network,
     ip,
+    locked,
     network,
     remove_leftovers,
     require_namespaces,
@@ -415,19 +416,20 @@ def test_what_a_crashed_run_left_is_removed_and_nothing_else() -> None:
     require_namespaces()
     gone = subprocess.Popen(["true"])
     gone.wait()
-    leftover, others = f"{NETNS_PREFIX}{gone.pid}-a", "plainrun-kept-a"
-    for name in (leftover, others):
-        ip("netns", "add", name)
-    ip("link", "add", f"prb{gone.pid}", "type", "bridge")
-    try:
-        removed = remove_leftovers()
-        assert leftover in removed and f"prb{gone.pid}" in removed
-        names = ip("netns", "list")
-        assert leftover not in names and others in names
-        assert f"prb{gone.pid}" not in ip("-o", "link", "show")
-    finally:
-        for name in (leftover, others):
+    leftover, kept, bridge = f"{NETNS_PREFIX}{gone.pid}-a", f"{NETNS_PREFIX}kept-a", f"prb{gone.pid}"
+    with locked():  # no other test process removes them first
+        try:
+            for name in (leftover, kept):
+                ip("netns", "add", name)
+            ip("link", "add", bridge, "type", "bridge")
+            removed = remove_leftovers()
+            assert leftover in removed and bridge in removed
+            names = ip("netns", "list")
+            assert leftover not in names and kept in names
+            assert bridge not in ip("-o", "link", "show")
+        finally:
+            for name in (leftover, kept):
+                with contextlib.suppress(RuntimeError):
+                    ip("netns", "del", name)
             with contextlib.suppress(RuntimeError):
-                ip("netns", "del", name)
-        with contextlib.suppress(RuntimeError):
-            ip("link", "del", f"prb{gone.pid}")
+                ip("link", "del", bridge)
