@@ -72,6 +72,7 @@ def test_a_message_becomes_its_facts_with_every_recipient_and_the_date_in_utc() 
     assert email.facts([{"id": "f1", "name": "a.pdf", "size": 3, "content_type": "application/pdf"}]) == {
         "subject": "Invoice A-17",
         "sender": "ap@acme.example",  # the From header's address, not the envelope
+        "envelope sender": "bounce@acme.example",
         "to": "p-abc@plainrun.localhost, b@acme.example",
         "recipients": ["p-abc@plainrun.localhost", "b@acme.example", "boss@acme.example"],
         "date": "2024-06-04T08:30:00+00:00",
@@ -79,6 +80,7 @@ def test_a_message_becomes_its_facts_with_every_recipient_and_the_date_in_utc() 
         "html body": "",
         "attachments": [{"id": "f1", "name": "a.pdf", "size": 3, "content_type": "application/pdf"}],
         "message id": "<m1@acme.example>",
+        "hops": 0,
     }
 
 
