@@ -121,7 +121,8 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
             files(settings.max_email_bytes),
             domain=settings.mail_domain,
             max_bytes=settings.max_email_bytes,
-            max_text_chars=Limits().max_text_chars,
+            # A body is bounded by the text a run holds (and can never decode past the message's size).
+            max_text_chars=min(settings.max_email_bytes, Limits().max_text_chars),
             max_hops=settings.max_mail_hops,
             per_minute=settings.mail_runs_per_minute,
         ),
