@@ -50,7 +50,8 @@ _TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTA
 
 MODES = ("anyone", "members", "restricted")
 MAX_SENDERS = 1000
-_SENDER = re.compile(r"^([^@\s<>]+)?@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
+#: A domain's labels may be internationalised (SMTPUTF8 mail names them in UTF-8).
+_SENDER = re.compile(r"^([^@\s<>]+)?@[^\W_](?:[\w.-]*[^\W_])?$")
 
 #: Headers of the mail the service sends (``plainrun.books.mail``), read back here to stop loops.
 AUTO_SUBMITTED = "Auto-Submitted"
