@@ -198,7 +198,12 @@ def test_the_limit_is_a_process_setting_of_the_api(database_url: str, tmp_path: 
             assert set(r.json()) == {"status_code", "message", "details"}
         r = client.post(
             "/v2/processes",
-            json={"agent_id": agent_id, "source": FETCH, "name": "fetch 3", "settings": {"max_concurrency": 3}},
+            json={
+                "agent_id": agent_id,
+                "source": FETCH,
+                "name": "fetch 3",
+                "settings": {"max_concurrency": 3},
+            },
         )
         assert r.status_code == 201 and r.json()["settings"]["max_concurrency"] == 3
         process_id = r.json()["id"]
