@@ -27,7 +27,7 @@ class Deliverer:
         self.poll_s = poll_s
         self.concurrency = concurrency
         #: A claim lasts longer than any try may take.
-        self.lease_s = webhooks.timeout_s * 2 + 30
+        self.lease_s = webhooks.timeout_s * 2 + 5
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
