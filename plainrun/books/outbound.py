@@ -237,12 +237,8 @@ def request(
             max_redirects=policy.max_redirects,
             trust_env=False,
         ) as client:
-            kwargs: dict[str, Any] = {"headers": headers or {}}
-            if json is not None:
-                kwargs["json"] = json
-            if content is not None:
-                kwargs["content"] = content
-            with client.stream(method, url, **kwargs) as response:
+            kwargs = {"headers": headers or {}, "json": json, "content": content}
+            with client.stream(method, url, **{k: v for k, v in kwargs.items() if v is not None}) as response:
                 read = (
                     _read(response, policy.max_response_bytes) if cut_at is None else _start(response, cut_at)
                 )

@@ -65,6 +65,13 @@ _OF_AGENT = (
 )
 _BEFORE = s.id < param(s.id, "before")
 _OF_PROCESS = s.process_id == param(s.process_id)
+#: One statement per filter shape: (of one process, after a position).
+_PAGES = {
+    (False, False): _OF_AGENT,
+    (True, False): _OF_AGENT.where(_OF_PROCESS),
+    (False, True): _OF_AGENT.where(_BEFORE),
+    (True, True): _OF_AGENT.where(_OF_PROCESS, _BEFORE),
+}
 _DELETE_ATTEMPTS = sa.delete(t.webhook_attempts).where(
     a.delivery_id.in_(sa.select(d.id).where(d.subscription_id == param(d.subscription_id)))
 )
@@ -173,12 +180,12 @@ class WebhooksSql(Part):
         self, agent_id: str, *, process_id: str | None = None, before_id: str | None = None, limit: int = 50
     ) -> list[Subscription]:
         """An agent's subscriptions (or those of one process), newest first, after ``before_id``."""
-        query = _OF_AGENT
+        query = _PAGES[process_id is not None, before_id is not None]
         params: dict[str, Any] = {"agent_id": agent_id, "limit": limit}
         if process_id is not None:
-            query, params["process_id"] = query.where(_OF_PROCESS), process_id
+            params["process_id"] = process_id
         if before_id is not None:
-            query, params["before"] = query.where(_BEFORE), before_id
+            params["before"] = before_id
         with self.db.read() as tx:
             return [Subscription.from_row(row) for row in tx.rows(query, params)]
 
