@@ -27,7 +27,8 @@ from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
 from tests.integration.test_engine import GREET, EngineHarness, wait_for, worker_in_thread
 
-FAIL = 'to refuse\n  fail with "no"\n'
+FAIL = "to refuse\n  on exception: fail\n  get the vendor's tax number\n"
+ASK = "to ask\n  get the vendor's tax number\n"
 
 
 @dataclass
@@ -94,14 +95,13 @@ def receiving(receiver: Receiver) -> Iterator[str]:
 
 
 def settings_for(database_url: str, tmp_path: Path, **more: object) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        outbound_allow="127.0.0.1",
-        webhook_retry_first_s=0.5,
-        webhook_poll_s=0.1,
-        **more,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "outbound_allow": "127.0.0.1",
+        "webhook_retry_first_s": 0.5,
+        "webhook_poll_s": 0.1,
+        **more,
+    }
+    return Settings(database_url=database_url, data_dir=tmp_path, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -130,15 +130,22 @@ def test_events_reach_the_receiver_signed_and_a_failing_one_is_retried_with_back
         failing = harness.start(harness.process(FAIL))
         harness.wait_state(failing, RunState.FAILED)
         wait_for(lambda: len(receiver.hits) == 4, 60, "the failed run's event")
+        asking = harness.start(harness.process(ASK))
+        harness.wait_state(asking, RunState.AWAITING_GUIDANCE)
+        wait_for(lambda: len(receiver.hits) == 5, 60, "the question's event")
+        services.runs.cancel(SYSTEM, asking)
+        wait_for(lambda: len(receiver.hits) == 6, 60, "the cancel's event")
         page = services.webhooks.deliveries(SYSTEM, subscription.id)
     assert all(hit.verified for hit in receiver.hits)
-    first, second, third, failed = receiver.hits
+    first, second, third, failed, asked, cancelled = receiver.hits
+    told = [
+        (orjson.loads(h.body)["type"], orjson.loads(h.body)["data"]["run_id"]) for h in (asked, cancelled)
+    ]
+    assert told == [("run.waiting_for_guidance", asking), ("run.cancelled", asking)]
     # Every try of one delivery is the same message: the same id and body, signed again.
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == third.headers["webhook-id"]
     assert first.body == second.body == third.body
     assert first.headers["content-type"] == "application/json"
-    # Backoff: 0.5 s after the first failure, twice that after the second.
-    assert second.at - first.at >= 0.5 and third.at - second.at >= 1.0
     sent = orjson.loads(first.body)
     assert sent["type"] == "run.succeeded" and sent["data"]["run_id"] == run_id
     assert sent["data"]["state"] == "Succeeded" and sent["data"]["status"] == "Succeeded"
@@ -148,6 +155,9 @@ def test_events_reach_the_receiver_signed_and_a_failing_one_is_retried_with_back
     delivery, attempts = by_run[run_id]
     assert delivery.state is DeliveryState.DELIVERED and delivery.attempts == 3
     assert [a.status_code for a in attempts] == [500, 503, 200]
+    # Backoff: each try starts 0.5 s after the first one started, twice that after the second.
+    assert (attempts[1].at - attempts[0].at).total_seconds() >= 0.5
+    assert (attempts[2].at - attempts[1].at).total_seconds() >= 1.0
     assert len(attempts[0].response) == 1000 and attempts[2].response == "received"
     assert all(a.duration_ms >= 0 and a.error is None for a in attempts)
 
