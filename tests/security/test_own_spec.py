@@ -58,7 +58,11 @@ def own_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     run = services.runs.start(
         SYSTEM,
         RunRequest(
-            agent_id=agent.id, process_id=process.id, stage=Stage.PUBLISHED, name="r", inputs={"customer name": "Ada"}
+            agent_id=agent.id,
+            process_id=process.id,
+            stage=Stage.PUBLISHED,
+            name="r",
+            inputs={"customer name": "Ada"},
         ),
     )
     services.runs.cancel(SYSTEM, run.id)

@@ -9,7 +9,8 @@ to, nothing but one indexed look-up per transaction.
 Deliverers claim due deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so many claim at once
 and none takes another's; SQLite has one writer) by moving ``next_at`` past the try they are about
 to make, which is their lease: a deliverer that dies mid-try leaves the delivery due again once it
-passes. An attempt is recorded fenced by the number of attempts the claim saw.
+passes. An attempt is recorded fenced by the number of attempts the claim saw (a deliverer whose
+lease passed, and whose delivery another tried meanwhile, records nothing).
 """
 
 from __future__ import annotations
@@ -255,7 +256,6 @@ class WebhooksSql(Part):
         else:
             state, next_at, ended = DeliveryState.FAILED, delivery.next_at, attempt.at
         with self.db.write() as tx:
-            tx.execute_many(_INSERT_ATTEMPT, [{"delivery_id": delivery.id, **_fields(attempt)}])
             settled = tx.run(
                 _SETTLE,
                 {
@@ -267,6 +267,8 @@ class WebhooksSql(Part):
                     "last_status": attempt.status_code,
                 },
             )
+            if settled:  # (a delivery deleted with its subscription meanwhile keeps no attempt)
+                tx.execute_many(_INSERT_ATTEMPT, [{"delivery_id": delivery.id, **_fields(attempt)}])
         return settled == 1
 
     def pending(self) -> int:
