@@ -1,7 +1,7 @@
 """webhooks: subscriptions to run events, the outbox of deliveries, each attempt
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from plainrun.store.schema import UtcDateTime
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
