@@ -23,9 +23,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from plainrun.domain.runs import Stage
+from plainrun.domain.webhooks import Attempt
 from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
+from plainrun.services.runs import RunRequest
 from tests.security.conftest import GREET, settings_for
 
 pytestmark = pytest.mark.xdist_group("own-spec")
@@ -50,7 +53,23 @@ def own_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     process = services.processes.create(SYSTEM, agent_id=agent.id, source=GREET)
     services.processes.publish(SYSTEM, process.id)
     app = create_app(app_settings, services=services)
-    REAL.update(agent_id=agent.id, process_id=process.id)
+    # A webhook with a delivery and an attempt, so that its routes answer with bodies to check.
+    webhook = services.webhooks.create(SYSTEM, agent_id=agent.id, url="https://93.184.215.14/hook")
+    run = services.runs.start(
+        SYSTEM,
+        RunRequest(
+            agent_id=agent.id,
+            process_id=process.id,
+            stage=Stage.PUBLISHED,
+            name="r",
+            inputs={"customer name": "Ada"},
+        ),
+    )
+    services.runs.cancel(SYSTEM, run.id)
+    [(delivery, _)] = services.webhooks.claim(limit=1, lease_s=60)
+    attempt = Attempt(at=delivery.created_at, status_code=503, response="later", duration_ms=5, error=None)
+    services.store.webhooks.record(delivery, attempt, retry_at=delivery.created_at)
+    REAL.update(agent_id=agent.id, process_id=process.id, webhook_id=webhook.id)
     with TestClient(app):  # runs the lifespan
         yield schemathesis.openapi.from_asgi("/v2/openapi.json", app)
     services.close()

@@ -28,6 +28,7 @@ from plainrun.store.sql.processes import ProcessesSql
 from plainrun.store.sql.runs import RunsSql
 from plainrun.store.sql.schedules import SchedulesSql
 from plainrun.store.sql.testsuite import TestSuiteSql
+from plainrun.store.sql.webhooks import WebhooksSql
 
 T = TypeVar("T")
 _PING = sa.select(sa.literal(1, sa.Integer))
@@ -50,6 +51,7 @@ class SqlStore:
         self.mail = MailSql(database)
         self.schedules = SchedulesSql(database)
         self.tests = TestSuiteSql(database)
+        self.webhooks = WebhooksSql(database)
 
     def create_schema(self) -> None:
         """Create the schema, or upgrade it, by migrating to the newest revision."""
