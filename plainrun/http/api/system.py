@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from plainrun import __version__
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
-from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest, ErrorModel
+from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest, ErrorModel, Health
 from plainrun.http.api.runs import ERRORS
 
 router = APIRouter()
@@ -36,7 +36,14 @@ def ready(services: ServicesDep) -> render.JSON:
     )
 
 
-@router.get("/health", operation_id="health", tags=["system"], response_class=render.JSON)
+@router.get(
+    "/health",
+    operation_id="health",
+    tags=["system"],
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database does not answer"}},
+    response_class=render.JSON,
+)
 def health(services: ServicesDep) -> render.JSON:
     ok = services.healthy()
     return render.JSON(
