@@ -23,15 +23,17 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from plainrun.domain.runs import Stage
 from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
+from plainrun.services.runs import RunRequest
 from tests.security.conftest import GREET, settings_for
 
 pytestmark = pytest.mark.xdist_group("own-spec")
 KEY: dict[str, str] = {}
 #: Real ids, put in place of generated ones in half the cases so that those reach past "not found".
-REAL: dict[str, str] = {}
+REAL: dict[str, Any] = {}
 
 
 def with_real_ids(case: schemathesis.Case) -> None:
@@ -49,8 +51,12 @@ def own_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     _, KEY["x-api-key"] = services.keys.create(agent_id=agent.id)
     process = services.processes.create(SYSTEM, agent_id=agent.id, source=GREET)
     services.processes.publish(SYSTEM, process.id)
+    file = services.files.put(SYSTEM, agent_id=agent.id, name="a.txt", content_type="text/plain", data=b"a")
+    run = services.runs.start(
+        SYSTEM, RunRequest(agent.id, process.id, Stage.PUBLISHED, "a run", {"customer name": "Ada"})
+    )
     app = create_app(app_settings, services=services)
-    REAL.update(agent_id=agent.id, process_id=process.id)
+    REAL.update(agent_id=agent.id, process_id=process.id, run_id=run.id, file_id=file.id, file_ids=[file.id])
     with TestClient(app):  # runs the lifespan
         yield schemathesis.openapi.from_asgi("/v2/openapi.json", app)
     services.close()
