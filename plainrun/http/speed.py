@@ -11,6 +11,8 @@ FastAPI's routes alone.
    renders the same bytes (``plainrun.http.api.render``). Anything else (a body the model
    refuses, no key or a wrong one, an unknown process or run, any error) is handed to the FastAPI
    route with its body, which answers it exactly as always: every error still comes from one place.
+   A start with an ``Idempotency-Key`` is always the route's (its key and its run are written in one
+   transaction there, not in the group commit).
 2. ``OneWriteHttpProtocol``: uvicorn writes a response's head when the app sends
    ``http.response.start`` and its body when it sends ``http.response.body``: two sends, so two
    wake-ups of the client, for every small JSON answer. This protocol gathers what is written

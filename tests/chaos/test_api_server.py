@@ -76,7 +76,9 @@ def test_every_run_acknowledged_before_an_api_server_is_killed_exists(pg_url: st
     names = [r["name"] for r in runs.values()]
     assert len(names) == len(set(names))
     assert set(names) <= {p.tag for p in clients.posted + keyed.posted}
-    # A keyed run answered at all was answered with one run, the one the database holds for its tag.
+    # A keyed run answered at all was answered with one run, the one the database holds for its tag;
+    # those cut off mid-way (the server may have written the run before it died) and then answered
+    # on a retry are the ones the key is for.
     by_name = {r["name"]: run_id for run_id, r in runs.items()}
     retried_after_cut_off = 0
     for tag, attempts in keyed.answers_by_tag().items():
@@ -84,9 +86,9 @@ def test_every_run_acknowledged_before_an_api_server_is_killed_exists(pg_url: st
         assert len(answered) <= 1, f"{tag} was answered with several runs: {answered}"
         if answered:
             assert answered == {by_name[tag]}
-            retried_after_cut_off += any(p.status is None for p in attempts)
+            retried_after_cut_off += any(p.status is None and p.error != "ConnectError" for p in attempts)
     assert cut > 0, f"no request was cut off mid-way: the kills missed the traffic ({failures})"
-    assert keyed_cut > 0 and retried_after_cut_off > 0, "no keyed request was cut off and retried"
+    assert keyed_cut > 0 and retried_after_cut_off > 0, "no keyed request was cut off and answered on a retry"
     write_artifact(
         "api-server",
         {
