@@ -78,7 +78,7 @@ class CreateRunRequest(Body):
 
 
 class RunOutput(BaseModel):
-    name: str
+    name: Name
     value: str | int | float
 
 
@@ -87,19 +87,21 @@ class RunResource(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str
-    name: str
-    agent_id: str
-    process_id: str
+    id: SpecId
+    name: Name
+    agent_id: SpecId
+    process_id: SpecId
     stage: ProcessStage
     status: Literal["Created", "Running", "Exception", "Stopped", "Succeeded"]
-    created_at: str
+    created_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
     file_ids: list[str] | None = None
     outputs: list[RunOutput] | None = None
 
 
-class ListResponse(BaseModel):
-    items: list[Any] | None
+class RunList(BaseModel):
+    """The spec's ListResponse, of runs."""
+
+    items: list[RunResource]
     continuation_token: str | None
 
 

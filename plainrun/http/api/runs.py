@@ -16,9 +16,9 @@ from plainrun.http.api.models import (
     BulkRunsRequest,
     CreateRunRequest,
     ErrorModel,
-    ListResponse,
     ProcessStage,
     RunEventList,
+    RunList,
     RunResource,
 )
 from plainrun.services.runs import RunFilter, RunRequest
@@ -60,7 +60,7 @@ def check_path_id(value: str, what: str) -> str:
     "/runs",
     operation_id="list_runs",
     summary="List Runs",
-    response_model=ListResponse,
+    response_model=RunList,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -173,7 +173,7 @@ def list_run_events(run_id: str, services: ServicesDep, principal: PrincipalDep)
     "/runs/{run_id}/children",
     operation_id="list_child_runs",
     summary="The child runs a run started (run, invoke, start a run), oldest first",
-    response_model=ListResponse,
+    response_model=RunList,
     responses=ERRORS,
     response_class=render.JSON,
 )
