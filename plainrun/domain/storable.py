@@ -119,3 +119,29 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 def dumps_text(value: Any) -> str:
     """:func:`dumps` as text (the databases' JSON columns)."""
     return dumps(value).decode()
+
+
+#: A float orjson writes with a positive exponent (``1e20``): PostgreSQL's jsonb keeps numbers as
+#: decimals and writes that back as the whole number ``100000000000000000000``.
+_POSITIVE_EXPONENT = re.compile(rb"[0-9][eE]\+?[0-9]")
+#: How such a float is marked while it is written (no stored text holds a NUL character).
+_SPELLED = re.compile(r'"\\u0000n(-?[0-9]+\.0)"')
+
+
+def dumps_decimal_text(value: Any) -> str:
+    """:func:`dumps_text` for a database that keeps JSON numbers as decimals (PostgreSQL's jsonb):
+    floats of 1e16 and more are spelled out in full with a fraction, so that they come back floats."""
+    out = dumps(value)
+    if _POSITIVE_EXPONENT.search(out) is None:
+        return out.decode()
+    return _SPELLED.sub(lambda m: m.group(1), dumps(_spelled(value)).decode())
+
+
+def _spelled(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"\x00n{value:.1f}" if math.isfinite(value) and abs(value) >= 1e16 else value
+    if isinstance(value, Mapping):
+        return {key: _spelled(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_spelled(item) for item in value]
+    return value

@@ -75,7 +75,7 @@ class PostgresDatabase(Database):
             pool_size=10,
             max_overflow=20,
             pool_timeout=30,
-            json_serializer=storable.dumps_text,
+            json_serializer=storable.dumps_decimal_text,
             json_deserializer=storable.loads,
         )
         _ping_when_idle(self._engine)
