@@ -152,7 +152,7 @@ files = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
-    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
     sa.Column("content_type", sa.String(255), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=True),
     sa.Column("sha256", sa.String(64), nullable=True),
@@ -485,4 +485,21 @@ webhook_attempts = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("error", sa.String(300), nullable=True),
     sa.Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
+)
+
+# Idempotent starts: an Idempotency-Key of an agent, the fingerprint of the request it came with and
+# what that request answered (``result``), written in the same transaction as the runs it started.
+# The primary key lets one of any number of concurrent first requests win; rows past ``expires_at``
+# count as absent and are swept.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("agent_id", Id, nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("result", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.PrimaryKeyConstraint("agent_id", "key"),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )

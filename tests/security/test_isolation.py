@@ -133,6 +133,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/v2/webhooks/{webhook_id}/deliveries"): c(path="/v2/webhooks/{webhook_b}/deliveries"),
     ("POST", "/v2/files"): c(body={"agent_id": "{agent_b}", "name": "x.txt"}),
     ("POST", "/v2/files/{file_id}/upload"): c(path="/v2/files/{file_b}/upload", expect="same"),
+    ("PUT", "/v2/files/{file_id}/upload"): c(path="/v2/files/{file_b}/upload", expect="same"),
     ("GET", "/v2/files/{file_id}"): c(path="/v2/files/{file_b}"),
     ("GET", "/v2/files/{file_id}/content"): c(path="/v2/files/{file_b}/content"),
 }
@@ -194,6 +195,8 @@ def request(world: World, method: str, template: str, case: Case, names: dict[st
         )
         fields = {**target["upload_fields"], "key": path.split("/")[-2]}
         kw = {"data": fields, "files": {"file": ("x.txt", b"overwritten by A", "text/plain")}}
+        if method == "PUT":  # the presigned PUT: the token in the URL, the bytes as the body
+            kw = {"params": {"token": fields["token"]}, "content": b"overwritten by A"}
     return world.call(method, path, world.a_key, **kw)
 
 

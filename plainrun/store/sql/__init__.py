@@ -22,6 +22,7 @@ from plainrun.store.sql.box import BoxSql
 from plainrun.store.sql.execution import ExecutionSql
 from plainrun.store.sql.files import FilesSql
 from plainrun.store.sql.guidance import GuidanceSql
+from plainrun.store.sql.idempotency import IdempotencySql
 from plainrun.store.sql.installation import InstallationSql
 from plainrun.store.sql.mail import MailSql
 from plainrun.store.sql.processes import ProcessesSql
@@ -45,6 +46,7 @@ class SqlStore:
         self.processes = ProcessesSql(database)
         self.files = FilesSql(database)
         self.runs = RunsSql(database)
+        self.idempotency = IdempotencySql(database)
         self.execution = ExecutionSql(database)
         self.guidance = GuidanceSql(database)
         self.box = BoxSql(database)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from plainrun.store.schema import UtcDateTime
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
