@@ -6,7 +6,7 @@ and a leading ``to`` do not count). Processes that already share a name keep it 
 each later one is renamed "<name> (2)", "<name> (3)", … (its name shortened to fit when needed).
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 from plainrun.language.names import process_key
 
 revision = "0016"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
