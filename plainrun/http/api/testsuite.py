@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 from starlette.responses import Response
 
 from plainrun.domain.runs import Stage
-from plainrun.domain.testsuite import TestCase, TestResult, TestRun
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, BulkRunsRequest, ProcessStage, SpecId
@@ -28,49 +27,6 @@ class StartTestRunRequest(Body):
     agent_id: SpecId
     process_ids: list[SpecId] = Field(min_length=1, max_length=100)
     stage: ProcessStage = "Published"
-
-
-def _case(c: TestCase) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "agent_id": c.agent_id,
-        "process_id": c.process_id,
-        "name": c.name,
-        "inputs": c.inputs,
-        "file_ids": c.file_ids,
-        "expected": c.expected,
-        "source_run_id": c.source_run_id,
-        "created_at": render.ts(c.created_at),
-    }
-
-
-def _test_run(run: TestRun, results: list[TestResult] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": run.id,
-        "agent_id": run.agent_id,
-        "stage": run.stage,
-        "process_ids": run.process_ids,
-        "state": run.state,
-        "created_at": render.ts(run.created_at),
-        "finished_at": render.ts(run.finished_at),
-    }
-    if results is not None:
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        out["summary"] = counts
-        out["results"] = [
-            {
-                "test_case_id": r.test_case_id,
-                "process_id": r.process_id,
-                "name": r.name,
-                "run_id": r.run_id,
-                "status": r.status,
-                "diff": r.diff,
-            }
-            for r in results
-        ]
-    return out
 
 
 @router.post(
@@ -97,7 +53,7 @@ def list_test_cases(
     agent_id: Annotated[str, Query(max_length=64)],
 ) -> render.JSON:
     cases = services.tests.cases(principal, agent_id=agent_id, process_id=process_id)
-    return render.JSON({"items": [_case(c) for c in cases], "continuation_token": None})
+    return render.JSON({"items": [render.test_case(c) for c in cases], "continuation_token": None})
 
 
 @router.delete(
@@ -115,7 +71,7 @@ def start_test_run(body: StartTestRunRequest, services: ServicesDep, principal: 
     run, results = services.tests.start(
         principal, agent_id=body.agent_id, process_ids=body.process_ids, stage=Stage(body.stage)
     )
-    return render.JSON(_test_run(run, results), status_code=201)
+    return render.JSON(render.test_run(run, results), status_code=201)
 
 
 @router.get("/test-runs", operation_id="list_test_runs", responses=ERRORS, response_class=render.JSON)
@@ -128,7 +84,7 @@ def list_test_runs(
 ) -> render.JSON:
     page = services.tests.history(principal, agent_id, limit=limit, continuation_token=continuation_token)
     return render.JSON(
-        {"items": [_test_run(r) for r in page.items], "continuation_token": page.continuation_token}
+        {"items": [render.test_run(r) for r in page.items], "continuation_token": page.continuation_token}
     )
 
 
@@ -136,7 +92,9 @@ def list_test_runs(
     "/test-runs/{test_run_id}", operation_id="get_test_run", responses=ERRORS, response_class=render.JSON
 )
 def get_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
-    return render.JSON(_test_run(*services.tests.get(principal, check_path_id(test_run_id, "test_run_id"))))
+    return render.JSON(
+        render.test_run(*services.tests.get(principal, check_path_id(test_run_id, "test_run_id")))
+    )
 
 
 @router.post(
@@ -146,4 +104,6 @@ def get_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDe
     response_class=render.JSON,
 )
 def stop_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
-    return render.JSON(_test_run(*services.tests.stop(principal, check_path_id(test_run_id, "test_run_id"))))
+    return render.JSON(
+        render.test_run(*services.tests.stop(principal, check_path_id(test_run_id, "test_run_id")))
+    )
