@@ -23,6 +23,7 @@ from plainrun.client.errors import (
     WaitTimedOut,
 )
 from plainrun.client.models import (
+    Agent,
     BulkResult,
     ErrorModel,
     File,
@@ -42,6 +43,7 @@ from plainrun.client.retries import Retries
 from plainrun.client.sync import Client
 
 __all__ = [
+    "Agent",
     "ApiError",
     "AsyncClient",
     "BadRequest",

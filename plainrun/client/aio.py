@@ -14,6 +14,7 @@ import httpx
 from plainrun.client import calls
 from plainrun.client.calls import Call, Flow, Inputs, Sleep, Stage
 from plainrun.client.models import (
+    Agent,
     BulkResult,
     File,
     Learning,
@@ -215,6 +216,10 @@ class AsyncClient:
 
     async def download_file(self, file_id: str) -> bytes:
         return await self.send(calls.download_file(file_id))
+
+    async def list_agents(self) -> list[Agent]:
+        """The agents the key sees."""
+        return await self.send(calls.list_agents())
 
     # --- processes -------------------------------------------------------------------------
 

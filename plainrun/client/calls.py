@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 
 from plainrun.client import errors
 from plainrun.client.models import (
+    Agent,
     BulkResult,
     ErrorModel,
     File,
@@ -272,6 +273,11 @@ def upload_file(
     yield send_content(target, name, data, kind)
     file: File = yield get_file(target.id)
     return file
+
+
+def list_agents() -> Call[list[Agent]]:
+    """The agents the key sees (one for an agent's key)."""
+    return Call("GET", "/v2/agents", _items(Agent), retry=True)
 
 
 # --- processes -------------------------------------------------------------------------------

@@ -115,6 +115,12 @@ class BulkResult(Resource):
     test_case_id: str | None = None
 
 
+class Agent(Resource):
+    id: str
+    name: str
+    created_at: Timestamp
+
+
 class Process(Resource):
     id: str
     agent_id: str

@@ -13,6 +13,7 @@ import httpx
 from plainrun.client import calls
 from plainrun.client.calls import Call, Flow, Inputs, Sleep, Stage
 from plainrun.client.models import (
+    Agent,
     BulkResult,
     File,
     Learning,
@@ -211,6 +212,10 @@ class Client:
 
     def download_file(self, file_id: str) -> bytes:
         return self.send(calls.download_file(file_id))
+
+    def list_agents(self) -> list[Agent]:
+        """The agents the key sees."""
+        return self.send(calls.list_agents())
 
     # --- processes -------------------------------------------------------------------------
 
