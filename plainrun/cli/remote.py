@@ -7,13 +7,13 @@ URL anywhere, the commands work on the database (``PLAINRUN_DATABASE_URL``).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from plainrun.cli._common import console, fail
@@ -33,6 +33,10 @@ class Options:
     key: str | None = None
 
 
+#: The --url and --key of this invocation (set by the root command's callback).
+given_options: contextvars.ContextVar[Options] = contextvars.ContextVar("given_options", default=Options())
+
+
 def profile_path(settings: RemoteSettings) -> Path:
     return settings.profile or Path(typer.get_app_dir("plainrun")) / "profile.json"
 
@@ -47,9 +51,7 @@ def _profile(path: Path) -> dict[str, str]:
 
 def target() -> Target | None:
     """The remote service the everyday commands go to, or None for the database."""
-    context = click.get_current_context(silent=True)
-    given = context.find_root().obj if context is not None else None
-    options = given if isinstance(given, Options) else Options()
+    options = given_options.get()
     settings = RemoteSettings()
     profile = _profile(profile_path(settings))
     env_key = settings.key.get_secret_value() if settings.key else None
@@ -62,7 +64,6 @@ def target() -> Target | None:
 def register(app: typer.Typer) -> None:
     @app.callback()
     def root(
-        ctx: typer.Context,
         url: Annotated[
             str | None,
             typer.Option("--url", help="A plainrun service's URL: the everyday commands go through its API"),
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
         key: Annotated[str | None, typer.Option("--key", help="The API key for --url")] = None,
     ) -> None:
         """Run business processes written in plain English."""
-        ctx.obj = Options(url=url, key=key)
+        given_options.set(Options(url=url, key=key))
 
     @app.command()
     def login(

@@ -24,15 +24,17 @@ POLL_S = 0.3
 
 
 def event_line(event: RunEvent) -> str:
+    """One line of a run's timeline: a log line's text, or a state change and why."""
     at = event.at.strftime("%H:%M:%S")
     data = event.data or {}
     if event.kind == "log":
         return f"{at}  {data.get('text', '')}"
-    if event.kind == "state" and event.to_state is not None:
+    brief = ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list))
+    if event.to_state is not None:
         start = f"{event.from_state.value} → " if event.from_state else ""
-        return f"{at}  [{start}{event.to_state.value}]"
-    more = f" {data}" if data else ""
-    return f"{at}  ({event.kind}){more}"
+        why = "" if event.kind == "state" else f" ({event.kind}{': ' + brief if brief else ''})"
+        return f"{at}  [{start}{event.to_state.value}]{why}"
+    return f"{at}  {event.kind}{' (' + brief + ')' if brief else ''}"
 
 
 def follow(backend: Backend, run_id: str, *, timeout: float, out: Console) -> Run | None:

@@ -146,10 +146,13 @@ class AsyncClient:
         stage: Stage | None = None,
         archived: bool = False,
         states: Sequence[str] = (),
+        page_size: int = 100,
     ) -> AsyncIterator[Run]:
         """Every run of a process, newest first (the pages are read as the iterator goes)."""
         return self.every(
-            calls.list_runs(process_id, agent_id, stage=stage, archived=archived, states=states)
+            calls.list_runs(
+                process_id, agent_id, stage=stage, archived=archived, states=states, limit=page_size
+            )
         )
 
     async def wait_for_run(
@@ -223,8 +226,8 @@ class AsyncClient:
 
     # --- processes -------------------------------------------------------------------------
 
-    def list_processes(self, agent_id: str) -> AsyncIterator[Process]:
-        return self.every(calls.list_processes(agent_id))
+    def list_processes(self, agent_id: str, *, page_size: int = 100) -> AsyncIterator[Process]:
+        return self.every(calls.list_processes(agent_id, limit=page_size))
 
     async def get_process(self, process_id: str) -> Process:
         return await self.send(calls.get_process(process_id))

@@ -144,10 +144,13 @@ class Client:
         stage: Stage | None = None,
         archived: bool = False,
         states: Sequence[str] = (),
+        page_size: int = 100,
     ) -> Iterator[Run]:
         """Every run of a process, newest first (the pages are read as the iterator goes)."""
         return self.every(
-            calls.list_runs(process_id, agent_id, stage=stage, archived=archived, states=states)
+            calls.list_runs(
+                process_id, agent_id, stage=stage, archived=archived, states=states, limit=page_size
+            )
         )
 
     def wait_for_run(
@@ -219,8 +222,8 @@ class Client:
 
     # --- processes -------------------------------------------------------------------------
 
-    def list_processes(self, agent_id: str) -> Iterator[Process]:
-        return self.every(calls.list_processes(agent_id))
+    def list_processes(self, agent_id: str, *, page_size: int = 100) -> Iterator[Process]:
+        return self.every(calls.list_processes(agent_id, limit=page_size))
 
     def get_process(self, process_id: str) -> Process:
         return self.send(calls.get_process(process_id))
