@@ -34,7 +34,7 @@ class Options:
 
 
 #: The --url and --key of this invocation (set by the root command's callback).
-given_options: contextvars.ContextVar[Options] = contextvars.ContextVar("given_options", default=Options())
+given_options: contextvars.ContextVar[Options | None] = contextvars.ContextVar("given_options", default=None)
 
 
 def profile_path(settings: RemoteSettings) -> Path:
@@ -51,7 +51,7 @@ def _profile(path: Path) -> dict[str, str]:
 
 def target() -> Target | None:
     """The remote service the everyday commands go to, or None for the database."""
-    options = given_options.get()
+    options = given_options.get() or Options()
     settings = RemoteSettings()
     profile = _profile(profile_path(settings))
     env_key = settings.key.get_secret_value() if settings.key else None

@@ -17,8 +17,16 @@ import pytest
 from tests.acceptance.conftest import BIN, LiveServer, free_port
 
 SPEC = json.loads((Path(__file__).parents[1] / "spec" / "runs-v2.openapi.json").read_text())
-INVOICE = 'to check an invoice\n  the total is the amount + the tax\n  say "total {the total}"\n  the output total is the total\n'
-ASK = 'to approve an amount\n  ask "Approve {the amount}?"\n    the choices are "yes", "no"\n  the output answer is the above\n'
+INVOICE = """to check an invoice
+  the total is the amount + the tax
+  say "total {the total}"
+  the output total is the total
+"""
+ASK = """to approve an amount
+  ask "Approve {the amount}?"
+    the choices are "yes", "no"
+  the output answer is the above
+"""
 
 
 def validator(document: dict[str, Any], name: str) -> jsonschema.Draft202012Validator:

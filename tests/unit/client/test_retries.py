@@ -86,9 +86,11 @@ def test_a_refused_connection_is_retried_whatever_the_call_then_unreachable() ->
         client.cancel_run("r" * 25)
     assert len(seen) == 2
     seen, transport = flaky(*[httpx.ConnectError] * 4)
-    with Client("http://x", retries=FAST, transport=transport) as client:
-        with pytest.raises(ServiceUnreachable) as err:
-            client.get_run("r" * 25)
+    with (
+        Client("http://x", retries=FAST, transport=transport) as client,
+        pytest.raises(ServiceUnreachable) as err,
+    ):
+        client.get_run("r" * 25)
     assert len(seen) == 4 and "could not be reached" in err.value.message
 
 
