@@ -94,9 +94,25 @@ def test_the_everyday_commands_the_same_on_the_database_and_through_the_api(
     assert process_id in cli("processes", "list", "--agent", agent_id).stdout
 
     # --wait shows the log line and the state changes as they come; --json prints the run at the end.
-    started = cli("runs", "start", process_id, "-i", "amount=100", "-i", "tax=20", "--wait", "--json")
+    attached = tmp_path / "invoice.csv"
+    attached.write_text("amount,tax\n100,20\n")
+    started = cli(
+        "runs",
+        "start",
+        process_id,
+        "-i",
+        "amount=100",
+        "-i",
+        "tax=20",
+        "-f",
+        str(attached),
+        "--wait",
+        "--json",
+    )
     run = json.loads(started.stdout)
     RUN_RESOURCE.validate(run)
+    (file_id,) = run["file_ids"]
+    assert cli.json("files", "get", file_id) == api(live_server, f"/v2/files/{file_id}")
     assert run["status"] == "Succeeded" and run["outputs"] == [{"name": "total", "value": 120}]
     assert "total 120" in started.stderr and "Running → Succeeded" in started.stderr
     assert cli.json("runs", "get", run["id"]) == api(live_server, f"/v2/runs/{run['id']}")

@@ -3,7 +3,8 @@ functions. Read from the source (``ast``), so it holds for code that no test run
 
 Layers, from the ground up (a package may import its own layer's modules and any layer below):
 
-    errors, settings · domain · language, books · store · services · engine, triggers, demo, client · http · cli
+    errors, settings · domain · language, books · store · services · engine, triggers, demo, client
+    · http · cli
 
 The client (``plainrun.client``) is an entry point that reaches the service over HTTP only: it imports
 the domain and nothing else of the package.
