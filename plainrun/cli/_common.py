@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -21,9 +21,6 @@ from plainrun.client import errors as client_errors
 from plainrun.errors import InvalidInput, NotFound, PlainrunError, StoreUnavailable, TooLarge
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
-
-if TYPE_CHECKING:
-    from plainrun.cli.backend import Backend
 
 console = Console()
 err_console = Console(stderr=True)
@@ -62,29 +59,6 @@ def services() -> Iterator[Services]:
     finally:
         if built is not None:
             built.close()
-
-
-@contextlib.contextmanager
-def backend() -> Iterator[Backend]:
-    """What an everyday command works on: the remote service when one is configured (``--url``,
-    ``PLAINRUN_URL`` or ``plainrun login``), else the services over the database."""
-    from plainrun.cli import remote
-    from plainrun.cli.backend import LocalBackend
-
-    target = remote.target()
-    if target is None:
-        with services() as s:
-            yield LocalBackend(s)
-        return
-    from plainrun.client import Client
-
-    client = Client(target.url, target.key)
-    try:
-        yield client
-    except client_errors.ClientError as exc:
-        fail(exc)
-    finally:
-        client.close()
 
 
 def start_services(settings: Settings) -> Services:

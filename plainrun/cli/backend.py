@@ -8,11 +8,15 @@ installation). Each command is written once over the protocol; both give the sam
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from plainrun.cli import remote
+from plainrun.cli._common import fail, services
+from plainrun.client import Client, ClientError
 from plainrun.client.models import (
     BulkResult,
     File,
@@ -381,3 +385,21 @@ class LocalBackend:
 
     def stop_test_run(self, test_run_id: str) -> TestRun:
         return TestRun.model_validate(render.test_run(*self.s.tests.stop(SYSTEM, test_run_id)))
+
+
+@contextlib.contextmanager
+def backend() -> Iterator[Backend]:
+    """What an everyday command works on: the remote service when one is configured (``--url``,
+    ``PLAINRUN_URL`` or ``plainrun login``), else the services over the database."""
+    target = remote.target()
+    if target is None:
+        with services() as s:
+            yield LocalBackend(s)
+        return
+    client = Client(target.url, target.key)
+    try:
+        yield client
+    except ClientError as exc:
+        fail(exc)
+    finally:
+        client.close()

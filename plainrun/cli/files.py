@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from plainrun.cli._common import backend, console, services
+from plainrun.cli._common import console, services
+from plainrun.cli.backend import backend
 from plainrun.cli.output import JsonOption, print_json, print_table, progress
 from plainrun.client.models import File
 from plainrun.services.container import blob_place

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from plainrun.cli._common import backend, console
+from plainrun.cli._common import console
+from plainrun.cli.backend import backend
 from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
 from plainrun.cli.watch import report
 

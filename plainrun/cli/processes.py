@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from plainrun.cli._common import backend, console
+from plainrun.cli._common import console
+from plainrun.cli.backend import backend
 from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
 
 app = typer.Typer(help="Processes: push drafts, publish versions, list.", no_args_is_help=True)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from plainrun.cli._common import backend, console
-from plainrun.cli.backend import LocalBackend, StageName
+from plainrun.cli._common import console
+from plainrun.cli.backend import LocalBackend, StageName, backend
 from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
 from plainrun.cli.watch import event_line, report, watch_and_exit
 from plainrun.client.models import Run

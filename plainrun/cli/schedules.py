@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from plainrun.cli._common import backend, console, services
+from plainrun.cli._common import console, services
+from plainrun.cli.backend import backend
 from plainrun.cli.output import JsonOption, QuietOption, print_ids, print_json, print_table
 from plainrun.cli.runs import parse_inputs
 from plainrun.client.models import Schedule

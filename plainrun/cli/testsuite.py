@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from plainrun.cli._common import ExitCode, backend, console
-from plainrun.cli.backend import StageName
+from plainrun.cli._common import ExitCode, console
+from plainrun.cli.backend import StageName, backend
 from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table, progress
 from plainrun.client.models import BulkResult, TestResult, TestRun
 from plainrun.domain.runs import Stage

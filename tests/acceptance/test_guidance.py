@@ -123,7 +123,7 @@ def test_the_cli_answers_a_waiting_run_and_lists_and_deletes_learnings(
         assert runner.invoke(cli, ["answer", run_id]).exit_code != 0  # one of the four is required
         assert runner.invoke(cli, ["answer", run_id, "--skip", "--stop"]).exit_code != 0
         refused = runner.invoke(cli, ["answer", run_id, "--value", "maybe"])
-        assert refused.exit_code == 2  # bad input
+        assert refused.exit_code == 2, refused.output  # bad input
         answered = runner.invoke(cli, ["answer", run_id, "--value", "no", "--remember", "--json"])
         assert answered.exit_code == 0, answered.output
         assert json.loads(answered.output)["state"] in ("Pending", "Running", "Succeeded")
