@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.acceptance.conftest import BIN, LiveServer, free_port
+from tests.acceptance.conftest import BIN, LiveServer, free_port, start_server, stop_server
 
 SPEC = json.loads((Path(__file__).parents[1] / "spec" / "runs-v2.openapi.json").read_text())
 INVOICE = """to check an invoice
@@ -180,3 +181,40 @@ def test_through_the_api_the_key_scope_holds_and_an_absent_service_is_exit_5(
     cli("login", "--url", live_server.url, "--key", "pr_wrong", code=1)
     cli("logout")
     assert not (tmp_path / "config" / "plainrun" / "profile.json").exists()
+
+
+def test_ctrl_c_stops_the_watching_not_the_run(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--no-worker")  # no worker: the run stays Pending while watched
+    try:
+        process_id = server.demo["PROCESS_GREET"]
+        run_id = server.plainrun("runs", "start", process_id, "-i", "customer name=Ada").stdout.strip()
+        watching = subprocess.Popen(
+            [str(BIN / "plainrun"), "runs", "watch", run_id],
+            env=server.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert watching.stdout is not None
+        assert "created" in watching.stdout.readline()  # it is watching
+        watching.send_signal(signal.SIGINT)
+        _, err = watching.communicate(timeout=60)
+        assert watching.returncode == 130 and f"stopped watching; run {run_id} goes on" in err
+        assert api(server, f"/v2/runs/{run_id}")["state"] == "Pending"
+    finally:
+        stop_server(server)
+
+
+def test_shell_completion_names_commands_and_choices() -> None:
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_PLAINRUN_COMPLETE": "complete_bash", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+        done = subprocess.run([str(BIN / "plainrun")], env=env, capture_output=True, text=True, timeout=60)
+        return done.stdout.split()
+
+    assert complete("plainrun runs wa") == ["watch"]
+    assert complete("plainrun runs start P --stage ") == ["Draft", "Published"]
+    script = subprocess.run(
+        [str(BIN / "plainrun"), "--show-completion", "bash"], capture_output=True, text=True, timeout=60
+    )
+    assert "_PLAINRUN_COMPLETE=complete_bash" in script.stdout
