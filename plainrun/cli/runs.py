@@ -56,13 +56,13 @@ def start(
     the run's code: 0 succeeded, 1 failed, 3 waits for guidance, 6 still running at --timeout."""
     inputs = parse_inputs(input or [])
     with backend() as b:
+        if fail_fast and not isinstance(b, LocalBackend):
+            raise typer.BadParameter("works on the database only: the API has no such option")
         process = b.get_process(process_id)
         file_ids = [b.upload_file(path, agent_id=process.agent_id).id for path in file or []]
         run_name = name or f"{process.name} (manual)"[:100]
         where: StageName = "Draft" if stage is Stage.DRAFT else "Published"
-        if fail_fast:
-            if not isinstance(b, LocalBackend):
-                raise typer.BadParameter("works on the database only: the API has no such option")
+        if isinstance(b, LocalBackend) and fail_fast:
             run = b.start_run(
                 process.id,
                 process.agent_id,
