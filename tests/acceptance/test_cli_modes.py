@@ -71,7 +71,8 @@ def cli(request: pytest.FixtureRequest, live_server: LiveServer, tmp_path: Path)
 
 
 def api(server: LiveServer, path: str) -> Any:
-    response = httpx.get(f"{server.url}{path}", headers={"x-api-key": server.demo["PLAINRUN_KEY"]})
+    key = server.demo["PLAINRUN_KEY"]
+    response = httpx.get(f"{server.url}{path}", headers={"x-api-key": key}, timeout=60)  # a loaded machine
     assert response.status_code == 200, response.text
     return response.json()
 
