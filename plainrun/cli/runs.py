@@ -13,6 +13,7 @@ from plainrun.cli.backend import LocalBackend, StageName, backend
 from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
 from plainrun.cli.watch import event_line, report, watch_and_exit
 from plainrun.client.models import Run
+from plainrun.domain.bounds import name_problem
 from plainrun.domain.runs import RunState, Stage
 
 app = typer.Typer(help="Runs: start, watch, get, list, cancel.", no_args_is_help=True)
@@ -54,6 +55,8 @@ def start(
 ) -> None:
     """Start a run of a process; prints its id (or, with --json, the run). With --wait, exits with
     the run's code: 0 succeeded, 1 failed, 3 waits for guidance, 6 still running at --timeout."""
+    if name is not None and (why := name_problem(name)) is not None:
+        raise typer.BadParameter(why, param_hint="--name")
     inputs = parse_inputs(input or [])
     with backend() as b:
         if fail_fast and not isinstance(b, LocalBackend):
