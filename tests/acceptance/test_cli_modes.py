@@ -18,7 +18,7 @@ import pytest
 from tests.acceptance.conftest import BIN, LiveServer, free_port, start_server, stop_server
 
 SPEC = json.loads((Path(__file__).parents[1] / "spec" / "runs-v2.openapi.json").read_text())
-INVOICE = """to check an invoice
+INVOICE = """to total an invoice
   the total is the amount + the tax
   say "total {the total}"
   the output total is the total
