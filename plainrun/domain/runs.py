@@ -192,6 +192,26 @@ class NewRun:
 
 
 @dataclass(frozen=True, slots=True)
+class RunQuery:
+    """Which runs a list shows: those of one process, or of a whole agent, and its filters."""
+
+    process_id: str | None = None
+    agent_id: str | None = None
+    stage: Stage | None = None
+    #: True: only archived runs; False: only runs not archived; None: both.
+    archived: bool | None = False
+    states: tuple[RunState, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    #: A part of the run's name, in any case.
+    name: str | None = None
+    #: Made at or after ``since`` and before ``until``.
+    since: datetime | None = None
+    until: datetime | None = None
+    #: False: runs of the Test Suite are left out.
+    tests: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     id: str
     agent_id: str
@@ -220,12 +240,15 @@ class Run:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    #: The remembered answer that last answered the run's question, if one did.
+    learning_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Run:
         """A run from its row (the store's column names)."""
         return cls(
             **{name: row[name] for name in _RUN_PLAIN},
+            learning_id=row.get("learning_id"),
             stage=Stage(row["stage"]),
             state=RunState(row["state"]),
             trigger=Trigger(row["trigger"]),
@@ -237,7 +260,7 @@ class Run:
 _RUN_PLAIN = tuple(
     name
     for name in Run.__dataclass_fields__
-    if name not in ("stage", "state", "trigger", "archived", "cancel_requested")
+    if name not in ("stage", "state", "trigger", "archived", "cancel_requested", "learning_id")
 )
 
 

@@ -18,6 +18,7 @@ from plainrun.domain.ids import new_id
 from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.processes import Runnable, run_timeout
 from plainrun.domain.runs import MAX_CHILDREN, RunState
+from plainrun.engine.live import LiveLog
 from plainrun.errors import InvalidInput
 from plainrun.language import (
     BookError,
@@ -94,6 +95,8 @@ class RunEnvironment:
         self.smtp = SmtpSettings(**smtp) if smtp else SmtpSettings()
         self.outbound = OutboundPolicy.from_json(payload.get("outbound") or {})
         self.lines: list[str] = []
+        run_id, attempt = self.run["id"], self.run.get("attempt", 0)
+        self.live = LiveLog(lambda lines: self.store.execution.log(run_id, attempt, lines))
         self.program: Program = program
         self.sha256: str = payload["sha256"]
         self.defaults: dict[str, Any] = payload.get("defaults") or {}
@@ -160,6 +163,7 @@ class RunEnvironment:
 
     def log(self, line: str) -> None:
         self.lines.append(line)
+        self.live.add(line)
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -235,9 +239,11 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
     execution = _execution(payload, program, env)
-    logged_before = len(execution.log)
-    outcome = execution.run()
-    common = {"log": [{"text": line} for line in outcome.log[logged_before:]], "children": env.new_children}
+    try:
+        outcome = execution.run()
+    finally:
+        unwritten = env.live.close()  # the lines not written live go with the outcome
+    common = {"log": unwritten, "children": env.new_children}
     if isinstance(outcome, Succeeded):
         return {**common, "outcome": "succeeded", "outputs": outcome.outputs}
     if isinstance(outcome, Waiting):
@@ -251,6 +257,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
             "line": outcome.line,
             "column": outcome.column,
             "choices": outcome.choices,
+            "asked_at": dt.datetime.now(dt.UTC).isoformat(),
             "facts": outcome.facts,
             "known_facts": outcome.known_facts,
         }
