@@ -46,10 +46,13 @@ class LiveServer:
         )
 
 
-def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> LiveServer:
+def start_server(
+    tmp: Path, *extra: str, database_url: str | None = None, env_extra: dict[str, str] | None = None
+) -> LiveServer:
     port = free_port()
     env = {
         **os.environ,
+        **(env_extra or {}),
         "PLAINRUN_DATA_DIR": str(tmp / "var"),
         "PLAINRUN_DATABASE_URL": database_url or f"sqlite:///{tmp / 'var' / 'plainrun.db'}",
         "PLAINRUN_PORT": str(port),

@@ -33,7 +33,7 @@ def _nice_top(value: int) -> int:
     """A round number at or above ``value`` for the top of an axis."""
     for step in (1, 2, 5):
         for power in range(0, 10):
-            top = step * 10**power
+            top = int(step * 10**power)
             if top >= value:
                 return top
     return value
