@@ -120,6 +120,7 @@ def team(tmp_path: Path, database_url: str) -> Iterator[Team]:
     finally:
         stop_server(server)
         http.shutdown()
+        http.server_close()
         controller.stop()
 
 
@@ -215,7 +216,7 @@ def test_a_team_works_through_its_questions_runs_and_figures(browser: Browser, t
         team.wait_state(second, "AwaitingGuidance")
         page.goto(f"/ui/runs/{second}")
         page.get_by_label("yes").check()
-        page.get_by_label(re.compile("^Remember this answer")).check()
+        page.get_by_label("Remember this answer for later runs").check()
         page.get_by_role("button", name="Answer", exact=True).click()
         expect(page.locator("#remember-what")).to_contain_text(
             "The same question on line 2 will be answered yes from now on"
@@ -243,11 +244,11 @@ def test_a_team_works_through_its_questions_runs_and_figures(browser: Browser, t
         slow_id = team.process(slow(team.slow_url))
         live = team.run(slow_id, "Slow one")
         page.goto(f"/ui/runs/{live}")
-        expect(page.locator(".timeline")).to_contain_text("starting the slow step", timeout=10_000)
-        expect(page.locator("#run-state")).to_have_text("Running")
+        # The line and the state in the same fragment: the page shows the line while the run runs.
+        running = page.locator("#live:has(#run-state:text-is('Running'))")
+        expect(running.locator(".timeline")).to_contain_text("starting the slow step", timeout=20_000)
         events = team.api("GET", f"/v2/runs/{live}/events").json()["items"]
         assert any((e.get("data") or {}).get("text") == "starting the slow step" for e in events)
-        assert team.api("GET", f"/v2/runs/{live}").json()["state"] == "Running"
         expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
         expect(page.locator("#run-times")).to_contain_text("Ran for")
 
