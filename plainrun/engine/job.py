@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +41,7 @@ from plainrun.store.blobs import BlobPlace, BlobStorage, open_blobs
 
 _programs: OrderedDict[str, Program] = OrderedDict()
 _stores: dict[tuple[str, bool, str], Store] = {}
+_opening = threading.Lock()
 
 
 def _program(sha256: str, source: str) -> Program:
@@ -53,9 +55,10 @@ def _program(sha256: str, source: str) -> Program:
 
 def _store(url: str, fast: bool, synchronous: str) -> Store:
     key = (url, fast, synchronous)
-    store = _stores.get(key)
-    if store is None:
-        store = _stores[key] = open_store(url, fast=fast, sqlite_synchronous=synchronous)
+    with _opening:  # the run's thread and the live log's may both ask first
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = open_store(url, fast=fast, sqlite_synchronous=synchronous)
     return store
 
 
@@ -236,10 +239,25 @@ class RunEnvironment:
         return results
 
 
+def _warm(env: RunEnvironment) -> None:
+    """Open the store in the background the first time an executor process runs a job: the first
+    open imports the database layer (seconds on a loaded machine), which a run's first live log
+    line would otherwise wait for. Once per executor process, beside its first job."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=lambda: env.store, name="plainrun-open-store", daemon=True)
+        with contextlib.suppress(RuntimeError):  # no thread to be had: opened when first needed
+            _warming.start()
+
+
+_warming: threading.Thread | None = None
+
+
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
     """One attempt of a run: started afresh, or resumed from its saved execution by replay."""
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
+    _warm(env)
     execution = _execution(payload, program, env)
     try:
         outcome = execution.run()
