@@ -113,7 +113,7 @@ def team(tmp_path: Path, database_url: str) -> Iterator[Team]:
         "PLAINRUN_OUTBOUND_ALLOW": "127.0.0.1",
     }
     url = database_url if database_url.startswith("postgresql") else None
-    server = start_server(tmp_path, database_url=url, env_extra=env)
+    server = start_server(tmp_path, database_url=url, settings=env)
     try:
         agent_id, key = server.demo["AGENT_ID"], server.demo["PLAINRUN_KEY"]
         yield Team(server, inbox, f"http://127.0.0.1:{http.server_address[1]}/slow", agent_id, key)
