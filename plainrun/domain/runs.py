@@ -336,6 +336,7 @@ def pending_row(new: NewRun) -> dict[str, Any]:
         "lease_expires_at": None,
         "started_at": None,
         "finished_at": None,
+        "learning_id": None,
     }
 
 

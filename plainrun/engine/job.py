@@ -99,9 +99,7 @@ class RunEnvironment:
         self.outbound = OutboundPolicy.from_json(payload.get("outbound") or {})
         self.lines: list[str] = []
         run_id, attempt = self.run["id"], self.run.get("attempt", 0)
-        self.live = LiveLog(
-            lambda lines: self.store.execution.log(run_id, attempt, lines), warm=lambda: self.store
-        )
+        self.live = LiveLog(lambda lines: self.store.execution.log(run_id, attempt, lines))
         self.program: Program = program
         self.sha256: str = payload["sha256"]
         self.defaults: dict[str, Any] = payload.get("defaults") or {}

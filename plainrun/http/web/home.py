@@ -116,24 +116,9 @@ def all_runs(
         continuation_token=continuation_token,
     )
     total = services.runs.count(viewer.principal, agent_id=agent_id, process_id=process_id, where=where)
-    query: list[tuple[str, str]] = [
-        (k, v)
-        for k, v in (("name", where.name), ("start", start), ("end", end), ("process", process_id))
-        if v
-    ]
-    query += [("state", s.value) for s in where.states] + [("trigger", t.value) for t in where.triggers]
-    query += [("tests", "true")] * tests + [("archived", "true")] * archived
+    query = _query(where, start, end, process_id)
     here = f"{UI}/agents/{agent_id}/runs"
-    token = page.continuation_token
-    trail = [t for t in back or [] if t][-TRAIL:]
-    forward = [*trail, continuation_token][-TRAIL:] if continuation_token else []
-    earlier = trail[:-1]
-    previous_url = None
-    if continuation_token:
-        previous = [*query, *(("back", t) for t in earlier)]
-        if trail:
-            previous.append(("continuation_token", trail[-1]))
-        previous_url = f"{here}?{urlencode(previous)}"
+    next_url, previous_url = _pager(here, query, continuation_token, page.continuation_token, back)
     processes = services.processes.page(viewer.principal, agent_id, limit=200).items
     return pages(request).render(
         request,
@@ -148,12 +133,40 @@ def all_runs(
         filters={"name": where.name or "", "start": start or "", "end": end or "", "process": process_id},
         states=list(RunState),
         triggers=list(Trigger),
-        next_url=(
-            f"{here}?{urlencode([*query, *(('back', t) for t in forward), ('continuation_token', token)])}"
-            if token
-            else None
-        ),
+        next_url=next_url,
         previous_url=previous_url,
         first_url=f"{here}?{urlencode(query)}" if continuation_token else None,
         refresh=any(not r.state.is_final for r in page.items),
     )
+
+
+def _query(
+    where: RunFilter, start: str | None, end: str | None, process_id: str | None
+) -> list[tuple[str, str]]:
+    """The page's filters as a query string's pairs."""
+    query = [
+        (k, v)
+        for k, v in (("name", where.name), ("start", start), ("end", end), ("process", process_id))
+        if v
+    ]
+    query += [("state", s.value) for s in where.states] + [("trigger", t.value) for t in where.triggers]
+    return query + [("tests", "true")] * where.tests + [("archived", "true")] * where.archived
+
+
+def _pager(
+    here: str, query: list[tuple[str, str]], token: str | None, next_token: str | None, back: list[str] | None
+) -> tuple[str | None, str | None]:
+    """The next page and the previous one: the tokens that led here ride along in ``back``."""
+    trail = [t for t in back or [] if t][-TRAIL:]
+    forward = [*trail, token][-TRAIL:] if token else []
+    next_url = (
+        f"{here}?{urlencode([*query, *(('back', t) for t in forward), ('continuation_token', next_token)])}"
+        if next_token
+        else None
+    )
+    if not token:
+        return next_url, None
+    previous = [*query, *(("back", t) for t in trail[:-1])]
+    if trail:
+        previous.append(("continuation_token", trail[-1]))
+    return next_url, f"{here}?{urlencode(previous)}"

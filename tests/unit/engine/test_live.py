@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from plainrun.engine.live import LiveLog, Lines
+from plainrun.engine.live import Lines, LiveLog
 
 
 def test_lines_are_written_in_batches_while_the_attempt_runs_and_the_rest_at_its_end() -> None:
@@ -16,7 +16,7 @@ def test_lines_are_written_in_batches_while_the_attempt_runs_and_the_rest_at_its
         batch.set()
         return True
 
-    live = LiveLog(write, delay=0.05, warm=lambda: None)
+    live = LiveLog(write, delay=0.05)
     live.add("one")
     live.add("two")
     assert batch.wait(30)
