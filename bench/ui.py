@@ -12,7 +12,8 @@ the last 30 days (ids and creation times in step, as the store makes them), 90 %
 ran 1 to 3 s), 5 % Failed, 1 % Cancelled, the rest Pending, and ``--waiting`` of them waiting for a
 person (AwaitingGuidance, with a question). Then ``ANALYZE``.
 
-It signs in to the UI with an API key of the agent and times, interleaved round by round, the
+The home page's figures of the last 30 days are counted at most every 15 s (``services/overview.py``):
+it is timed both counting afresh and with figures counted within the last 15 s. It signs in to the UI with an API key of the agent and times, interleaved round by round, the
 server's answer to each page (the app called in this process through Starlette's TestClient, so
 the figure is the server's time plus a few hundredths of a millisecond of the client): the
 Guidance Center, the all-runs page (first page, and a search by name), and the home page. It
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from plainrun.domain import ids  # noqa: E402
 from plainrun.domain.runs import NewRun, RunState, Stage, Trigger, pending_row  # noqa: E402
-from plainrun.http.api import create_app  # noqa: E402
+from plainrun.http.app import create_app  # noqa: E402
 from plainrun.services.container import build_services  # noqa: E402
 from plainrun.settings import Settings  # noqa: E402
 from plainrun.store import schema  # noqa: E402
@@ -148,21 +149,15 @@ def plans(services: Any, agent_id: str) -> list[str]:
     out = []
     with engine.connect() as conn:
         for name, statement, values in statements:
-            compiled = statement.compile(dialect=engine.dialect, compile_kwargs={})
+            text = str(
+                statement.params(**values).compile(
+                    dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+                )
+            )
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-            bound = {k: v for k, v in compiled.construct_params(values).items()}
-            rows = conn.exec_driver_sql(prefix + str(compiled), _positional(engine, compiled, bound)).all()
-            text = "; ".join(str(r[-1]) for r in rows)
-            out.append(f"{name}: {text}")
+            rows = conn.exec_driver_sql(prefix + text).all()
+            out.append(f"{name}: " + "; ".join(str(r[-1]).strip() for r in rows))
     return out
-
-
-def _positional(engine: sa.Engine, compiled: Any, bound: dict[str, Any]) -> Any:
-    processors = compiled._bind_processors
-    values = {k: (processors[k](v) if k in processors and v is not None else v) for k, v in bound.items()}
-    if engine.dialect.name == "sqlite":
-        return tuple(values[name] for name in compiled.positiontup)
-    return values
 
 
 def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -180,12 +175,14 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     print(
         f"[ui] {settings.database_url.split(':')[0]}: filled {args.runs:,} runs in {fill_s:.1f} s", flush=True
     )
-    app = create_app(services)
+    app = create_app(settings, services=services)
     pages = {
+        "processes list (baseline: an existing page)": f"/ui/agents/{agent.id}/processes",
         "Guidance Center": "/ui/guidance",
         "all runs, first page": f"/ui/agents/{agent.id}/runs",
         "all runs, search by name": f"/ui/agents/{agent.id}/runs?name=invoice+4242",
-        "home page": f"/ui/agents/{agent.id}/home",
+        "home page, figures counted afresh": f"/ui/agents/{agent.id}/home",
+        "home page, figures of the last 15 s": f"/ui/agents/{agent.id}/home",
     }
     times: dict[str, list[float]] = {name: [] for name in pages}
     load = [os.getloadavg()[0]]
@@ -198,6 +195,7 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             assert client.get(path).status_code == 200, name
         for _ in range(args.rounds):
             for name, path in pages.items():
+                services.overview.fresh_s = 0.0 if "afresh" in name else 15.0
                 t0 = time.perf_counter()
                 response = client.get(path)
                 times[name].append((time.perf_counter() - t0) * 1000)

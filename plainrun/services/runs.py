@@ -268,10 +268,17 @@ class RunService:
         return self._pages.page(rows, limit, query, key=lambda r: r.id)
 
     def count(
-        self, principal: Principal, *, agent_id: str, process_id: str | None, where: RunFilter = RunFilter()
+        self,
+        principal: Principal,
+        *,
+        agent_id: str,
+        process_id: str | None,
+        where: RunFilter = RunFilter(),
+        most: int = 1_000_000_000,
     ) -> int:
-        """How many runs :meth:`page` shows over all its pages."""
-        return self.store.runs.count(self._query(principal, agent_id, process_id, where))
+        """How many runs :meth:`page` shows over all its pages, counted no further than ``most``
+        (a list shows "more than …" beyond it: counting costs what reading the runs costs)."""
+        return self.store.runs.count(self._query(principal, agent_id, process_id, where), most=most)
 
     def _query(
         self, principal: Principal, agent_id: str, process_id: str | None, where: RunFilter

@@ -20,6 +20,8 @@ from plainrun.services.runs import RunFilter
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
 PAGE = 25
+#: The most runs the page counts exactly; beyond, it says "more than 10,000 runs".
+COUNTED = 10_000
 #: How many pages back "Previous" goes (beyond that, "Newest" starts again).
 TRAIL = 8
 _DateQuery = Annotated[str | None, Query(max_length=10)]
@@ -115,7 +117,9 @@ def all_runs(
         limit=PAGE,
         continuation_token=continuation_token,
     )
-    total = services.runs.count(viewer.principal, agent_id=agent_id, process_id=process_id, where=where)
+    total = services.runs.count(
+        viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
+    )
     query = _query(where, start, end, process_id)
     here = f"{UI}/agents/{agent_id}/runs"
     next_url, previous_url = _pager(here, query, continuation_token, page.continuation_token, back)
@@ -126,6 +130,7 @@ def all_runs(
         agent=agent,
         runs=page.items,
         total=total,
+        counted=COUNTED,
         learned=remembered(services, viewer, page.items),
         names={p.id: p.name for p in processes},
         processes=processes,

@@ -237,6 +237,13 @@ _STILL_RUNNING = sa.select(r.id).where(
     r.id == param(r.id), r.attempt == param(r.attempt), r.state == RunState.RUNNING.value
 )
 
+#: An agent's queue: its pending runs, through the partial index of pending runs.
+_QUEUED = (
+    sa.select(sa.func.count())
+    .select_from(t.runs)
+    .where(state_is(RunState.PENDING), r.agent_id == param(r.agent_id))
+)
+
 _ASK_CANCEL = sa.update(t.runs).where(r.id == param(r.id, "b_id")).values(cancel_requested=True)
 _CANCEL = (
     sa.update(t.runs)
@@ -439,6 +446,11 @@ class ExecutionSql(Part):
                 tx.execute_many(INSERT_EVENTS, events)
                 tx.announce_new_runs()
         return [rid for rid, _ in rows]
+
+    def queued(self, agent_id: str) -> int:
+        """How many of an agent's runs wait for a worker."""
+        with self.db.read() as tx:
+            return int(tx.scalar(_QUEUED, {"agent_id": agent_id}))
 
     def log(self, run_id: str, attempt: int, lines: Sequence[tuple[datetime, dict[str, Any]]]) -> bool:
         """Log lines of an attempt that is still running, written as they happen (each at its

@@ -20,7 +20,7 @@ from plainrun.domain.guidance import Learning, Question, Routing
 from plainrun.domain.runs import RESUME, STOP, RunState
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
-from plainrun.store.sql.execution import in_sources, moved_to, wake_parents
+from plainrun.store.sql.execution import in_sources, moved_to, state_is, wake_parents
 from plainrun.store.sql.runs import INSERT_EVENTS
 
 r, lr, ro = t.runs.c, t.learnings.c, t.routing.c
@@ -73,7 +73,7 @@ _QUESTION_COLUMNS = (
     r.error,
     r.started_at,
 )
-_IS_WAITING = r.state == RunState.AWAITING_GUIDANCE.value
+_IS_WAITING = state_is(RunState.AWAITING_GUIDANCE)  # a literal: the partial index applies
 
 
 @functools.cache
