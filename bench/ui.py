@@ -12,8 +12,10 @@ the last 30 days (ids and creation times in step, as the store makes them), 90 %
 ran 1 to 3 s), 5 % Failed, 1 % Cancelled, the rest Pending, and ``--waiting`` of them waiting for a
 person (AwaitingGuidance, with a question). Then ``ANALYZE``.
 
-The home page's figures of the last 30 days are counted at most every 15 s (``services/overview.py``):
-it is timed both counting afresh and with figures counted within the last 15 s. It signs in to the UI with an API key of the agent and times, interleaved round by round, the
+The home page's figures of the last 30 days are counted at most every 15 s
+(``services/overview.py``): it is timed both counting afresh and with figures counted within the
+last 15 s. It signs in to the UI with an API key of the agent and times, interleaved round by
+round, the
 server's answer to each page (the app called in this process through Starlette's TestClient, so
 the figure is the server's time plus a few hundredths of a millisecond of the client): the
 Guidance Center, the all-runs page (first page, and a search by name), and the home page. It
