@@ -98,16 +98,7 @@ def all_runs(
 ) -> Response:
     """The previous pages are the tokens that led here (``back``, at most ``TRAIL`` of them)."""
     agent = services.agents.get(viewer.principal, agent_id)
-    until = _day(end, "end")
-    where = RunFilter(
-        states=_pick(RunState, state),
-        triggers=_pick(Trigger, trigger),
-        name=(name or "").strip() or None,
-        since=_day(start, "start"),
-        until=until + timedelta(days=1) if until else None,
-        tests=tests,
-        archived=archived,
-    )
+    where = _filter(name, start, end, state, trigger, tests=tests, archived=archived)
     process_id = process or None
     page = services.runs.page(
         viewer.principal,
@@ -175,3 +166,26 @@ def _pager(
     if trail:
         previous.append(("continuation_token", trail[-1]))
     return next_url, f"{here}?{urlencode(previous)}"
+
+
+def _filter(
+    name: str | None,
+    start: str | None,
+    end: str | None,
+    state: list[str] | None,
+    trigger: list[str] | None,
+    *,
+    tests: bool,
+    archived: bool,
+) -> RunFilter:
+    """The page's filters; ``end`` is the last day shown (runs made before the next one)."""
+    until = _day(end, "end")
+    return RunFilter(
+        states=_pick(RunState, state),
+        triggers=_pick(Trigger, trigger),
+        name=(name or "").strip() or None,
+        since=_day(start, "start"),
+        until=until + timedelta(days=1) if until else None,
+        tests=tests,
+        archived=archived,
+    )
