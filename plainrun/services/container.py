@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from plainrun.domain.outbound import OutboundPolicy
+from plainrun.domain.webhooks import Retry
 from plainrun.errors import InvalidInput
 from plainrun.language.limits import Limits
 from plainrun.services.agents import AgentService
@@ -21,6 +23,7 @@ from plainrun.services.runs import RunService
 from plainrun.services.schedules import ScheduleService
 from plainrun.services.testsuite import TestSuiteService
 from plainrun.services.users import UserService
+from plainrun.services.webhooks import WebhookService
 from plainrun.settings import Settings
 from plainrun.store import Store, open_store
 from plainrun.store.blobs import BlobPlace, BlobStorage, Kind, S3Place, open_blobs
@@ -47,6 +50,7 @@ class Services:
     installation: InstallationService
     routing: RoutingService
     overview: OverviewService
+    webhooks: WebhookService
 
     def healthy(self) -> bool:
         """Whether the database answers."""
@@ -135,6 +139,23 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         installation=installation,
         routing=RoutingService(store, processes, settings),
         overview=OverviewService(store),
+        webhooks=_webhooks(settings, store, processes, secret),
+    )
+
+
+def _webhooks(settings: Settings, store: Store, processes: ProcessService, secret: bytes) -> WebhookService:
+    retry = Retry(
+        first_s=settings.webhook_retry_first_s,
+        max_s=settings.webhook_retry_max_s,
+        for_s=settings.webhook_retry_for_s,
+    )
+    return WebhookService(
+        store,
+        processes,
+        secret=secret,
+        policy=OutboundPolicy.from_settings(settings),
+        retry=retry,
+        timeout_s=settings.webhook_timeout_s,
     )
 
 

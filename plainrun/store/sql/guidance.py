@@ -20,8 +20,7 @@ from plainrun.domain.guidance import Learning, Question, Routing
 from plainrun.domain.runs import RESUME, STOP, RunState
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
-from plainrun.store.sql.execution import in_sources, moved_to, state_is, wake_parents
-from plainrun.store.sql.runs import INSERT_EVENTS
+from plainrun.store.sql.execution import in_sources, moved_to, record_moves, state_is, wake_parents
 
 r, lr, ro = t.runs.c, t.learnings.c, t.routing.c
 _WAITING = (r.id == param(r.id, "b_id"), r.attempt == param(r.attempt, "b_attempt"))
@@ -136,7 +135,7 @@ class GuidanceSql(Part):
                 to_state=RunState.PENDING,
                 data=event_data,
             )
-            tx.execute_many(INSERT_EVENTS, [event])
+            record_moves(tx, [event])
             tx.announce_new_runs()
         return True
 
@@ -155,7 +154,7 @@ class GuidanceSql(Part):
                 to_state=RunState.FAILED,
                 data=event_data,
             )
-            tx.execute_many(INSERT_EVENTS, [event])
+            record_moves(tx, [event])
             wake_parents(tx, [row["parent_run_id"]])
         return True
 
