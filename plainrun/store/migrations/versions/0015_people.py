@@ -2,7 +2,7 @@
 run, users' e-mail addresses, and the indexes of the Guidance Center and the all-runs page
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from plainrun.store.schema import UtcDateTime
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
