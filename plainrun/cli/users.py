@@ -21,6 +21,9 @@ def create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin")
     ] = False,
+    email: Annotated[
+        str | None, typer.Option(help="Where questions assigned to the user are sent by e-mail")
+    ] = None,
 ) -> None:
     """Create a user; the password is prompted for (twice), or read from stdin."""
     if password_stdin:
@@ -28,7 +31,7 @@ def create(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with services() as s:
-        user = s.users.create(agent_id=agent, name=name, password=password)
+        user = s.users.create(agent_id=agent, name=name, password=password, email=email)
     console.print(f"user {user.name} ({user.id}) of agent {user.agent_id}", highlight=False)
 
 

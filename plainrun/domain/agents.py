@@ -38,3 +38,5 @@ class User:
     #: scrypt, with its parameters and salt (see ``plainrun.services.users``).
     password_hash: str
     created_at: datetime
+    #: Where questions assigned to the user are sent (None: not by e-mail).
+    email: str | None = None

@@ -54,5 +54,10 @@ def id_time_ms(resource_id: str) -> int:
     return int(resource_id[:_TIME_CHARS], 36)
 
 
+def floor(ms: int) -> str:
+    """The smallest id made at ``ms`` (ms since the epoch): ids made from then on are not below it."""
+    return _b36(max(ms, 0), _TIME_CHARS) + "0" * _RAND_CHARS
+
+
 def is_id(value: str) -> bool:
     return bool(ID_PATTERN.match(value))

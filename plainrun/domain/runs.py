@@ -200,6 +200,26 @@ class NewRun:
 
 
 @dataclass(frozen=True, slots=True)
+class RunQuery:
+    """Which runs a list shows: those of one process, or of a whole agent, and its filters."""
+
+    process_id: str | None = None
+    agent_id: str | None = None
+    stage: Stage | None = None
+    #: True: only archived runs; False: only runs not archived; None: both.
+    archived: bool | None = False
+    states: tuple[RunState, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    #: A part of the run's name, in any case.
+    name: str | None = None
+    #: Made at or after ``since`` and before ``until``.
+    since: datetime | None = None
+    until: datetime | None = None
+    #: False: runs of the Test Suite are left out.
+    tests: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     id: str
     agent_id: str
@@ -228,6 +248,8 @@ class Run:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    #: The remembered answer that last answered the run's question, if one did.
+    learning_id: str | None = None
 
     def as_created(self) -> Run:
         """The run as it was when it was made (Pending, nothing run): the first answer to its start,
@@ -251,6 +273,7 @@ class Run:
         """A run from its row (the store's column names)."""
         return cls(
             **{name: row[name] for name in _RUN_PLAIN},
+            learning_id=row.get("learning_id"),
             stage=Stage(row["stage"]),
             state=RunState(row["state"]),
             trigger=Trigger(row["trigger"]),
@@ -262,7 +285,7 @@ class Run:
 _RUN_PLAIN = tuple(
     name
     for name in Run.__dataclass_fields__
-    if name not in ("stage", "state", "trigger", "archived", "cancel_requested")
+    if name not in ("stage", "state", "trigger", "archived", "cancel_requested", "learning_id")
 )
 
 
@@ -344,6 +367,7 @@ def pending_row(new: NewRun) -> dict[str, Any]:
         "lease_expires_at": None,
         "started_at": None,
         "finished_at": None,
+        "learning_id": None,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from plainrun.domain.ids import new_id
 from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.processes import Runnable, run_timeout
 from plainrun.domain.runs import MAX_CHILDREN, RunState
+from plainrun.engine.live import LiveLog
 from plainrun.errors import InvalidInput
 from plainrun.language import (
     BookError,
@@ -39,6 +41,7 @@ from plainrun.store.blobs import BlobPlace, BlobStorage, open_blobs
 
 _programs: OrderedDict[str, Program] = OrderedDict()
 _stores: dict[tuple[str, bool, str], Store] = {}
+_opening = threading.Lock()
 
 
 def _program(sha256: str, source: str) -> Program:
@@ -52,9 +55,10 @@ def _program(sha256: str, source: str) -> Program:
 
 def _store(url: str, fast: bool, synchronous: str) -> Store:
     key = (url, fast, synchronous)
-    store = _stores.get(key)
-    if store is None:
-        store = _stores[key] = open_store(url, fast=fast, sqlite_synchronous=synchronous)
+    with _opening:  # the run's thread and the live log's may both ask first
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = open_store(url, fast=fast, sqlite_synchronous=synchronous)
     return store
 
 
@@ -94,6 +98,8 @@ class RunEnvironment:
         self.smtp = SmtpSettings(**smtp) if smtp else SmtpSettings()
         self.outbound = OutboundPolicy.from_json(payload.get("outbound") or {})
         self.lines: list[str] = []
+        run_id, attempt = self.run["id"], self.run.get("attempt", 0)
+        self.live = LiveLog(lambda lines: self.store.execution.log(run_id, attempt, lines))
         self.program: Program = program
         self.sha256: str = payload["sha256"]
         self.defaults: dict[str, Any] = payload.get("defaults") or {}
@@ -160,6 +166,7 @@ class RunEnvironment:
 
     def log(self, line: str) -> None:
         self.lines.append(line)
+        self.live.add(line)
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -230,14 +237,31 @@ class RunEnvironment:
         return results
 
 
+def _warm(env: RunEnvironment) -> None:
+    """Open the store in the background the first time an executor process runs a job: the first
+    open imports the database layer (seconds on a loaded machine), which a run's first live log
+    line would otherwise wait for. Once per executor process, beside its first job."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=lambda: env.store, name="plainrun-open-store", daemon=True)
+        with contextlib.suppress(RuntimeError):  # no thread to be had: opened when first needed
+            _warming.start()
+
+
+_warming: threading.Thread | None = None
+
+
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
     """One attempt of a run: started afresh, or resumed from its saved execution by replay."""
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
+    _warm(env)
     execution = _execution(payload, program, env)
-    logged_before = len(execution.log)
-    outcome = execution.run()
-    common = {"log": [{"text": line} for line in outcome.log[logged_before:]], "children": env.new_children}
+    try:
+        outcome = execution.run()
+    finally:
+        unwritten = env.live.close()  # the lines not written live go with the outcome
+    common = {"log": unwritten, "children": env.new_children}
     if isinstance(outcome, Succeeded):
         return {**common, "outcome": "succeeded", "outputs": outcome.outputs}
     if isinstance(outcome, Waiting):
@@ -251,6 +275,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
             "line": outcome.line,
             "column": outcome.column,
             "choices": outcome.choices,
+            "asked_at": dt.datetime.now(dt.UTC).isoformat(),
             "facts": outcome.facts,
             "known_facts": outcome.known_facts,
         }

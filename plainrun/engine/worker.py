@@ -250,9 +250,14 @@ class Worker:
             # A remembered answer to this question resumes the run at once. After the clean-up
             # above: the answered run is pending again, and this worker may claim it right away.
             try:
-                await asyncio.to_thread(self.services.guidance.auto_answer, run.id, attempt=run.attempt)
+                await asyncio.to_thread(self._answer_or_notify, run)
             except Exception:
                 log.exception("auto answer failed", extra={"action": "auto_answer_failed", "run": run.id})
+
+    def _answer_or_notify(self, run: Run) -> None:
+        """A remembered answer, or else an e-mail to the people its process routes questions to."""
+        if not self.services.guidance.auto_answer(run.id, attempt=run.attempt):
+            self.services.routing.notify(run.id)
 
     def _outcome(self, run: Run, result: ExecResult) -> Outcome:
         base: dict[str, Any] = {"run_id": run.id, "attempt": run.attempt, "parent_run_id": run.parent_run_id}

@@ -16,7 +16,9 @@ from plainrun.services.guidance import GuidanceService
 from plainrun.services.installation import InstallationService
 from plainrun.services.keys import KeyService
 from plainrun.services.mail import MailService
+from plainrun.services.overview import OverviewService
 from plainrun.services.processes import ProcessService
+from plainrun.services.routing import RoutingService
 from plainrun.services.runs import RunService
 from plainrun.services.schedules import ScheduleService
 from plainrun.services.testsuite import TestSuiteService
@@ -46,6 +48,8 @@ class Services:
     schedules: ScheduleService
     execution: ExecutionService
     installation: InstallationService
+    routing: RoutingService
+    overview: OverviewService
     webhooks: WebhookService
 
     def healthy(self) -> bool:
@@ -133,6 +137,8 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         schedules=ScheduleService(store, processes, runs),
         execution=ExecutionService(store, settings, blob_place(settings)),
         installation=installation,
+        routing=RoutingService(store, processes, settings),
+        overview=OverviewService(store),
         webhooks=_webhooks(settings, store, processes, secret),
     )
 

@@ -11,10 +11,11 @@ does not matter which process of the service answered or whether any restarted i
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from plainrun.domain import ids
-from plainrun.domain.guidance import ACTIONS, Learning
+from plainrun.domain.guidance import ACTIONS, Learning, Question
 from plainrun.domain.runs import Run, RunState
 from plainrun.errors import Conflict, InvalidInput, NotFound
 from plainrun.language import Execution, Guidance, Paused, Program, StateError, parse
@@ -30,6 +31,7 @@ class GuidanceService:
         self.store = store
         self.processes = processes
         self._programs: OrderedDict[str, Program] = OrderedDict()
+        self._lines: OrderedDict[str, list[str]] = OrderedDict()
 
     # --- answering -----------------------------------------------------------------------------
 
@@ -41,6 +43,7 @@ class GuidanceService:
         action: str,
         value: Any = None,
         remember: bool = False,
+        by_name: str | None = None,
     ) -> Run:
         """Answer the question a run waits on; the run resumes (or, for ``stop``, fails).
 
@@ -53,7 +56,7 @@ class GuidanceService:
             raise InvalidInput("A retry cannot be remembered: the run would retry the step forever.")
         execution, pending = self._waiting(run)
         value = _fit(pending, action, value)
-        who = {"by": principal.key_id, "remember": remember}
+        who = {"by": principal.key_id, "by_name": by_name, "remember": remember}
         if not self._apply(run, execution, pending, action, value, who):
             raise Conflict("The run is no longer waiting for guidance: it was answered or changed meanwhile.")
         if remember:
@@ -64,6 +67,7 @@ class GuidanceService:
                 question=pending.question,
                 action=action,
                 value=value,
+                created_by=by_name,
             )
         return self._run(principal, run_id)
 
@@ -89,8 +93,8 @@ class GuidanceService:
             value = _fit(pending, learning.action, learning.value)
         except (Conflict, InvalidInput):
             return False  # the question changed shape since it was learned: a person answers
-        who = {"by": "learning", "learning_id": learning.id}
-        return self._apply(run, execution, pending, learning.action, value, who)
+        who = {"by": "learning", "learning_id": learning.id, "by_name": learning.created_by}
+        return self._apply(run, execution, pending, learning.action, value, who, learning.id)
 
     def _run(self, principal: Principal, run_id: str) -> Run:
         run = self.store.runs.get(run_id) if ids.is_id(run_id) else None
@@ -116,7 +120,14 @@ class GuidanceService:
         return execution, pending
 
     def _apply(
-        self, run: Run, execution: Execution, pending: Paused, action: str, value: Any, who: dict[str, Any]
+        self,
+        run: Run,
+        execution: Execution,
+        pending: Paused,
+        action: str,
+        value: Any,
+        who: dict[str, Any],
+        learning_id: str | None = None,
     ) -> bool:
         data: dict[str, Any] = {
             **who,
@@ -137,7 +148,11 @@ class GuidanceService:
             return self.store.guidance.stop(run.id, attempt=run.attempt, error=error, event_data=data)
         execution.answer(Guidance(kind=action, value=value))
         return self.store.guidance.resume(
-            run.id, attempt=run.attempt, exec_state=execution.to_json(), event_data=data
+            run.id,
+            attempt=run.attempt,
+            exec_state=execution.to_json(),
+            event_data=data,
+            learning_id=learning_id,
         )
 
     def _program(self, sha256: str) -> Program:
@@ -150,6 +165,43 @@ class GuidanceService:
             self._programs.move_to_end(sha256)
         return program
 
+    # --- the Guidance Center -------------------------------------------------------------------
+
+    def waiting(
+        self,
+        principal: Principal,
+        *,
+        process_ids: Sequence[str] | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Question]:
+        """Runs waiting for a person that the caller sees (its agent's, or every agent's for an
+        installation key), those that waited longest first; only of ``process_ids`` when given."""
+        return self.store.guidance.waiting(
+            principal.agent_id, process_ids=process_ids, after_id=after_id, limit=limit
+        )
+
+    def count_waiting(self, principal: Principal, *, process_ids: Sequence[str] | None = None) -> int:
+        return self.store.guidance.count_waiting(principal.agent_id, process_ids=process_ids)
+
+    def source_lines(self, questions: Sequence[Question]) -> dict[str, str]:
+        """The source line each question was asked on, by run id."""
+        out: dict[str, str] = {}
+        for q in questions:
+            if q.line:
+                lines = self._program_lines(q.sha256)
+                if 0 < q.line <= len(lines):
+                    out[q.run_id] = lines[q.line - 1]
+        return out
+
+    def _program_lines(self, sha256: str) -> list[str]:
+        lines = self._lines.get(sha256)
+        if lines is None:
+            lines = self._lines[sha256] = self.store.processes.source(sha256).splitlines()
+            if len(self._lines) > 128:
+                self._lines.popitem(last=False)
+        return lines
+
     # --- learnings -----------------------------------------------------------------------------
 
     def learnings(
@@ -157,6 +209,12 @@ class GuidanceService:
     ) -> list[Learning]:
         process = self.processes.get(principal, process_id, agent_id)
         return self.store.guidance.of_process(process.id)
+
+    def learning(self, principal: Principal, learning_id: str) -> Learning:
+        learning = self.store.guidance.get(learning_id) if ids.is_id(learning_id) else None
+        if learning is None or not principal.can_see(learning.agent_id):
+            raise NotFound("The learning was not found.")
+        return learning
 
     def forget(self, principal: Principal, learning_id: str) -> Learning:
         learning = self.store.guidance.get(learning_id) if ids.is_id(learning_id) else None

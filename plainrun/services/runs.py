@@ -16,13 +16,14 @@ from plainrun.domain.files import FileRecord
 from plainrun.domain.idempotency import Key, KeyRecord, check_key, fingerprint
 from plainrun.domain.pages import Page, Pager
 from plainrun.domain.processes import run_timeout
-from plainrun.domain.runs import NewRun, Run, RunEvent, RunState, Stage, Trigger
+from plainrun.domain.runs import NewRun, Run, RunEvent, RunQuery, RunState, Stage, Trigger
 from plainrun.errors import InvalidInput, KeyReused, NotFound, PlainrunError
 from plainrun.services.access import Principal
 from plainrun.services.processes import ProcessService
 from plainrun.store import Store
 
 MAX_INPUTS = 100
+MAX_NAME_FILTER = 100
 MAX_FILES = 100
 MAX_INPUT_TEXT = 100_000
 #: How often a server forgets expired idempotency keys.
@@ -60,6 +61,13 @@ class RunFilter:
     archived: bool = False
     states: Sequence[RunState] = ()
     triggers: Sequence[Trigger] = ()
+    #: A part of the run's name (any case).
+    name: str | None = None
+    #: Made at or after ``since``, before ``until``.
+    since: datetime | None = None
+    until: datetime | None = None
+    #: False: the Test Suite's runs are left out.
+    tests: bool = True
 
     def query(self) -> dict[str, Any]:
         """The filter as a page token's query (a token for another filter is refused)."""
@@ -70,7 +78,34 @@ class RunFilter:
         }
         if self.triggers:
             out["tr"] = sorted(t.value for t in self.triggers)
+        if self.name:
+            out["n"] = self.name
+        if self.since:
+            out["f"] = self.since.isoformat()
+        if self.until:
+            out["u"] = self.until.isoformat()
+        if not self.tests:
+            out["nt"] = True
         return out
+
+    def of(self, *, process_id: str | None, agent_id: str) -> RunQuery:
+        """The store's query for these filters, over one process or over the whole agent."""
+        if self.name is not None and len(self.name) > MAX_NAME_FILTER:
+            raise InvalidInput(f"A name to search for has at most {MAX_NAME_FILTER} characters.")
+        if self.since and self.until and self.until <= self.since:
+            raise InvalidInput("The end of a date range must come after its start.")
+        return RunQuery(
+            process_id=process_id,
+            agent_id=agent_id,
+            stage=self.stage,
+            archived=self.archived,
+            states=tuple(self.states),
+            triggers=tuple(self.triggers),
+            name=self.name or None,
+            since=self.since,
+            until=self.until,
+            tests=self.tests,
+        )
 
 
 def normalize_inputs(inputs: Inputs) -> list[dict[str, Any]]:
@@ -283,25 +318,43 @@ class RunService:
         principal: Principal,
         *,
         agent_id: str,
-        process_id: str,
+        process_id: str | None,
         where: RunFilter = RunFilter(),
         limit: int = 10,
         continuation_token: str | None = None,
     ) -> Page[Run]:
-        """Newest first, keyset-paged. The token carries the query, so it cannot be moved to another."""
+        """Runs of a process (or, with no ``process_id``, of the whole agent), newest first,
+        keyset-paged. The token carries the query, so it cannot be moved to another."""
         query = {"p": process_id, "a": agent_id, **where.query()}
         before = self._pages.position(continuation_token, query)
-        self.processes.get(principal, process_id, agent_id)
         rows = self.store.runs.page(
-            process_id,
-            stage=where.stage,
-            archived=where.archived,
-            states=where.states,
-            triggers=where.triggers,
-            before_id=before,
-            limit=limit + 1,
+            self._query(principal, agent_id, process_id, where), before_id=before, limit=limit + 1
         )
         return self._pages.page(rows, limit, query, key=lambda r: r.id)
+
+    def count(
+        self,
+        principal: Principal,
+        *,
+        agent_id: str,
+        process_id: str | None,
+        where: RunFilter = RunFilter(),
+        most: int = 1_000_000_000,
+    ) -> int:
+        """How many runs :meth:`page` shows over all its pages, counted no further than ``most``
+        (a list shows "more than …" beyond it: counting costs what reading the runs costs)."""
+        return self.store.runs.count(self._query(principal, agent_id, process_id, where), most=most)
+
+    def _query(
+        self, principal: Principal, agent_id: str, process_id: str | None, where: RunFilter
+    ) -> RunQuery:
+        if process_id is not None:
+            self.processes.get(principal, process_id, agent_id)
+        else:
+            principal.require(agent_id, "agent")
+            if self.store.agents.get(agent_id) is None:
+                raise NotFound("The agent was not found.")
+        return where.of(process_id=process_id, agent_id=agent_id)
 
     def count_by_state(self) -> dict[str, int]:
         """How many runs are in each state (of every agent: for the service's own metrics)."""

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from plainrun.domain.agents import User
@@ -55,6 +56,14 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+def parseaddr_ok(address: str) -> bool:
+    """A plain ``name@domain`` address (no display name, no spaces), at most 254 characters."""
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain and len(address) <= 254) and not any(
+        c.isspace() or c in '<>,;"' for c in address
+    )
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """Checked against when the name is unknown, so a wrong name takes as long as a wrong password."""
@@ -72,16 +81,20 @@ class UserService:
     def __init__(self, store: Store):
         self.store = store
 
-    def create(self, *, agent_id: str, name: str, password: str) -> User:
+    def create(self, *, agent_id: str, name: str, password: str, email: str | None = None) -> User:
         name = name.strip()
         if not 1 <= len(name) <= 100 or any(c.isspace() for c in name):
             raise InvalidInput("A user name is 1 to 100 characters without spaces.", details=[("name", name)])
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise InvalidInput(f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+        if email is not None:
+            email = email.strip()
+            if not parseaddr_ok(email):
+                raise InvalidInput("The e-mail address is not one.", details=[("email", email[:254])])
         if self.store.agents.get(agent_id) is None:
             raise NotFound("The agent was not found.")
         return self.store.agents.create_user(
-            agent_id=agent_id, name=name, password_hash=hash_password(password)
+            agent_id=agent_id, name=name, password_hash=hash_password(password), email=email or None
         )
 
     def all(self, agent_id: str | None = None) -> list[User]:
@@ -100,6 +113,24 @@ class UserService:
         if user is None or not ok:
             raise Unauthenticated("The name or the password is not right.")
         return user
+
+    def names(self, key_ids: Iterable[str]) -> dict[str, str]:
+        """Who each of these principals is, in words: a user's name, a key's name (never an id)."""
+        wanted = set(key_ids)
+        out: dict[str, str] = {}
+        if any(k.startswith("user:") for k in wanted):
+            users = {f"user:{u.id}": u.name for u in self.store.agents.users()}
+            out.update((k, users.get(k, "a deleted user")) for k in wanted if k.startswith("user:"))
+        others = wanted - out.keys() - {"system", "learning"}
+        if others:
+            every_key = self.store.agents.keys()
+            keys = {k.id: k.name for k in every_key}
+            out.update((k, f"the key {keys[k]}" if k in keys else "a removed key") for k in others)
+        if "system" in wanted:
+            out["system"] = "plainrun"
+        if "learning" in wanted:
+            out["learning"] = "a remembered answer"
+        return out
 
     def identity(self, kind: str, identity_id: str) -> SignedIn | None:
         """Who a session signed in as, or None when that user or key no longer exists or was revoked."""

@@ -205,6 +205,8 @@ runs = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("started_at", Timestamp, nullable=True),
     sa.Column("finished_at", Timestamp, nullable=True),
+    # The remembered answer (learning) that last answered the run's question, if one did.
+    sa.Column("learning_id", Id, nullable=True),
     # Newest first per process, with and without the stage filter (keyset pagination on id).
     sa.Index("ix_runs_process_list", "process_id", "archived", "id"),
     sa.Index("ix_runs_process_stage_list", "process_id", "stage", "archived", "id"),
@@ -227,6 +229,19 @@ runs = sa.Table(
         sqlite_where=sa.text("state = 'Running'"),
     ),
     sa.Index("ix_runs_parent", "parent_run_id"),
+    # Every run of an agent newest first (the all-runs page, its count and the home page's charts):
+    # the filters' columns are in the index, so a filter or a count reads no row it does not show.
+    sa.Index(
+        "ix_runs_agent_list", "agent_id", "archived", "id", "trigger", "state", "process_id", "created_at"
+    ),
+    # The Guidance Center: the runs waiting for a person, per agent.
+    sa.Index(
+        "ix_runs_waiting",
+        "agent_id",
+        "id",
+        postgresql_where=sa.text("state = 'AwaitingGuidance'"),
+        sqlite_where=sa.text("state = 'AwaitingGuidance'"),
+    ),
     # What the per-process concurrency limit counts: a process's pending and running runs.
     sa.Index(
         "ix_runs_active",
@@ -273,7 +288,22 @@ learnings = sa.Table(
     sa.Column("action", sa.String(16), nullable=False),
     sa.Column("value", Json, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
+    # Who chose to remember it, by name (a user's name or a key's name).
+    sa.Column("created_by", sa.String(100), nullable=True),
     sa.Index("ix_learnings_process", "process_id", "line"),
+)
+
+# Exception routing: who a process's questions are assigned to (users of its agent, by id) and
+# who else is told by e-mail when one of its runs starts waiting for a person.
+routing = sa.Table(
+    "routing",
+    metadata,
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("assignees", Json, nullable=False),
+    sa.Column("notify", Json, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_routing_agent", "agent_id"),
 )
 
 # The Test Suite: test cases made from runs, and test runs that replay them.
@@ -422,6 +452,8 @@ users = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # Where the user is told of questions assigned to them (None: not by e-mail).
+    sa.Column("email", sa.String(254), nullable=True),
     sa.UniqueConstraint("name"),
     sa.Index("ix_users_agent", "agent_id", "id"),
 )

@@ -182,7 +182,7 @@ def test_a_question_is_answered_in_the_browser(page: Page, site: Site) -> None:
     page.goto(f"/ui/processes/{process_id}")
     publish(page)
     run_id = run_with_inputs(page, process_id, "Published", amount="120")
-    expect(page.locator("#run-state")).to_have_text("AwaitingGuidance", timeout=30_000)
+    expect(page.locator("#run-state")).to_have_text("Awaiting Guidance", timeout=30_000)
     form = page.locator("form.guidance")
     expect(form.locator("legend")).to_have_text("Approve the payment of 120?")
     expect(page.locator(".source-line")).to_contain_text('ask "Approve the payment of {the amount}?"')
@@ -191,7 +191,9 @@ def test_a_question_is_answered_in_the_browser(page: Page, site: Site) -> None:
     form.get_by_role("button", name="Answer").click()
     expect(page.locator("#run-state")).to_have_text("Succeeded", timeout=30_000)
     expect(page.locator("#outputs")).to_contain_text("no")
-    expect(page.locator(".timeline")).to_contain_text("guidance")
+    expect(page.locator(".timeline")).to_contain_text(
+        re.compile(r"answered \"no\" to \"Approve the payment of 120\?\"")
+    )
     shot(page, "13-run-answered")
     run = site.api("GET", f"/v2/runs/{run_id}").json()
     assert run["outputs"] == [{"name": "decision", "value": "no"}]

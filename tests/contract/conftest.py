@@ -14,7 +14,7 @@ import pytest
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
 from plainrun.domain.processes import Process
-from plainrun.domain.runs import TRANSITIONS, NewRun, RunState, Stage, Trigger
+from plainrun.domain.runs import TRANSITIONS, NewRun, RunQuery, RunState, Stage, Trigger
 from plainrun.store import Store, open_store
 
 SOURCE = "to greet a customer\n  say 1\n"
@@ -44,7 +44,7 @@ def recorded_moves(store: Store) -> set[tuple[RunState, RunState]]:
     moves = set()
     for agent in store.agents.all():
         for process in store.processes.page(agent.id, limit=1000):
-            for run in store.runs.page(process.id, archived=None, limit=1000):
+            for run in store.runs.page(RunQuery(process_id=process.id, archived=None), limit=1000):
                 for event in store.runs.events(run.id):
                     if event.from_state is not None and event.to_state is not None:
                         moves.add((event.from_state, event.to_state))

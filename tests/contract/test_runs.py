@@ -7,7 +7,7 @@ import dataclasses
 import threading
 
 from plainrun.domain import ids
-from plainrun.domain.runs import RunState, Stage, Trigger
+from plainrun.domain.runs import RunQuery, RunState, Stage, Trigger
 from plainrun.errors import PlainrunError
 from plainrun.store import Store
 from tests.contract.conftest import make_process, make_runs, new_runs
@@ -23,24 +23,28 @@ def test_runs_list_newest_first_with_keyset_pages_and_filters(store: Store) -> N
     before = None
     while True:
         page = store.runs.page(
-            process.id, stage=Stage.DRAFT, triggers=[Trigger.API], before_id=before, limit=10
+            RunQuery(process_id=process.id, stage=Stage.DRAFT, triggers=(Trigger.API,)),
+            before_id=before,
+            limit=10,
         )
         seen += [r.id for r in page]
         if len(page) < 10:
             break
         before = page[-1].id
     assert seen == list(reversed(run_ids))
-    assert [r.id for r in store.runs.page(process.id, triggers=[Trigger.EMAIL])] == [
+    assert [r.id for r in store.runs.page(RunQuery(process_id=process.id, triggers=(Trigger.EMAIL,)))] == [
         n.id for n in reversed(made)
     ]
     assert store.runs.set_archived(run_ids[:3], True) == run_ids[:3]
     assert store.runs.set_archived(run_ids[:3], True) == []  # already archived: nothing changes
-    default = [r.id for r in store.runs.page(process.id, limit=100)]
+    default = [r.id for r in store.runs.page(RunQuery(process_id=process.id), limit=100)]
     assert len(default) == 29 and not set(run_ids[:3]) & set(default)
-    assert {r.id for r in store.runs.page(process.id, archived=True, limit=100)} == set(run_ids[:3])
-    assert len(store.runs.page(process.id, archived=None, limit=100)) == 32
-    assert len(store.runs.page(process.id, stage=Stage.PUBLISHED, limit=100)) == 5
-    assert store.runs.page(process.id, states=[RunState.RUNNING]) == []
+    assert {r.id for r in store.runs.page(RunQuery(process_id=process.id, archived=True), limit=100)} == set(
+        run_ids[:3]
+    )
+    assert len(store.runs.page(RunQuery(process_id=process.id, archived=None), limit=100)) == 32
+    assert len(store.runs.page(RunQuery(process_id=process.id, stage=Stage.PUBLISHED), limit=100)) == 5
+    assert store.runs.page(RunQuery(process_id=process.id, states=(RunState.RUNNING,))) == []
     kinds = [e.kind for e in store.runs.events(run_ids[0])]
     assert kinds == ["created", "archived"]
     assert store.runs.set_archived(run_ids[:1], False) == run_ids[:1]
@@ -62,7 +66,7 @@ def test_concurrent_starts_share_transactions_and_a_refused_one_fails_alone(stor
     for th in threads:
         th.join()
     assert [[r.id for r in rs] for rs in results] == [[n.id for n in b] for b in batches]  # type: ignore[attr-defined]
-    assert len(store.runs.page(process.id, limit=100)) == 36
+    assert len(store.runs.page(RunQuery(process_id=process.id), limit=100)) == 36
     # Each run on its own terms: one naming a process that does not exist is refused, the others not.
     good, bad = new_runs(store, 2, process=process)
     bad = dataclasses.replace(bad, process_id=ids.new_id())

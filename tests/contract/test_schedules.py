@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from plainrun.domain.clock import utcnow
+from plainrun.domain.runs import RunQuery
 from plainrun.domain.schedules import Schedule
 from plainrun.errors import NotFound
 from plainrun.store import Store
@@ -42,7 +43,9 @@ def test_a_slot_fires_once_with_its_run_whoever_fires_it(store: Store) -> None:
         fires = list(pool.map(lambda run: store.schedules.fire(schedule, slot, run=run), runs))
     [fired] = [f for f in fires if f is not None]
     assert fired.run_id is not None and store.runs.get(fired.run_id) is not None
-    assert [r.id for r in store.runs.page(schedule.process_id)] == [fired.run_id]  # the losers wrote no run
+    assert [r.id for r in store.runs.page(RunQuery(process_id=schedule.process_id))] == [
+        fired.run_id
+    ]  # the losers wrote no run
     assert store.schedules.fires(schedule.id) == [fired]
     assert store.schedules.advance(schedule, slot + timedelta(days=1))
     assert not store.schedules.advance(schedule, slot)  # only forward

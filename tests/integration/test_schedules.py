@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from plainrun.domain.runs import Trigger
+from plainrun.domain.runs import RunQuery, Trigger
 from plainrun.domain.schedules import Fire, slot_ref
 from plainrun.http.app import create_app
 from plainrun.services.access import SYSTEM
@@ -152,7 +152,7 @@ def test_three_schedulers_fire_hundreds_of_slots_each_once_with_restarts(pg_env:
     fires = pg_env.fires(schedule.id)
     assert [f.slot_at for f in fires] == expected  # none twice (unique anyway), none missing
     assert all(f.run_id and f.error is None for f in fires)
-    runs = pg_env.services.store.runs.page(pg_env.process_id, limit=1000)
+    runs = pg_env.services.store.runs.page(RunQuery(process_id=pg_env.process_id), limit=1000)
     assert len(runs) == len(expected)
     assert {r.trigger_ref for r in runs} == {slot_ref(schedule.id, s) for s in expected}
     assert {r.id for r in runs} == {f.run_id for f in fires}
@@ -180,7 +180,7 @@ def test_a_slot_fires_within_a_second_of_its_time(env: Env) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     fires = env.fires(schedule.id)
-    runs = {r.id: r for r in env.services.store.runs.page(env.process_id, limit=100)}
+    runs = {r.id: r for r in env.services.store.runs.page(RunQuery(process_id=env.process_id), limit=100)}
     for fire in fires:
         late = runs[fire.run_id].created_at - fire.slot_at  # type: ignore[index]
         assert timedelta(0) <= late < timedelta(seconds=1), late
@@ -237,7 +237,7 @@ def test_catch_up_after_downtime_follows_the_policy(
     # Back on time: the slot at 70 fires whatever the policy.
     on_time = service.fire_due(start + timedelta(minutes=70, seconds=0.4))
     assert [f.slot_at for f in on_time] == [start + timedelta(minutes=70)]
-    runs = env.services.store.runs.page(env.process_id, limit=100)
+    runs = env.services.store.runs.page(RunQuery(process_id=env.process_id), limit=100)
     assert len(runs) == len(fired_minutes) + 1
 
 
@@ -443,7 +443,7 @@ def test_plainrun_scheduler_in_another_process_shares_slots_with_two_in_process(
     slots = [f.slot_at for f in fires]
     assert len(slots) >= 5
     assert slots == [slots[0] + timedelta(seconds=n) for n in range(len(slots))]  # none twice or missing
-    runs = pg_env.services.store.runs.page(pg_env.process_id, limit=1000)
+    runs = pg_env.services.store.runs.page(RunQuery(process_id=pg_env.process_id), limit=1000)
     assert sorted(r.trigger_ref or "" for r in runs) == sorted(slot_ref(schedule.id, s) for s in slots)
     assert slots[-1] > alone_from  # the subprocess fired on alone
     assert b"slot fired" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
@@ -67,15 +68,36 @@ def check_path_id(value: str, what: str) -> str:
 def list_runs(
     services: ServicesDep,
     principal: PrincipalDep,
-    process_id: Annotated[str, Query(max_length=64)],
     agent_id: Annotated[str, Query(max_length=64)],
+    process_id: Annotated[
+        str | None,
+        Query(max_length=64, description="only this process's runs (without: every run of the agent)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     stage: ProcessStage | None = None,
     continuation_token: Annotated[str | None, Query(max_length=2048)] = None,
     archived: Annotated[bool, Query(description="true lists only archived runs")] = False,
     state: Annotated[list[RunState] | None, Query(description="only runs in these states")] = None,
+    trigger: Annotated[list[Trigger] | None, Query(description="only runs started so")] = None,
+    name: Annotated[
+        str | None, Query(max_length=100, description="only runs whose name has this in it")
+    ] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="only runs made at or after this time")
+    ] = None,
+    created_before: Annotated[datetime | None, Query(description="only runs made before this time")] = None,
+    include_tests: Annotated[bool, Query(description="false leaves out the Test Suite's runs")] = True,
 ) -> render.JSON:
-    where = RunFilter(stage=Stage(stage) if stage else None, archived=archived, states=state or ())
+    where = RunFilter(
+        stage=Stage(stage) if stage else None,
+        archived=archived,
+        states=state or (),
+        triggers=trigger or (),
+        name=name or None,
+        since=_aware(created_after),
+        until=_aware(created_before),
+        tests=include_tests,
+    )
     page = services.runs.page(
         principal,
         agent_id=agent_id,
@@ -87,6 +109,11 @@ def list_runs(
     return render.JSON(
         {"items": [render.run(r) for r in page.items], "continuation_token": page.continuation_token}
     )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without a zone is UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @router.post(

@@ -16,7 +16,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plainrun.errors import PlainrunError
-from plainrun.http.web import editor, mail, processes, runs, schedules, session, testsuite, webhooks
+from plainrun.http.web import (
+    editor,
+    guidance,
+    home,
+    mail,
+    processes,
+    runs,
+    schedules,
+    session,
+    testsuite,
+    webhooks,
+)
 from plainrun.http.web.templating import Pages
 from plainrun.services.container import Services
 
@@ -108,7 +119,7 @@ def create_ui(services: Services) -> FastAPI:
         return error_page(request, exc.status_code, "Error", str(exc.detail))
 
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, processes, runs, editor, mail, schedules, testsuite, webhooks):
+    for module in (session, processes, runs, editor, mail, schedules, testsuite, webhooks, home, guidance):
         ui.include_router(module.router)
     ui.add_middleware(
         SessionMiddleware,

@@ -10,8 +10,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from plainrun.domain.clock import utcnow
+from plainrun.domain.guidance import learned_what
 from plainrun.domain.runs import Run, RunState, Stage, Trigger
-from plainrun.errors import InvalidInput, StoreError
+from plainrun.errors import InvalidInput, NotFound, StoreError
+from plainrun.http.web import audit
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 from plainrun.services.container import Services
@@ -78,6 +81,7 @@ def runs_page(
         request,
         "runs.html",
         runs=page.items,
+        learned=remembered(services, viewer, page.items),
         output_names=output_columns(page.items),
         process=process,
         where=where,
@@ -160,15 +164,39 @@ def _run_context(
             text = services.runs.source_line(viewer.principal, run, line)
             if text is not None:
                 source_line = {"number": line, "text": text, "column": error.get("column")}
+    names = services.users.names(audit.principals(events))
     return {
         "run": run,
         "events": events,
+        "sentences": [audit.sentence(e, names) for e in events],
         "source_line": source_line,
         "files": services.runs.files(viewer.principal, run),
         "children": services.runs.children(viewer.principal, run.id),
         "version": _live_version(run, len(events)),
         "is_final": run.state.is_final,
+        "learned": remembered(services, viewer, [run]).get(run.id),
+        "ran_for": _ran_for(run),
     }
+
+
+def _ran_for(run: Run) -> float | None:
+    """How long the run has run: from its start to its end, or to now while it goes on."""
+    if run.started_at is None:
+        return None
+    end = run.finished_at or (None if run.state.is_final else utcnow())
+    return (end - run.started_at).total_seconds() if end else None
+
+
+def remembered(services: Services, viewer: ViewerDep, runs: list[Run]) -> dict[str, Any]:
+    """For each run a remembered answer answered: that learning (None when it was forgotten since)."""
+    out: dict[str, Any] = {}
+    for run in runs:
+        if run.learning_id:
+            try:
+                out[run.id] = {"learning": services.guidance.learning(viewer.principal, run.learning_id)}
+            except NotFound:
+                out[run.id] = {"learning": None}
+    return out
 
 
 @router.get("/runs/{run_id}")
@@ -199,7 +227,7 @@ def run_live(
 
 @router.post("/runs/{run_id}/cancel")
 def cancel(request: Request, run_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
-    services.runs.cancel(viewer.principal, run_id)
+    services.runs.cancel(viewer.principal, run_id, reason=f"cancelled by {viewer.label}")
     flash(request, "Cancel requested.")
     return RedirectResponse(f"{UI}/runs/{run_id}", status_code=303)
 
@@ -222,13 +250,33 @@ def guidance(
     action: Annotated[str, Form(max_length=10)],
     value: Annotated[str | None, Form(max_length=100_000)] = None,
     remember: Annotated[bool, Form()] = False,
+    confirmed: Annotated[bool, Form()] = False,
+    back: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    target = f"{UI}/guidance" if back == "guidance" else f"{UI}/runs/{run_id}"
+    if action == "value" and not value:
+        flash(request, "Choose or write an answer first.")
+        return RedirectResponse(target, status_code=303)
+    if remember and not confirmed:
+        # Remembering is a choice made twice: the person reads what it will do, then confirms.
+        run = services.runs.get(viewer.principal, run_id)
+        line = (run.error or {}).get("line")
+        return pages(request).render(
+            request,
+            "remember.html",
+            run=run,
+            action=action,
+            value=value,
+            back=back,
+            what=learned_what(line if isinstance(line, int) else 0, action, value),
+        )
     services.guidance.answer(
         viewer.principal,
         run_id,
         action=action,
         value=value if action == "value" else None,
         remember=remember,
+        by_name=viewer.label,
     )
     flash(
         request,
@@ -237,9 +285,10 @@ def guidance(
             "retry": "Retrying the step.",
             "skip": "Skipped the step.",
             "stop": "Stopped the run.",
-        }.get(action, "Done."),
+        }.get(action, "Done.")
+        + (" The answer is remembered." if remember else ""),
     )
-    return RedirectResponse(f"{UI}/runs/{run_id}", status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/files/{file_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import RunState
 
 #: Where the UI is mounted.
@@ -38,6 +40,35 @@ def show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def state_name(state: RunState | str | None) -> str:
+    """A state as people read it: ``AwaitingGuidance`` is "Awaiting Guidance"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(getattr(state, "value", state) or ""))
+
+
+def duration(seconds: float | None) -> str:
+    """A span of time in words a person reads at a glance: 850 ms, 12.5 s, 3 min 20 s, 2 h 5 min, 3 days."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days"
+
+
+def since(value: datetime | None) -> str:
+    """How long ago ``value`` was, in words."""
+    if value is None:
+        return ""
+    return duration(max(0.0, (utcnow() - value).total_seconds()))
+
+
 def tone(state: RunState | str | None) -> str:
     try:
         return STATE_TONE[RunState(state or "")]
@@ -52,7 +83,7 @@ def build_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, show=show, tone=tone)
+    env.filters.update(when=when, show=show, tone=tone, state_name=state_name, duration=duration, since=since)
     env.globals.update(ui=UI)
     return env
 
@@ -65,9 +96,14 @@ class Pages:
         viewer = getattr(request.state, "viewer", None)
         session = request.scope.get("session") or {}
         flash = session.pop("flash", None) if "session" in request.scope else None
+        waiting = None
+        if viewer is not None:
+            # The count in the navigation of every page: one count on a partial index.
+            waiting = request.app.state.services.guidance.count_waiting(viewer.principal)
         html = self.env.get_template(name).render(
             request=request,
             viewer=viewer,
+            waiting_count=waiting,
             csrf=session.get("csrf", ""),
             flash=flash,
             **context,

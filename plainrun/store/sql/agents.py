@@ -87,8 +87,8 @@ class AgentsSql(Part):
 
     # --- users -------------------------------------------------------------------------------
 
-    def create_user(self, *, agent_id: str, name: str, password_hash: str) -> User:
-        user = User(ids.new_id(), agent_id, name, password_hash, utcnow())
+    def create_user(self, *, agent_id: str, name: str, password_hash: str, email: str | None = None) -> User:
+        user = User(ids.new_id(), agent_id, name, password_hash, utcnow(), email)
         with self.db.write() as tx:
             if tx.scalar(_USER_NAMED, {"name": name}) is not None:
                 raise Conflict("A user with this name already exists.", details=[("name", name)])

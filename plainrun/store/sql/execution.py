@@ -242,6 +242,18 @@ _RECOVER_FAIL = (
 # --- cancel and children ----------------------------------------------------------------------
 
 _RUN_LOCKED = sa.select(t.runs).where(r.id == param(r.id)).with_for_update()
+#: Whether an attempt still runs: live log lines are written only while it does.
+_STILL_RUNNING = sa.select(r.id).where(
+    r.id == param(r.id), r.attempt == param(r.attempt), r.state == RunState.RUNNING.value
+)
+
+#: An agent's queue: its pending runs, through the partial index of pending runs.
+_QUEUED = (
+    sa.select(sa.func.count())
+    .select_from(t.runs)
+    .where(state_is(RunState.PENDING), r.agent_id == param(r.agent_id))
+)
+
 _ASK_CANCEL = sa.update(t.runs).where(r.id == param(r.id, "b_id")).values(cancel_requested=True)
 _CANCEL = (
     sa.update(t.runs)
@@ -444,6 +456,21 @@ class ExecutionSql(Part):
                 record_moves(tx, events)
                 tx.announce_new_runs()
         return [rid for rid, _ in rows]
+
+    def queued(self, agent_id: str) -> int:
+        """How many of an agent's runs wait for a worker."""
+        with self.db.read() as tx:
+            return int(tx.scalar(_QUEUED, {"agent_id": agent_id}))
+
+    def log(self, run_id: str, attempt: int, lines: Sequence[tuple[datetime, dict[str, Any]]]) -> bool:
+        """Log lines of an attempt that is still running, written as they happen (each at its
+        moment); nothing when the attempt no longer holds the run. Whether they were written."""
+        events = [log_events(run_id, attempt, at, [line])[0] for at, line in lines]
+        with self.db.write() as tx:
+            if tx.first(_STILL_RUNNING, {"id": run_id, "attempt": attempt}) is None:
+                return False
+            tx.execute_many(INSERT_EVENTS, events)
+        return True
 
     def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
         """Record attempts' outcomes in one transaction, each with its log lines and state event,

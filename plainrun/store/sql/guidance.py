@@ -7,6 +7,8 @@ changes nothing and reports ``False``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -14,18 +16,25 @@ import sqlalchemy as sa
 
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
-from plainrun.domain.guidance import Learning
+from plainrun.domain.guidance import Learning, Question, Routing
 from plainrun.domain.runs import RESUME, STOP, RunState
 from plainrun.store import schema as t
-from plainrun.store.sql._part import Part, param
-from plainrun.store.sql.execution import in_sources, moved_to, record_moves, wake_parents
+from plainrun.store.sql._part import Part, param, params_in
+from plainrun.store.sql.execution import in_sources, moved_to, record_moves, state_is, wake_parents
 
-r, lr = t.runs.c, t.learnings.c
+r, lr, ro = t.runs.c, t.learnings.c, t.routing.c
 _WAITING = (r.id == param(r.id, "b_id"), r.attempt == param(r.attempt, "b_attempt"))
 _RESUME = (
     sa.update(t.runs)
     .where(*_WAITING, in_sources(RESUME))
-    .values({**moved_to(RESUME, RunState.PENDING), "exec_state": param(r.exec_state), "error": None})
+    .values(
+        {
+            **moved_to(RESUME, RunState.PENDING),
+            "exec_state": param(r.exec_state),
+            "error": None,
+            "learning_id": param(r.learning_id),
+        }
+    )
     .returning(r.attempt)
 )
 _STOP = (
@@ -51,16 +60,71 @@ _LEARNINGS = (
 )
 _DELETE = sa.delete(t.learnings).where(lr.id == param(lr.id))
 
+# --- the Guidance Center: runs waiting for a person (through the partial index ix_runs_waiting) ---
+_QUESTION_COLUMNS = (
+    r.id,
+    r.agent_id,
+    r.process_id,
+    r.name,
+    r.stage,
+    r.version,
+    r.sha256,
+    r.error,
+    r.started_at,
+)
+_IS_WAITING = state_is(RunState.AWAITING_GUIDANCE)  # a literal: the partial index applies
+
+
+@functools.cache
+def _waiting_statement(agent: bool, processes: bool, after: bool, count: bool) -> sa.Select[Any]:
+    query = (
+        sa.select(sa.func.count()).select_from(t.runs) if count else sa.select(*_QUESTION_COLUMNS)
+    ).where(_IS_WAITING)
+    if agent:
+        query = query.where(r.agent_id == param(r.agent_id))
+    if processes:
+        query = query.where(r.process_id.in_(params_in(r.process_id, "process_ids")))
+    if after:
+        query = query.where(r.id > param(r.id, "after"))
+    if count:
+        return query
+    return query.order_by(r.id).limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+_ROUTING = sa.select(t.routing).where(ro.process_id == param(ro.process_id))
+_ROUTINGS = sa.select(t.routing).where(ro.agent_id == param(ro.agent_id))
+_ALL_ROUTINGS = sa.select(t.routing)
+_DELETE_ROUTING = sa.delete(t.routing).where(ro.process_id == param(ro.process_id))
+_INSERT_ROUTING = sa.insert(t.routing)
+
+
+def _routing(row: dict[str, Any]) -> Routing:
+    return Routing(
+        process_id=row["process_id"],
+        agent_id=row["agent_id"],
+        assignees=tuple(row["assignees"]),
+        notify=tuple(row["notify"]),
+    )
+
 
 class GuidanceSql(Part):
     def resume(
-        self, run_id: str, *, attempt: int, exec_state: dict[str, Any], event_data: dict[str, Any]
+        self,
+        run_id: str,
+        *,
+        attempt: int,
+        exec_state: dict[str, Any],
+        event_data: dict[str, Any],
+        learning_id: str | None = None,
     ) -> bool:
         """AwaitingGuidance -> Pending with the answered ``exec_state``; wakes workers. False if
         fenced out. The attempt that paused is not counted against the run's attempts (as a
         hand-back is not), so a run answered many times keeps its allowance for lost workers."""
         with self.db.write() as tx:
-            row = tx.first(_RESUME, {"b_id": run_id, "b_attempt": attempt, "exec_state": exec_state})
+            row = tx.first(
+                _RESUME,
+                {"b_id": run_id, "b_attempt": attempt, "exec_state": exec_state, "learning_id": learning_id},
+            )
             if row is None:
                 return False
             event = RESUME.event_row(
@@ -97,10 +161,19 @@ class GuidanceSql(Part):
     # --- learnings -------------------------------------------------------------------------------
 
     def remember(
-        self, *, agent_id: str, process_id: str, line: int, question: str, action: str, value: Any = None
+        self,
+        *,
+        agent_id: str,
+        process_id: str,
+        line: int,
+        question: str,
+        action: str,
+        value: Any = None,
+        created_by: str | None = None,
     ) -> Learning:
         """Remember an answer; it replaces any earlier one for the same question on the same line."""
         learning = Learning(
+            created_by=created_by,
             id=ids.new_id(),
             agent_id=agent_id,
             process_id=process_id,
@@ -136,3 +209,51 @@ class GuidanceSql(Part):
     def forget(self, learning_id: str) -> bool:
         with self.db.write() as tx:
             return tx.run(_DELETE, {"id": learning_id}) == 1
+
+    # --- the Guidance Center ---------------------------------------------------------------------
+
+    def waiting(
+        self,
+        agent_id: str | None,
+        *,
+        process_ids: Sequence[str] | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Question]:
+        """Runs waiting for a person (of one agent, or of all), those that waited longest first."""
+        statement = _waiting_statement(
+            agent_id is not None, process_ids is not None, after_id is not None, False
+        )
+        params = {
+            "agent_id": agent_id,
+            "process_ids": list(process_ids or ()),
+            "after": after_id,
+            "limit": limit,
+        }
+        with self.db.read() as tx:
+            return [Question.from_row(row) for row in tx.rows(statement, params)]
+
+    def count_waiting(self, agent_id: str | None, *, process_ids: Sequence[str] | None = None) -> int:
+        statement = _waiting_statement(agent_id is not None, process_ids is not None, False, True)
+        with self.db.read() as tx:
+            return int(tx.scalar(statement, {"agent_id": agent_id, "process_ids": list(process_ids or ())}))
+
+    # --- exception routing -----------------------------------------------------------------------
+
+    def routing(self, process_id: str) -> Routing | None:
+        with self.db.read() as tx:
+            row = tx.first(_ROUTING, {"process_id": process_id})
+        return _routing(row) if row else None
+
+    def routings(self, agent_id: str | None) -> list[Routing]:
+        """The routing of every process of an agent (or of every agent) that has one."""
+        with self.db.read() as tx:
+            rows = tx.rows(_ALL_ROUTINGS) if agent_id is None else tx.rows(_ROUTINGS, {"agent_id": agent_id})
+        return [_routing(row) for row in rows]
+
+    def set_routing(self, routing: Routing) -> None:
+        """Set a process's routing (it replaces the one before)."""
+        row = {**asdict(routing), "assignees": list(routing.assignees), "notify": list(routing.notify)}
+        with self.db.write() as tx:
+            tx.run(_DELETE_ROUTING, {"process_id": routing.process_id})
+            tx.run(_INSERT_ROUTING, {**row, "updated_at": utcnow()})

@@ -6,18 +6,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
+from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import (
     MAX_CHILDREN,
     NewRun,
     Run,
     RunEvent,
+    RunQuery,
     RunState,
-    Stage,
     Trigger,
     created_events,
     event_row,
@@ -65,23 +68,110 @@ def insert_rows(tx: Tx, rows: Sequence[Mapping[str, Any]], events: Sequence[Mapp
     tx.announce_new_runs()
 
 
-@functools.cache
-def _page_statement(
-    stage: bool, archived: bool, states: bool, triggers: bool, before: bool
-) -> sa.Select[Any]:
-    """Runs of a process newest first, with the filters given (one statement per filter shape)."""
-    query = sa.select(t.runs).where(r.process_id == param(r.process_id))
-    if stage:
+def _filters(query: sa.Select[Any], shape: frozenset[str]) -> sa.Select[Any]:
+    """The ``WHERE`` of a list of runs, for the filters in ``shape`` (their values are parameters)."""
+    if "process" in shape:
+        query = query.where(r.process_id == param(r.process_id))
+    if "agent" in shape:
+        query = query.where(r.agent_id == param(r.agent_id))
+    if "stage" in shape:
         query = query.where(r.stage == param(r.stage))
-    if archived:
+    if "archived" in shape:
         query = query.where(r.archived == param(r.archived))
-    if states:
+    if "states" in shape:
         query = query.where(r.state.in_(params_in(r.state, "states")))
-    if triggers:
+    if "triggers" in shape:
         query = query.where(r.trigger.in_(params_in(r.trigger, "triggers")))
-    if before:
+    if "no_tests" in shape:
+        query = query.where(r.trigger != Trigger.TEST.value)
+    if "name" in shape:
+        query = query.where(sa.func.lower(r.name).like(sa.bindparam("name", type_=sa.String), escape="\\"))
+    # A date range is a range of ids: an id begins with the time it was made.
+    if "since" in shape:
+        query = query.where(r.id >= param(r.id, "since"))
+    if "until" in shape:
+        query = query.where(r.id < param(r.id, "until"))
+    if "before" in shape:
         query = query.where(r.id < param(r.id, "before"))
+    return query
+
+
+@functools.cache
+def _page_statement(shape: frozenset[str]) -> sa.Select[Any]:
+    """Runs newest first, with the filters given (one statement per filter shape)."""
+    query = _filters(sa.select(t.runs), shape)
     return query.order_by(r.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+@functools.cache
+def _count_statement(shape: frozenset[str]) -> sa.Select[Any]:
+    """How many runs match, counted up to ``most`` (a count costs what the runs it reads cost)."""
+    matching = _filters(sa.select(r.id), shape).limit(sa.bindparam("most", type_=sa.Integer)).subquery()
+    return sa.select(sa.func.count()).select_from(matching)
+
+
+def _list_params(where: RunQuery, before_id: str | None) -> tuple[frozenset[str], dict[str, Any]]:
+    """The shape of a list's statement and its parameters."""
+    values: dict[str, Any] = {
+        "process": where.process_id,
+        "agent": where.agent_id if where.process_id is None else None,
+        "stage": where.stage.value if where.stage is not None else None,
+        "archived": where.archived,
+        "states": [s.value for s in where.states] or None,
+        "triggers": [tr.value for tr in where.triggers] or None,
+        "no_tests": True if not where.tests else None,
+        "name": f"%{_like(where.name.casefold())}%" if where.name else None,
+        "since": ids.floor(int(where.since.timestamp() * 1000)) if where.since else None,
+        "until": ids.floor(int(where.until.timestamp() * 1000)) if where.until else None,
+        "before": before_id,
+    }
+    shape = frozenset(k for k, v in values.items() if v is not None)
+    names = {"process": "process_id", "agent": "agent_id"}
+    return shape, {names.get(k, k): v for k, v in values.items() if v is not None and k != "no_tests"}
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Day(sa.sql.functions.FunctionElement[str]):
+    """The UTC day (``YYYY-MM-DD``) of a timestamp column, on either backend."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "plainrun_day"
+
+
+@compiles(_Day, "sqlite")
+def _day_sqlite(element: _Day, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps timestamps as text in UTC, "2026-12-01 09:48:15.123456".
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(_Day, "postgresql")
+def _day_postgresql(element: _Day, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+_DAY = _Day(r.created_at)
+# Through ix_runs_agent_list: both values of ``archived`` are two ranges of ids, read from the index.
+_PER_DAY = (
+    sa.select(_DAY.label("day"), r.process_id, r.state, sa.func.count().label("runs"))
+    .where(r.agent_id == param(r.agent_id), r.archived.in_([False, True]), r.id >= param(r.id, "since"))
+    .group_by(_DAY, r.process_id, r.state)
+)
+# Through ix_runs_process_state_list: a process's newest succeeded runs.
+_DURATIONS = (
+    sa.select(r.started_at, r.finished_at)
+    .where(
+        r.process_id == param(r.process_id),
+        r.state == RunState.SUCCEEDED.value,
+        r.archived == sa.false(),
+        r.id >= param(r.id, "since"),
+    )
+    .order_by(r.id.desc())
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
 
 
 class RunsSql(Part):
@@ -128,32 +218,18 @@ class RunsSql(Part):
             rows = tx.rows(_RUNS, {"ids": wanted})
         return {row["id"]: Run.from_row(row) for row in rows}
 
-    def page(
-        self,
-        process_id: str,
-        *,
-        stage: Stage | None = None,
-        archived: bool | None = False,
-        states: Sequence[RunState] = (),
-        triggers: Sequence[Trigger] = (),
-        before_id: str | None = None,
-        limit: int = 10,
-    ) -> list[Run]:
-        """Runs of a process, newest first; ``before_id`` continues after the last row of a page."""
-        statement = _page_statement(
-            stage is not None, archived is not None, bool(states), bool(triggers), before_id is not None
-        )
-        params: dict[str, Any] = {
-            "process_id": process_id,
-            "stage": stage.value if stage is not None else None,
-            "archived": archived,
-            "states": [s.value for s in states],
-            "triggers": [tr.value for tr in triggers],
-            "before": before_id,
-            "limit": limit,
-        }
+    def page(self, where: RunQuery, *, before_id: str | None = None, limit: int = 10) -> list[Run]:
+        """Runs of a process or of an agent, newest first; ``before_id`` continues after the last
+        row of a page."""
+        shape, params = _list_params(where, before_id)
         with self.db.read() as tx:
-            return [Run.from_row(row) for row in tx.rows(statement, params)]
+            return [Run.from_row(row) for row in tx.rows(_page_statement(shape), {**params, "limit": limit})]
+
+    def count(self, where: RunQuery, *, most: int = 1_000_000_000) -> int:
+        """How many runs a list has in all its pages, counting no further than ``most``."""
+        shape, params = _list_params(where, None)
+        with self.db.read() as tx:
+            return int(tx.scalar(_count_statement(shape), {**params, "most": most}))
 
     def events(self, run_id: str) -> list[RunEvent]:
         with self.db.read() as tx:
@@ -167,6 +243,19 @@ class RunsSql(Part):
     def count_children(self, run_id: str) -> int:
         with self.db.read() as tx:
             return int(tx.scalar(_COUNT_CHILDREN, {"parent_run_id": run_id}))
+
+    def per_day(self, agent_id: str, since: datetime) -> list[tuple[str, str, str, int]]:
+        """How many runs an agent made each UTC day since ``since``: (day, process id, state, runs)."""
+        params = {"agent_id": agent_id, "since": ids.floor(int(since.timestamp() * 1000))}
+        with self.db.read() as tx:
+            return [(str(a), str(b), str(c), int(d)) for a, b, c, d in tx.execute(_PER_DAY, params).rows]
+
+    def durations(self, process_id: str, since: datetime, *, limit: int = 1000) -> list[float]:
+        """How long (seconds) each of a process's newest succeeded runs since ``since`` ran."""
+        params = {"process_id": process_id, "since": ids.floor(int(since.timestamp() * 1000)), "limit": limit}
+        with self.db.read() as tx:
+            rows = tx.execute(_DURATIONS, params).rows
+        return [(end - start).total_seconds() for start, end in rows if start is not None and end is not None]
 
     def count_by_state(self) -> dict[str, int]:
         with self.db.read() as tx:

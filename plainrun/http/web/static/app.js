@@ -53,6 +53,23 @@
     }, ms);
   }
 
+  // The Guidance Center: reload when what it lists changed (a short text polled every second).
+  function watch(el) {
+    var url = el.getAttribute("data-watch");
+    var seen = el.getAttribute("data-watch-version");
+    function tick() {
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+        if (response.status !== 200) throw new Error("HTTP " + response.status);
+        return response.text();
+      }).then(function (text) {
+        var busy = document.activeElement && document.activeElement.form;
+        if (text !== seen && !busy) { window.location.reload(); return; }
+        setTimeout(tick, 1000);
+      }).catch(function () { setTimeout(tick, 5000); });
+    }
+    setTimeout(tick, 1000);
+  }
+
   // View Runs: select all, and the count of selected runs.
   function bulk(form) {
     var all = form.querySelector("[data-select-all]");
@@ -111,6 +128,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live]").forEach(live);
     document.querySelectorAll("[data-refresh]").forEach(refresh);
+    document.querySelectorAll("[data-watch]").forEach(watch);
     document.querySelectorAll("form[data-bulk]").forEach(bulk);
     document.querySelectorAll(".editor").forEach(editor);
   });
