@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from plainrun.domain.agents import SignInPolicy
 from plainrun.errors import InvalidInput
 from plainrun.services.agents import AgentService
 from plainrun.services.execution import ExecutionService
@@ -93,7 +94,13 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
             raise
     secret = _secret(settings, store)
     agents = AgentService(store)
-    processes = ProcessService(store, agents, secret=secret, max_source_bytes=settings.max_source_bytes)
+    processes = ProcessService(
+        store,
+        agents,
+        secret=secret,
+        max_source_bytes=settings.max_source_bytes,
+        max_timeout_s=settings.max_run_timeout_s,
+    )
     runs = RunService(
         store, processes, secret=secret, timeout_s=settings.run_timeout_s, max_attempts=settings.max_attempts
     )
@@ -105,7 +112,11 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         secret=secret,
         agents=agents,
         keys=KeyService(store, cache_s=settings.key_cache_s),
-        users=UserService(store),
+        users=UserService(
+            store,
+            policy=SignInPolicy(lock_after=settings.sign_in_lock_after, lock_s=settings.sign_in_lock_s),
+            hash_slots=settings.sign_in_hash_slots,
+        ),
         processes=processes,
         runs=runs,
         files=files(settings.max_upload_bytes),
@@ -121,7 +132,7 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
             domain=settings.mail_domain,
             max_bytes=settings.max_email_bytes,
         ),
-        schedules=ScheduleService(store, processes, runs),
+        schedules=ScheduleService(store, processes, runs, min_interval_s=settings.min_schedule_interval_s),
         execution=ExecutionService(store, settings, blob_place(settings)),
         installation=installation,
     )
@@ -148,6 +159,7 @@ def _files(
             base_url=settings.base_url,
             max_bytes=max_bytes,
             ttl_s=settings.upload_ttl_s,
+            quota_bytes=settings.agent_quota_bytes,
         )
 
     return files

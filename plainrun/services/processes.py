@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from plainrun.domain.pages import Page, Pager
-from plainrun.domain.processes import DEFAULT_SETTINGS, Process, ProcessVersion, Runnable, check_settings
+from plainrun.domain.processes import (
+    DEFAULT_SETTINGS,
+    MAX_TIMEOUT_S,
+    Process,
+    ProcessVersion,
+    Runnable,
+    check_settings,
+)
 from plainrun.domain.runs import Stage
 from plainrun.errors import InvalidInput, NotFound
 from plainrun.services.access import Principal
@@ -27,10 +34,19 @@ class Draft:
 
 
 class ProcessService:
-    def __init__(self, store: Store, agents: AgentService, *, secret: bytes, max_source_bytes: int):
+    def __init__(
+        self,
+        store: Store,
+        agents: AgentService,
+        *,
+        secret: bytes,
+        max_source_bytes: int,
+        max_timeout_s: float = MAX_TIMEOUT_S,
+    ):
         self.store = store
         self.agents = agents
         self.max_source_bytes = max_source_bytes
+        self.max_timeout_s = max_timeout_s
         self._pages = Pager(secret, "processes")
         self._parsed: dict[str, ProcessInfo] = {}  # by source hash: a source parses the same forever
 
@@ -64,7 +80,7 @@ class ProcessService:
             name=name or info.name,
             source=source,
             description=description,
-            settings={**DEFAULT_SETTINGS, **check_settings(settings or {})},
+            settings={**DEFAULT_SETTINGS, **self._checked(settings or {})},
         )
 
     def get(self, principal: Principal, process_id: str, agent_id: str | None = None) -> Process:
@@ -119,8 +135,11 @@ class ProcessService:
             source=source,
             name=name,
             description=description,
-            settings=check_settings(settings) if settings is not None else None,
+            settings=self._checked(settings) if settings is not None else None,
         )
+
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return check_settings(settings, max_timeout_s=self.max_timeout_s)
 
     def publish(self, principal: Principal, process_id: str) -> ProcessVersion:
         """Publish the draft as version n+1; a draft with syntax errors is refused with every error."""
