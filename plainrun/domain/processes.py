@@ -17,6 +17,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_concurrency": None,  # at most this many runs Running at once; None: no limit
 }
 MAX_CONCURRENCY = 100_000
+#: The largest version number (versions are 32-bit integers in every database).
+MAX_VERSION = 2**31 - 1
 #: The longest ``timeout_s`` unless the installation says otherwise (``max_run_timeout_s``).
 MAX_TIMEOUT_S = 24 * 3600.0
 

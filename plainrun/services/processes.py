@@ -9,6 +9,7 @@ from plainrun.domain.pages import Page, Pager
 from plainrun.domain.processes import (
     DEFAULT_SETTINGS,
     MAX_TIMEOUT_S,
+    MAX_VERSION,
     Process,
     ProcessVersion,
     Runnable,
@@ -154,6 +155,11 @@ class ProcessService:
     def version(self, principal: Principal, process_id: str, version: int) -> tuple[ProcessVersion, str]:
         """A published version and its text."""
         self.get(principal, process_id)
+        if isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+            raise InvalidInput(
+                f"A version number is a whole number from 1 to {MAX_VERSION}.",
+                details=[("version", str(version)[:30])],
+            )
         found = self.store.processes.version(process_id, version)
         if found is None:
             raise NotFound("The process version was not found.")
