@@ -155,8 +155,17 @@ class Demo:
 class Server:
     """``plainrun serve --examples`` in its own session on a fresh data folder (and database)."""
 
-    def __init__(self, db: str, workdir: Path, pg_admin: str, pg_db: str = PG_DB) -> None:
+    def __init__(
+        self,
+        db: str,
+        workdir: Path,
+        pg_admin: str,
+        pg_db: str = PG_DB,
+        pg_settings: dict[str, str] | None = None,
+    ) -> None:
         self.db, self.workdir, self.pg_admin, self.pg_db = db, workdir, pg_admin, pg_db
+        #: Settings of the fresh database (``ALTER DATABASE … SET``), for its every session.
+        self.pg_settings = pg_settings or {}
         self.port = free_port()
         self.data_dir = workdir / "var"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -178,6 +187,8 @@ class Server:
             psql(self.pg_admin, f"DROP DATABASE IF EXISTS {self.pg_db} WITH (FORCE)")
             psql(self.pg_admin, f"CREATE DATABASE {self.pg_db}")
             self.pg_created = True
+            for name, value in self.pg_settings.items():
+                psql(self.pg_admin, f"ALTER DATABASE {self.pg_db} SET {name} = '{value}'")
         env = {
             **os.environ,
             "PLAINRUN_DATABASE_URL": self.database_url,

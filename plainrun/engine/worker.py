@@ -53,6 +53,8 @@ class WorkerConfig:
     max_jobs_per_child: int = 2000
     #: While busy, how long an outcome waits for others to share its transaction.
     outcome_batch_s: float = 0.002
+    #: While busy, how long a claim waits for more announced runs to take in the same transaction.
+    claim_batch_s: float = 0.002
 
     def with_lease(self, lease_s: float) -> WorkerConfig:
         """This config with another lease, heart-beating and recovering often enough for it."""
@@ -80,6 +82,8 @@ class Worker:
         self._cancelled: set[str] = set()
         self._lost: set[str] = set()
         self._wake = asyncio.Event()
+        #: Whether a claim may find runs (see ``_claim_loop``); true at start, to look once.
+        self._may_have_work = True
         self._completions: asyncio.Queue[tuple[Outcome, asyncio.Future[bool]] | None] = asyncio.Queue()
         self._stopping = False
         self._stop = asyncio.Event()
@@ -90,7 +94,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set, then finish or hand back the runs in flight."""
         await self.pool.start()
-        async with self.services.store.listening(self._wake.set, self._on_cancel):
+        async with self.services.store.listening(self._on_new_runs, self._on_cancel):
             tasks = [
                 asyncio.create_task(self._claim_loop(), name="claim"),
                 asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
@@ -136,17 +140,33 @@ class Worker:
     async def _claim_loop(self) -> None:
         # Claim in batches: once a quarter of the slots are free, or at once when the executors
         # would otherwise run out of work. One transaction then claims many runs, not one each.
+        # A claim is made only when there may be work: runs were announced (in-process or NOTIFY),
+        # the last claim took all it asked for, a run of a process with a concurrency limit ended,
+        # or the fallback poll came round. A slot freed by any other run needs no claim: the queue
+        # was empty when last looked at, and nothing new was announced since.
         batch = max(1, self.config.concurrency // 4)
+        next_poll = time.monotonic() + self.config.poll_s
         while not self._stopping:
             # Cleared before looking, so a wake-up that comes while we claim or decide not to is
             # kept for the wait below (and never spins the loop when there is nothing to do).
             self._wake.clear()
+            if time.monotonic() >= next_poll:
+                self._may_have_work = True
+                next_poll = time.monotonic() + self.config.poll_s
             free = self.config.concurrency - len(self._inflight)
             runs: list[Run] = []
-            if free >= batch or (free > 0 and len(self._inflight) <= self.config.executor_size):
+            if self._may_have_work and (
+                free >= batch or (free > 0 and len(self._inflight) <= self.config.executor_size)
+            ):
+                if len(self._inflight) > self.config.executor_size:
+                    # Busy: the executors have work queued, so runs announced in the next moment
+                    # may as well come in this claim. Idle, the claim is made at once.
+                    await asyncio.sleep(self.config.claim_batch_s)
+                self._may_have_work = False
                 try:
                     runs = await self.execution.claim(self.id, limit=free, lease_s=self.config.lease_s)
                 except Exception as exc:  # the database is away (or worse): the loop must go on
+                    self._may_have_work = True
                     log.warning(
                         "claim failed",
                         extra={"action": "claim_failed", "error": str(exc)},
@@ -161,9 +181,14 @@ class Worker:
                     self._inflight[run.id] = asyncio.create_task(self._execute(run), name=f"run-{run.id}")
                 metrics.INFLIGHT.set(len(self._inflight))
                 if len(runs) == free:
-                    continue  # there may be more waiting
+                    self._may_have_work = True  # there may be more waiting
+                    continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_s)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_poll - time.monotonic()))
+
+    def _on_new_runs(self) -> None:
+        self._may_have_work = True
+        self._wake.set()
 
     def _on_cancel(self, run_id: str) -> None:
         # Remembered even when the run is not (yet) in flight here: the notice can overtake the
@@ -209,6 +234,8 @@ class Worker:
             self._cancelled.discard(run.id)
             self._lost.discard(run.id)
             metrics.INFLIGHT.set(len(self._inflight))
+            if self.execution.may_have_limit(run.process_id):
+                self._may_have_work = True  # its process's pending runs may take the slot
             self._wake.set()  # a slot is free
         if paused:
             # A remembered answer to this question resumes the run at once. After the clean-up

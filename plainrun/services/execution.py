@@ -32,7 +32,8 @@ class ExecutionService:
         #: Where the executors read and write file contents.
         self.blobs = blobs
         self._sources: OrderedDict[str, str] = OrderedDict()
-        self._process_settings: dict[str, tuple[float, dict[str, Any]]] = {}
+        #: Per process: until when the entry holds, its settings, and its concurrency limit.
+        self._process_settings: dict[str, tuple[float, dict[str, Any], int | None]] = {}
         self._outbound = OutboundPolicy.from_settings(settings).to_json()
 
     # --- the worker's moves --------------------------------------------------------------------
@@ -131,11 +132,22 @@ class ExecutionService:
         cached = self._process_settings.get(process_id)
         if cached is None or cached[0] < now:
             process = self.store.processes.get(process_id)
-            cached = (now + SETTINGS_TTL_S, process.settings if process else {})
+            cached = (
+                now + SETTINGS_TTL_S,
+                process.settings if process else {},
+                process.max_concurrent_runs if process else None,
+            )
             if len(self._process_settings) > 4096:
                 self._process_settings.clear()
             self._process_settings[process_id] = cached
         return cached[1]
+
+    def may_have_limit(self, process_id: str) -> bool:
+        """Whether the process may have a concurrency limit, from what :meth:`payload` read (never a
+        query; a process not read lately may have one). A run of such a process ending frees a slot
+        that its pending runs may take, with no new run announced."""
+        cached = self._process_settings.get(process_id)
+        return cached is None or cached[2] is not None
 
 
 def child_run(child: dict[str, Any]) -> NewRun:

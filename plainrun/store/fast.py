@@ -114,11 +114,11 @@ class Plan:
 class Plans:
     """The plans of one dialect, kept as long as their statements live (module-level statements
     are compiled once; a statement built for one call is compiled for that call). An INSERT has a
-    plan per set of columns given."""
+    plan per set of columns given, and per number of rows when its rows go in one statement."""
 
     def __init__(self, dialect: Dialect):
         self.dialect = dialect
-        self._plans: weakref.WeakKeyDictionary[Executable, dict[tuple[str, ...], Plan]] = (
+        self._plans: weakref.WeakKeyDictionary[Executable, dict[tuple[Any, ...], Plan]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -132,17 +132,36 @@ class Plans:
             plan = plans[keys] = Plan(statement, self.dialect, keys)
         return plan
 
+    def get_rows(self, statement: sa.Insert, keys: tuple[str, ...], n: int) -> Plan:
+        """The plan of ``statement`` inserting ``n`` rows of the columns ``keys`` in one statement
+        (``VALUES (…), (…)``), the parameters of row ``i`` named ``<key>__<i>``."""
+        plans = self._plans.get(statement)
+        if plans is None:
+            plans = self._plans[statement] = {}
+        plan = plans.get(("rows", n, *keys))
+        if plan is None:
+            table = statement.table
+            assert isinstance(table, sa.Table)
+            rows = [{k: sa.bindparam(f"{k}__{i}", type_=table.c[k].type) for k in keys} for i in range(n)]
+            plan = plans[("rows", n, *keys)] = Plan(statement.values(rows), self.dialect)
+        return plan
+
+
+#: Parameters per multi-row INSERT at most (PostgreSQL allows 65,535; fewer keep plans small).
+ROWS_PARAMS = 1000
+
 
 class DriverTx(Tx):
     """Statements on a driver cursor (sqlite3 or psycopg), inside the caller's transaction."""
 
-    def __init__(self, database: Database, cursor: Any, plans: Plans, *, single_row_execute: bool = False):
+    def __init__(self, database: Database, cursor: Any, plans: Plans, *, one_statement_inserts: bool = False):
         super().__init__(database)
         self.cursor = cursor
         self.plans = plans
-        #: psycopg's ``executemany`` goes through its pipeline, which for one row costs a third more
-        #: CPU than a plain ``execute``; batches of one are the common case.
-        self.single_row_execute = single_row_execute
+        #: psycopg's ``executemany`` goes through its pipeline: a Bind and an Execute per row, and
+        #: for one row a third more CPU than a plain ``execute``. With this, the rows of an INSERT
+        #: go in one statement instead (one row: the plain statement; more: ``VALUES (…), (…)``).
+        self.one_statement_inserts = one_statement_inserts
 
     def execute(self, statement: Executable, params: Params | None = None) -> Result:
         plan = self.plans.get(statement, params)
@@ -157,10 +176,24 @@ class DriverTx(Tx):
     def execute_many(self, statement: Executable, rows: Sequence[Params]) -> None:
         if not rows:
             return
+        if self.one_statement_inserts and isinstance(statement, sa.Insert):
+            keys = tuple(rows[0])
+            if all(tuple(row) == keys for row in rows):
+                self._insert_rows(statement, keys, rows)
+                return
         plan = self.plans.get(statement, rows[0])
-        if len(rows) == 1 and self.single_row_execute:
-            sql, args = plan.bind(rows[0])
-            self.cursor.execute(sql, args)
-            return
         bound = [plan.bind(r) for r in rows]
         self.cursor.executemany(bound[0][0], [args for _, args in bound])
+
+    def _insert_rows(self, statement: sa.Insert, keys: tuple[str, ...], rows: Sequence[Params]) -> None:
+        if len(rows) == 1:
+            sql, args = self.plans.get(statement, rows[0]).bind(rows[0])
+            self.cursor.execute(sql, args)
+            return
+        size = max(1, ROWS_PARAMS // max(1, len(keys)))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            plan = self.plans.get_rows(statement, keys, len(chunk))
+            named = {f"{k}__{i}": row[k] for i, row in enumerate(chunk) for k in keys}
+            sql, args = plan.bind(named)
+            self.cursor.execute(sql, args)

@@ -106,7 +106,7 @@ class PostgresDatabase(Database):
                 try:
                     driver = raw.driver_connection
                     assert driver is not None
-                    tx = DriverTx(self, driver.cursor(), self.plans, single_row_execute=True)
+                    tx = DriverTx(self, driver.cursor(), self.plans, one_statement_inserts=True)
                     yield tx
                     raw.commit()
                 except BaseException:

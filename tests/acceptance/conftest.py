@@ -46,7 +46,10 @@ class LiveServer:
         )
 
 
-def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> LiveServer:
+def start_server(
+    tmp: Path, *extra: str, database_url: str | None = None, settings: dict[str, str] | None = None
+) -> LiveServer:
+    """Start ``plainrun serve``; ``settings`` are extra ``PLAINRUN_*`` variables for this server."""
     port = free_port()
     env = {
         **os.environ,
@@ -54,6 +57,7 @@ def start_server(tmp: Path, *extra: str, database_url: str | None = None) -> Liv
         "PLAINRUN_DATABASE_URL": database_url or f"sqlite:///{tmp / 'var' / 'plainrun.db'}",
         "PLAINRUN_PORT": str(port),
         "PLAINRUN_SMTP_LISTEN_PORT": str(free_port()),
+        **(settings or {}),
     }
     log = tmp / "serve.log"
     with open(log, "wb") as out:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from typer.testing import CliRunner
 from plainrun.cli import guidance as guidance_cli
 from tests.acceptance.conftest import LiveServer, start_server, stop_server
 from tests.integration.test_guidance import APPROVE, counting_server
+
+LOCAL_BOOKS = {"PLAINRUN_OUTBOUND_ALLOW": "127.0.0.1"}  # the processes fetch from a server on loopback
 
 
 def wait_status(
@@ -57,7 +60,7 @@ def start(server: LiveServer, key: str, agent_id: str, process_id: str, url: str
 def test_a_waiting_run_survives_a_restart_and_succeeds_with_the_answer(tmp_path: Path) -> None:
     with counting_server() as book:
         url = f"http://127.0.0.1:{book.server_port}/status"
-        server = start_server(tmp_path)
+        server = start_server(tmp_path, settings=LOCAL_BOOKS)
         try:
             key, agent_id = server.demo["PLAINRUN_KEY"], server.demo["AGENT_ID"]
             process_id = publish(server, key, agent_id, APPROVE)
@@ -69,7 +72,9 @@ def test_a_waiting_run_survives_a_restart_and_succeeds_with_the_answer(tmp_path:
             stop_server(server)
         assert book.hits == 1  # type: ignore[attr-defined]
 
-        server = start_server(tmp_path)  # a new service on the same database and data directory
+        server = start_server(
+            tmp_path, settings=LOCAL_BOOKS
+        )  # a new service on the same database and data directory
         try:
             headers = {"x-api-key": key}
             refused = httpx.post(
@@ -98,6 +103,14 @@ def test_a_waiting_run_survives_a_restart_and_succeeds_with_the_answer(tmp_path:
         finally:
             stop_server(server)
         assert book.hits == 1  # type: ignore[attr-defined]  # the book call before the question ran once
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A live server whose processes may reach the book server on loopback."""
+    server = start_server(tmp_path, settings=LOCAL_BOOKS)
+    yield server
+    stop_server(server)
 
 
 @pytest.fixture

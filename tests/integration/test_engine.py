@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import itertools
 import json
 import os
 import signal
@@ -189,6 +190,29 @@ class _SlowHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.mark.postgres
+def test_a_limited_process_s_next_run_is_claimed_when_its_last_one_ends(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A worker claims when runs are announced, not for every slot that frees; the end of a run of
+    a process with a concurrency limit is the one exception (nothing is announced, yet its next
+    pending run may start). With the fallback poll out of reach (60 s), three runs of a process
+    limited to one at a time still follow each other at once."""
+    config = WorkerConfig(executor_size=1, concurrency=4, poll_s=60)
+    with running_engine(database_url, tmp_path, config) as engine:
+        one_at_a_time = engine.process(GREET, max_concurrency=1)
+        limited = [engine.start(one_at_a_time, **{"customer name": f"l{i}"}) for i in range(3)]
+        for run_id in limited:
+            engine.wait_state(run_id, RunState.SUCCEEDED, timeout=45)
+        free = engine.process(GREET)
+        many = [engine.start(free, **{"customer name": f"f{i}"}) for i in range(8)]
+        for run_id in many:
+            engine.wait_state(run_id, RunState.SUCCEEDED, timeout=45)
+    runs = [engine.run(run_id) for run_id in limited]
+    for before, after in itertools.pairwise(runs):
+        assert before.finished_at is not None and after.started_at is not None
+        assert after.started_at >= before.finished_at  # one at a time, the limit held
+
+
 def test_a_killed_worker_s_run_completes_on_another_worker(pg_url: str, tmp_path: Path) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
