@@ -74,19 +74,21 @@ def test_metrics_need_an_installation_key_when_listening_beyond_loopback(
     settings = settings_for(url, tmp_path, host=host, metrics_open=metrics_open)
     assert settings.metrics_need_key is needs_key
     services = build_services(settings)
-    with TestClient(create_app(settings, services=services)) as client:
-        bare = client.get("/metrics/")
-        if not needs_key:
-            assert bare.status_code == 200 and "plainrun_runs" in bare.text
-            return
-        assert bare.status_code == 401 and bare.json()["status_code"] == 401
-        assert "plainrun_runs" not in bare.text
-        wrong = client.get("/metrics/", headers={"authorization": "Bearer not-a-key"})
-        assert wrong.status_code == 401
-        by_agent = client.get("/metrics/", headers={"x-api-key": scoped})
-        assert by_agent.status_code == 403
-        assert by_agent.json()["message"] == "The metrics need an installation-wide API key."
-        for headers in ({"x-api-key": admin}, {"authorization": f"Bearer {admin}"}):
-            r = client.get("/metrics/", headers=headers)
-            assert r.status_code == 200 and "plainrun_runs" in r.text
-    services.close()
+    try:
+        with TestClient(create_app(settings, services=services)) as client:
+            bare = client.get("/metrics/")
+            if not needs_key:
+                assert bare.status_code == 200 and "plainrun_runs" in bare.text
+                return
+            assert bare.status_code == 401 and bare.json()["status_code"] == 401
+            assert "plainrun_runs" not in bare.text
+            wrong = client.get("/metrics/", headers={"authorization": "Bearer not-a-key"})
+            assert wrong.status_code == 401
+            by_agent = client.get("/metrics/", headers={"x-api-key": scoped})
+            assert by_agent.status_code == 403
+            assert by_agent.json()["message"] == "The metrics need an installation-wide API key."
+            for headers in ({"x-api-key": admin}, {"authorization": f"Bearer {admin}"}):
+                r = client.get("/metrics/", headers=headers)
+                assert r.status_code == 200 and "plainrun_runs" in r.text
+    finally:
+        services.close()

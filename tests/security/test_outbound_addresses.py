@@ -12,7 +12,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_network
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plainrun.books.outbound import NotAllowed, _CheckedBackend, _Deadline, resolve
@@ -68,7 +68,7 @@ def _refused(host: str, policy: OutboundPolicy) -> bool:
     return False  # pragma: no cover - it connected: the assertion reports it
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(v4_not_public, st.data())
 def test_every_spelling_of_an_address_that_is_not_public_is_refused(
     address: IPv4Address, data: st.DataObject
@@ -77,14 +77,14 @@ def test_every_spelling_of_an_address_that_is_not_public_is_refused(
     assert _refused(host, OutboundPolicy()), host
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(v6_not_public)
 def test_every_ipv6_address_that_is_not_public_is_refused(address: IPv6Address) -> None:
     assert _refused(str(address), OutboundPolicy())
     assert _refused(f"[{address}]", OutboundPolicy())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1).map(IPv4Address), st.data())
 def test_every_spelling_of_an_address_resolves_to_the_same_judgement(
     address: IPv4Address, data: st.DataObject
@@ -94,7 +94,7 @@ def test_every_spelling_of_an_address_resolves_to_the_same_judgement(
     assert [policy.allows(a) for a in resolve(host, 80, 5)] == [is_public(address)], host
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(v4_not_public, st.data())
 def test_the_allow_list_lets_through_exactly_its_networks(address: IPv4Address, data: st.DataObject) -> None:
     prefix = data.draw(st.integers(8, 32), label="prefix")
