@@ -145,7 +145,8 @@ class Runtime:
         return self._effect_failed(entry, node, question)
 
     def _effect_failed(self, entry: dict[str, Any], node: n.Node, question: str) -> Value:
-        return self.exception("limit" if entry.get("limit") else "book", f"{question}: {entry['error']}", node)
+        kind = "limit" if entry.get("limit") else "book"
+        return self.exception(kind, f"{question}: {entry['error']}", node)
 
     def exception(
         self,
