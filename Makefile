@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PLAINRUN_DATA_DIR ?= var
 export PLAINRUN_DATABASE_URL ?= sqlite:///var/plainrun.db
 
-.PHONY: run test chaos install chromium tesseract lint bench bench-all clean
+.PHONY: run test chaos install chromium tesseract iproute2 lint bench bench-all clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,17 @@ run: $(STAMP) tesseract
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+## Debian's iproute2 for the many-host test (network namespaces: `ip netns`, veth pairs, a bridge)
+iproute2:
+	command -v ip >/dev/null || (apt-get update -qq && apt-get install -y -qq iproute2)
+
 ## Debian's Tesseract and its English data for OCR (the documents book reads scans with them)
 tesseract:
 	test -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata || (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng)
 
 ## make test: install, check types and style (make lint), then run every test (PostgreSQL tests use
 ## the local server); then, alone (they restart PostgreSQL), the reliability tests in their short form
-test: $(STAMP) chromium tesseract lint
+test: $(STAMP) chromium tesseract iproute2 lint
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup
 	CHAOS_RUNS=200 $(BIN)/python -m pytest -p no:cacheprovider tests/chaos
 

@@ -29,6 +29,8 @@ def send_email(
     from email.message import EmailMessage
     from email.utils import make_msgid
 
+    from plainrun.domain.mail import AUTO_SUBMITTED, HOPS
+
     message = EmailMessage()
     message["From"] = env.smtp.sender
     message["To"] = recipient
@@ -36,6 +38,10 @@ def send_email(
         message["Cc"] = cc
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=env.smtp.sender.rpartition("@")[2] or "localhost")
+    # Mail a process sends is automatic (RFC 3834), and counts the processes it passed through: a
+    # process's mail never starts a run of a process, so mailing its own address does not loop.
+    message[AUTO_SUBMITTED] = "auto-generated"
+    message[HOPS] = str(env.smtp.hops + 1)
     message.set_content(body)
     files = attachments if isinstance(attachments, list) else [attachments] if attachments else []
     for file in files:

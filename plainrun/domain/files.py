@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+#: RFC 6838's characters of a type and a subtype name, at most 127 each.
+_NAME = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+_MEDIA_TYPE = re.compile(rf"{_NAME}/{_NAME}")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_CONTENT_TYPE = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +50,18 @@ def clean_filename(name: str) -> str:
     name = _UNSAFE.sub("_", name).strip(" .")
     name = name.lstrip(".") or "file"
     return name[:255]
+
+
+def clean_content_type(value: str) -> str:
+    """A content type safe to keep and to send back as a header: ``type/subtype`` in RFC 6838's
+    characters, lowercased, with its parameters when they are printable ASCII (else without them);
+    anything else (non-ASCII characters, line breaks, no subtype) is ``application/octet-stream``."""
+    media, _, parameters = value.partition(";")
+    media = media.strip().lower()
+    if not media.isascii() or not _MEDIA_TYPE.fullmatch(media):
+        return DEFAULT_CONTENT_TYPE
+    parameters = parameters.strip()
+    whole = f"{media}; {parameters}"
+    if parameters and _PRINTABLE.fullmatch(parameters) and len(whole) <= MAX_CONTENT_TYPE:
+        return whole
+    return media

@@ -22,6 +22,9 @@ class SmtpSettings:
     port: int = 25
     sender: str = "plainrun@localhost"
     timeout: float = 30.0
+    #: How many processes' mail the e-mail that started the run had passed through (0: a run not
+    #: started by e-mail); the mail the run sends says one more.
+    hops: int = 0
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from plainrun.domain.agents import SignInPolicy
 from plainrun.errors import InvalidInput
+from plainrun.language.limits import Limits
 from plainrun.services.agents import AgentService
 from plainrun.services.execution import ExecutionService
 from plainrun.services.files import FileService
@@ -131,6 +132,10 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
             files(settings.max_email_bytes),
             domain=settings.mail_domain,
             max_bytes=settings.max_email_bytes,
+            # A body is bounded by the text a run holds (and can never decode past the message's size).
+            max_text_chars=min(settings.max_email_bytes, Limits().max_text_chars),
+            max_hops=settings.max_mail_hops,
+            per_minute=settings.mail_runs_per_minute,
         ),
         schedules=ScheduleService(store, processes, runs, min_interval_s=settings.min_schedule_interval_s),
         execution=ExecutionService(store, settings, blob_place(settings)),

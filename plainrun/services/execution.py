@@ -79,6 +79,10 @@ class ExecutionService:
         """Everything one attempt of a run needs, for an executor process (JSON)."""
         files = self.store.files.get_many(run.file_ids) if run.file_ids else {}
         settings = self.settings
+        email = None
+        if run.trigger is Trigger.EMAIL:
+            where = {"process_id": run.process_id, "stage": run.stage.value}
+            email = self.store.mail.facts(**where, message_id=run.trigger_ref)
         return {
             "run": {
                 "id": run.id,
@@ -109,13 +113,14 @@ class ExecutionService:
                 "fast": settings.fast,
                 "synchronous": settings.sqlite_synchronous,
             },
-            "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
+            "smtp": {
+                "host": settings.smtp_host,
+                "port": settings.smtp_port,
+                "sender": settings.smtp_sender,
+                "hops": int((email or {}).get("hops") or 0),
+            },
             "outbound": self._outbound,
-            "email": self.store.mail.facts(
-                process_id=run.process_id, stage=run.stage.value, message_id=run.trigger_ref
-            )
-            if run.trigger is Trigger.EMAIL
-            else None,
+            "email": email,
         }
 
     def _source(self, sha256: str) -> str:

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
-from plainrun.domain.files import FileRecord, clean_filename
+from plainrun.domain.files import FileRecord, clean_content_type, clean_filename
 from plainrun.domain.pages import Signer
 from plainrun.errors import Conflict, InvalidInput, NotFound, TooLarge
 from plainrun.services.access import Principal
@@ -69,7 +69,7 @@ class FileService:
                 id=ids.new_id(),
                 agent_id=agent_id,
                 name=clean_filename(name),
-                content_type=content_type or "application/octet-stream",
+                content_type=clean_content_type(content_type),
                 size=None,
                 sha256=None,
                 ready=False,

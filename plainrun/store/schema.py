@@ -365,6 +365,7 @@ mail_messages = sa.Table(
     sa.Column("received_at", Timestamp, nullable=False),
     sa.UniqueConstraint("message_id", "token"),
     sa.Index("ix_mail_messages_lookup", "process_id", "stage", "message_id"),
+    sa.Index("ix_mail_messages_received", "process_id", "received_at"),
 )
 
 # Schedules: a published process run by itself at the slots of a schedule. ``next_at`` is the first

@@ -88,9 +88,10 @@ def summary(values: list[float]) -> dict[str, float] | None:
 
 
 class Sink:
-    """An HTTP server that records every tag posted to it (when) and answers after ``delay`` s."""
+    """An HTTP server that records every tag posted to it (when) and answers after ``delay`` s, on
+    ``host`` (loopback unless given)."""
 
-    def __init__(self, delay: float):
+    def __init__(self, delay: float, host: str = "127.0.0.1"):
         self.delay = delay
         self.hits: list[tuple[str, float]] = []
         self._lock = threading.Lock()
@@ -113,10 +114,10 @@ class Sink:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 256
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hit"
+        self.url = f"http://{host}:{self.server.server_port}/hit"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Sink:

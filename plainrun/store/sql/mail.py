@@ -2,8 +2,12 @@
 
 The database guarantees what must hold across any number of mail receivers: one active address per
 process and stage (a partial unique index), and one accepted message per (Message-ID, address) (a
-unique constraint). A receiver *claims* a message by inserting its row; the one insert that wins
-starts the run, every other sees the claim and starts nothing.
+unique constraint). A receiver *claims* a message by inserting its row (nothing else is stored
+before: a repeat or refused delivery leaves nothing behind); the one insert that wins stores the
+attachments, then writes the message's facts and its run in one transaction (:meth:`MailSql.start_run`),
+fenced by the claim's id. A claim whose run was never written (its receiver died) makes every other
+delivery wait (``RECEIVING``) while it is fresh, and is taken over, under a new id, once it is older
+than ``STALE_CLAIM``: so a message is neither lost nor doubled.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
-from plainrun.domain.mail import Claim, MailAddress, new_token
+from plainrun.domain.mail import Claim, ClaimState, MailAddress, new_token
+from plainrun.domain.runs import NewRun
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param
+from plainrun.store.sql.runs import insert_runs
 from plainrun.store.tx import Tx
 
 #: A claim whose run was never started (its receiver died) may be taken over after this long.
 STALE_CLAIM = timedelta(minutes=10)
+#: The window of the per-process bound of messages received.
+RATE_WINDOW = timedelta(minutes=1)
 
 ad, pm, mb, ms = t.mail_addresses.c, t.mail_permissions.c, t.mail_members.c, t.mail_messages.c
 _STAGE = (ad.process_id == param(ad.process_id, "w_process"), ad.stage == param(ad.stage, "w_stage"))
@@ -40,14 +48,22 @@ _MEMBERS = sa.select(mb.senders).where(mb.agent_id == param(mb.agent_id))
 _FORGET_MEMBERS = sa.delete(t.mail_members).where(mb.agent_id == param(mb.agent_id))
 _INSERT_MEMBERS = sa.insert(t.mail_members)
 _MESSAGE_KEY = (ms.message_id == param(ms.message_id, "w_message"), ms.token == param(ms.token, "w_token"))
-_MESSAGE = sa.select(ms.id, ms.run_id).where(*_MESSAGE_KEY)
+_MESSAGE = sa.select(ms.id, ms.run_id, ms.received_at).where(*_MESSAGE_KEY)
 _TAKE_OVER = (
     sa.update(t.mail_messages)
     .where(*_MESSAGE_KEY, ms.run_id.is_(None), ms.received_at < param(ms.received_at, "stale_before"))
-    .values(facts=param(ms.facts), received_at=param(ms.received_at))
-    .returning(ms.id)
+    .values(id=param(ms.id), received_at=param(ms.received_at))
 )
-_RECORD_RUN = sa.update(t.mail_messages).where(ms.id == param(ms.id, "b_id")).values(run_id=param(ms.run_id))
+_RECEIVED_SINCE = (
+    sa.select(sa.func.count())
+    .select_from(t.mail_messages)
+    .where(ms.process_id == param(ms.process_id), ms.received_at >= param(ms.received_at, "since"))
+)
+_RECORD_RUN = (
+    sa.update(t.mail_messages)
+    .where(ms.id == param(ms.id, "b_id"), ms.run_id.is_(None))
+    .values(run_id=param(ms.run_id), facts=param(ms.facts))
+)
 _RELEASE = sa.delete(t.mail_messages).where(ms.id == param(ms.id), ms.run_id.is_(None))
 _FACTS = (
     sa.select(ms.facts)
@@ -147,43 +163,55 @@ class MailSql(Part):
     # --- messages --------------------------------------------------------------------------------
 
     def message(self, message_id: str, token: str) -> Claim | None:
-        """The claim of a message for an address, if it was received before."""
+        """What a delivery of this message to this address would find now, if it was received before
+        (``STARTED``, or ``RECEIVING`` for a claim without its run)."""
         with self.db.read() as tx:
             row = tx.first(_MESSAGE, {"w_message": message_id, "w_token": token})
-        return Claim(won=False, id=row["id"], run_id=row["run_id"]) if row else None
+        return _found(row) if row else None
 
-    def claim_message(self, *, message_id: str, address: MailAddress, facts: dict[str, Any]) -> Claim:
-        """Claim a message for an address, with the e-mail facts its run reads; the unique constraint
-        on (message_id, token) lets one claim win. A claim whose run never started (a receiver died
-        between the claim and the run) is taken over once it is older than ``STALE_CLAIM``."""
+    def claim_message(self, *, message_id: str, address: MailAddress, per_minute: int | None = None) -> Claim:
+        """Claim a message for an address. The unique constraint on (message_id, token) lets one
+        claim win; a claim without its run is taken over once older than ``STALE_CLAIM``. A new
+        message is ``OVER_RATE`` when the process received ``per_minute`` messages in the last
+        minute already (a repeat of one received is not counted, nor refused)."""
         now = utcnow()
         claim_id = ids.new_id()
         key = {"w_message": message_id, "w_token": address.token}
-        row = {
+        row: dict[str, Any] = {
             "id": claim_id,
             "message_id": message_id,
             "token": address.token,
             "process_id": address.process_id,
             "stage": address.stage,
             "run_id": None,
-            "facts": facts,
+            "facts": {},
             "received_at": now,
         }
         with self.db.write() as tx:
-            if tx.rows(_NEW_MESSAGE[tx.dialect], row):
-                return Claim(won=True, id=claim_id, run_id=None)
-            taken = tx.first(
-                _TAKE_OVER, {**key, "stale_before": now - STALE_CLAIM, "facts": facts, "received_at": now}
-            )
-            if taken is not None:
-                return Claim(won=True, id=taken["id"], run_id=None)
+            existing = tx.first(_MESSAGE, key)
+            if existing is not None and (existing["run_id"] or existing["received_at"] >= now - STALE_CLAIM):
+                return _found(existing)
+            if per_minute is not None:
+                since = {"process_id": address.process_id, "since": now - RATE_WINDOW}
+                if tx.scalar(_RECEIVED_SINCE, since) >= per_minute:
+                    return Claim(ClaimState.OVER_RATE)
+            if existing is None and tx.rows(_NEW_MESSAGE[tx.dialect], row):
+                return Claim(ClaimState.WON, claim_id)
+            taken = {**key, "stale_before": now - STALE_CLAIM, "id": claim_id, "received_at": now}
+            if tx.run(_TAKE_OVER, taken):
+                return Claim(ClaimState.WON, claim_id)
             existing = tx.first(_MESSAGE, key)
         assert existing is not None
-        return Claim(won=False, id=existing["id"], run_id=existing["run_id"])
+        return _found(existing)
 
-    def record_run(self, claim_id: str, run_id: str) -> None:
+    def start_run(self, claim_id: str, *, facts: dict[str, Any], run: NewRun) -> bool:
+        """In one transaction: the message's facts, its run, and the run recorded on the claim; only
+        while the claim is still this receiver's (False, and nothing written, once taken over)."""
         with self.db.write() as tx:
-            tx.run(_RECORD_RUN, {"b_id": claim_id, "run_id": run_id})
+            if not tx.run(_RECORD_RUN, {"b_id": claim_id, "run_id": run.id, "facts": facts}):
+                return False
+            insert_runs(tx, [run])
+        return True
 
     def release_claim(self, claim_id: str) -> None:
         """Forget a claim whose run could not start, so that the sender's retry is received afresh."""
@@ -201,3 +229,10 @@ class MailSql(Part):
         with self.db.read() as tx:
             facts = tx.scalar(_FACTS, {"process_id": process_id, "stage": stage, "message_id": message_id})
         return dict(facts) if facts is not None else None
+
+
+def _found(row: dict[str, Any]) -> Claim:
+    """A message received before: its run, or a claim that has not started it yet."""
+    if row["run_id"]:
+        return Claim(ClaimState.STARTED, row["id"], row["run_id"])
+    return Claim(ClaimState.RECEIVING, row["id"])

@@ -3,10 +3,16 @@
 Replies:
 
 - ``550 5.1.1`` at RCPT TO: no such process address (unknown, revoked, or another domain);
-- ``550 5.7.1`` at RCPT TO: the sender may not send to this process;
+- ``550 5.7.1`` at RCPT TO: the sender may not send to this process; at DATA: its From: header does
+  not name the envelope sender (where senders are checked), or it is automatic mail
+  (Auto-Submitted, a delivery report, the null sender);
+- ``554 5.4.6``: a mail loop, the message passed through ``max_mail_hops`` processes' mail;
 - ``552 5.3.4``: the message is over ``max_email_bytes`` (also refused by the server itself as the
-  data arrives, and at MAIL FROM when the client declares a larger SIZE);
-- ``451 4.3.0``: the database is unavailable; the sending server retries later;
+  data arrives, and at MAIL FROM when the client declares a larger SIZE), or its body is longer
+  than the text a run holds, or it carries more attachments than a run takes;
+- ``451 4.7.0``: the process received ``mail_runs_per_minute`` messages this minute; retry later;
+- ``451 4.3.0``: the database is unavailable, or another receiver is taking the same message in;
+  the sending server retries later;
 - ``554 5.6.0``: the message cannot start a run (for example, the process has no published version).
 
 The service is synchronous (it reads and writes the database), so it is called in a thread.
@@ -18,20 +24,27 @@ import asyncio
 import logging
 from typing import Any
 
+from plainrun.domain.mail import AutoSubmitted, MailLoop
 from plainrun.errors import NotFound, PlainrunError, StoreError, TooLarge
-from plainrun.services.mail import MailService, SenderNotAllowed
+from plainrun.services.mail import MailService, OverRate, SenderNotAllowed, TryLater
 
 log = logging.getLogger("plainrun.mail")
 
 
 def reply(exc: PlainrunError) -> str:
     """The SMTP reply for an error of the service."""
-    if isinstance(exc, SenderNotAllowed):
-        return "550 5.7.1 The sender may not send mail to this address"
+    if isinstance(exc, SenderNotAllowed | AutoSubmitted):
+        return f"550 5.7.1 {exc.message}"[:500]
     if isinstance(exc, NotFound):
         return "550 5.1.1 No such process address"
+    if isinstance(exc, MailLoop):
+        return f"554 5.4.6 {exc.message}"
     if isinstance(exc, TooLarge):
         return f"552 5.3.4 {exc.message}"
+    if isinstance(exc, OverRate):
+        return f"451 4.7.0 {exc.message}"
+    if isinstance(exc, TryLater):
+        return f"451 4.3.0 {exc.message}"
     if isinstance(exc, StoreError):
         return "451 4.3.0 Temporarily unable to accept the message; try again later"
     return f"554 5.6.0 {exc.message}"[:500]

@@ -127,6 +127,8 @@ def test_send_an_email_with_an_attachment_through_smtp(tmp_path: Path, smtp: tup
         "Report Monday",
     )
     assert outcome.outputs == [{"name": "id", "value": message["Message-ID"]}]
+    # automatic mail (RFC 3834) that counts its hops: a process's mail never starts another run
+    assert (message["Auto-Submitted"], message["X-Plainrun-Hops"]) == ("auto-generated", "1")
     parts = list(message.walk())
     attachment = next(part for part in parts if part.get_filename() == "report.csv")
     assert attachment.get_payload(decode=True) == b"a,b\n1,2\n"
@@ -138,3 +140,14 @@ def test_an_unreachable_smtp_server_is_an_exception(tmp_path: Path) -> None:
     program = parse('to notify\n  send an email to "ops@example.com"\n')
     outcome = Execution.start(program, {}, [], env).run()
     assert isinstance(outcome, Paused) and outcome.kind == "book" and outcome.line == 2
+
+
+def test_mail_sent_by_a_run_started_by_e_mail_counts_one_more_hop(
+    tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    env = LocalEnvironment(tmp_path, smtp=SmtpSettings("127.0.0.1", port, "robot@example.com", hops=3))
+    outcome = Execution.start(parse('to notify\n  send an email to "ops@example.com"\n'), {}, [], env).run()
+    assert isinstance(outcome, Succeeded)
+    [message] = inbox.messages
+    assert (message["Auto-Submitted"], message["X-Plainrun-Hops"]) == ("auto-generated", "4")

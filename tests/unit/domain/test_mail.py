@@ -12,13 +12,17 @@ import pytest
 from plainrun.domain.mail import (
     MAX_MESSAGE_ID,
     MAX_SENDERS,
+    AutoSubmitted,
+    MailLoop,
+    check_automatic,
     html_to_text,
     new_token,
     normalize_senders,
     parse,
     sender_matches,
 )
-from plainrun.errors import InvalidInput
+from plainrun.domain.storable import problem
+from plainrun.errors import InvalidInput, TooLarge
 
 
 def message(**headers: str) -> EmailMessage:
@@ -72,6 +76,7 @@ def test_a_message_becomes_its_facts_with_every_recipient_and_the_date_in_utc() 
     assert email.facts([{"id": "f1", "name": "a.pdf", "size": 3, "content_type": "application/pdf"}]) == {
         "subject": "Invoice A-17",
         "sender": "ap@acme.example",  # the From header's address, not the envelope
+        "envelope sender": "bounce@acme.example",
         "to": "p-abc@plainrun.localhost, b@acme.example",
         "recipients": ["p-abc@plainrun.localhost", "b@acme.example", "boss@acme.example"],
         "date": "2024-06-04T08:30:00+00:00",
@@ -79,6 +84,7 @@ def test_a_message_becomes_its_facts_with_every_recipient_and_the_date_in_utc() 
         "html body": "",
         "attachments": [{"id": "f1", "name": "a.pdf", "size": 3, "content_type": "application/pdf"}],
         "message id": "<m1@acme.example>",
+        "hops": 0,
     }
 
 
@@ -164,3 +170,68 @@ def test_an_address_token_is_24_characters_safe_in_a_local_part_and_new_each_tim
     tokens = {new_token() for _ in range(200)}
     assert len(tokens) == 200
     assert all(re.fullmatch(r"[a-z2-7]{24}", t) for t in tokens)
+
+
+def test_a_sender_entry_may_name_an_internationalised_address_or_domain() -> None:
+    assert normalize_senders(["Jörg@Exämple.de", "@BÜRO.example"]) == ["jörg@exämple.de", "@büro.example"]
+    assert sender_matches("JÖRG@exämple.DE", ["jörg@exämple.de"])
+    assert sender_matches("anna@büro.example", ["@büro.example"])
+    with pytest.raises(InvalidInput):
+        normalize_senders(["@_büro.example"])
+
+
+def test_the_sender_is_the_from_header_and_agrees_only_when_it_names_the_envelope() -> None:
+    email = parse(message(From="Boss <Boss@Acme.example>").as_bytes(), envelope_sender="<boss@acme.example>")
+    assert (email.sender, email.envelope_sender, email.agrees) == (
+        "Boss@Acme.example",
+        "boss@acme.example",
+        True,
+    )
+    forged = parse(message(From="ceo@acme.example").as_bytes(), envelope_sender="boss@acme.example")
+    assert (forged.sender, forged.agrees) == ("ceo@acme.example", False)
+    bare = parse(b"Subject: x\n\nhi\n", envelope_sender="boss@acme.example")
+    assert (bare.sender, bare.agrees) == ("boss@acme.example", True)
+
+
+@pytest.mark.parametrize(
+    ("headers", "envelope", "refusal"),
+    [
+        ({"Auto_Submitted": "auto-generated"}, "a@acme.example", AutoSubmitted),
+        ({"Auto_Submitted": "Auto-Replied; owner=x"}, "a@acme.example", AutoSubmitted),
+        ({}, "<>", AutoSubmitted),  # the null sender of a delivery report
+        ({"Content_Type": "multipart/report; report-type=delivery-status"}, "a@acme.example", AutoSubmitted),
+        ({"X_Plainrun_Hops": "5"}, "a@acme.example", MailLoop),
+        ({"X_Plainrun_Hops": " 12 "}, "a@acme.example", MailLoop),
+    ],
+)
+def test_automatic_mail_and_mail_loops_are_refused(
+    headers: dict[str, str], envelope: str, refusal: type[Exception]
+) -> None:
+    with pytest.raises(refusal):
+        check_automatic(parse(message(**headers).as_bytes(), envelope_sender=envelope), max_hops=5)
+
+
+def test_a_persons_mail_within_the_hop_bound_passes_and_keeps_its_hops() -> None:
+    email = parse(
+        message(Auto_Submitted="no", X_Plainrun_Hops="4").as_bytes(), envelope_sender="a@acme.example"
+    )
+    check_automatic(email, max_hops=5)
+    assert email.facts([])["hops"] == 4
+    assert parse(message(X_Plainrun_Hops="many").as_bytes()).hops == 0
+
+
+def test_utf8_headers_are_read_as_utf8_and_every_text_is_storable() -> None:
+    data = "From: Jörg <jörg@exämple.de>\nSubject: März\x00\nMessage-ID: <ü@x>\n\nhallo \udcff\n".encode(
+        "utf-8", "surrogateescape"
+    )
+    email = parse(data + b"\xff\n")
+    assert (email.sender, email.subject, email.message_id) == ("jörg@exämple.de", "März", "<ü@x>")
+    assert problem(email.facts([])) is None
+
+
+def test_a_body_longer_than_the_bound_is_refused_and_one_at_it_is_kept() -> None:
+    msg = message()
+    msg.set_content("x" * 50)
+    with pytest.raises(TooLarge, match="49 characters"):
+        parse(msg.as_bytes(), max_text_chars=49)
+    assert parse(msg.as_bytes(), max_text_chars=51).text == "x" * 50 + "\n"

@@ -67,7 +67,12 @@ def test_a_payload_carries_everything_one_attempt_needs_as_json(services: Servic
         "on_exception": "fail",  # the process's setting
         "blobs": services.execution.blobs.as_json(),  # where the executor reads and writes files
         "store": {"url": settings.database_url, "fast": settings.fast, "synchronous": "NORMAL"},
-        "smtp": {"host": settings.smtp_host, "port": settings.smtp_port, "sender": settings.smtp_sender},
+        "smtp": {
+            "host": settings.smtp_host,
+            "port": settings.smtp_port,
+            "sender": settings.smtp_sender,
+            "hops": 0,
+        },
         "email": None,
         "outbound": OutboundPolicy.from_settings(settings).to_json(),  # what the HTTP book may reach
         # the bytes of files the attempt may write, and its agent's quota
