@@ -7,6 +7,7 @@
     ├── NotFound              404: no such resource, or not visible to the caller
     ├── Conflict              409: the resource is not in a state that allows the operation
     ├── TooLarge              413: a body, upload or text over its bound
+    ├── KeyReused             422: an Idempotency-Key sent again with another request
     ├── TooManyTries          429: too many failed sign-ins; wait, or the subject is locked
     └── StoreError            the database failed; translated at the store's edge
         └── StoreUnavailable  the database cannot be reached right now
@@ -74,6 +75,12 @@ class TooManyTries(PlainrunError):
         super().__init__(message)
         #: Seconds until the next try is taken (the ``Retry-After`` header).
         self.retry_after_s = retry_after_s
+
+
+class KeyReused(PlainrunError):
+    """This Idempotency-Key was used with another request; use a new key for a new request."""
+
+    status_code = 422
 
 
 class StoreError(PlainrunError):

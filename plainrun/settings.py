@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     #: A schedule fires at most once every this many seconds; under 60 a cron may have a seconds field.
     min_schedule_interval_s: int = Field(default=60, ge=1, le=24 * 3600)
 
+    #: Webhooks (docs/webhooks.md): whether this host's workers deliver them; how long one try may
+    #: take; the pause after a first failed try (doubling after each next one, up to
+    #: ``webhook_retry_max_s``); for how long after its event a delivery is tried before it is
+    #: Failed; how often an idle deliverer looks for due deliveries. Their targets obey
+    #: ``outbound_allow`` like the HTTP book's, and no redirect is followed.
+    webhook_delivery: bool = True
+    webhook_timeout_s: float = Field(default=15.0, gt=0, le=300.0)
+    webhook_retry_first_s: float = Field(default=5.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    webhook_retry_for_s: float = Field(default=24 * 3600.0, gt=0)
+    webhook_poll_s: float = Field(default=1.0, gt=0, le=60.0)
+
     #: Where the e-mail book sends mail.
     smtp_host: str = "localhost"
     smtp_port: int = 25

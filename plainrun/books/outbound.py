@@ -1,4 +1,4 @@
-"""The outbound HTTP client of processes (the HTTP book; webhooks later): every connection is
+"""The outbound HTTP client of processes and webhooks (the HTTP book, the deliverer): every connection is
 checked against the installation's policy (``plainrun.domain.outbound``), the response is streamed
 and stopped at its bound, and one deadline covers the whole request.
 
@@ -186,6 +186,28 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
+def check_url(url: str, policy: OutboundPolicy, *, timeout: float = 5.0) -> None:
+    """Refuse (``OutboundError``) a URL that is not http(s), or whose host resolves to an address the
+    policy does not allow (a check made ahead of a request, which checks again when it connects)."""
+    shown = url[:200]
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise OutboundError(f"{shown} is not a valid address") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise OutboundError(f"{shown} is not an http:// or https:// address")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        addresses = resolve(parsed.host, port, timeout)
+    except (httpcore.ConnectError, httpcore.ConnectTimeout):
+        raise OutboundError(f"the host of {shown} was not found") from None
+    if not all(policy.allows(address) for address in addresses):
+        raise NotAllowed(
+            f"{parsed.host} is not a public address: it may be reached only if the installation "
+            "allows its network"
+        )
+
+
 def request(
     method: str,
     url: str,
@@ -194,8 +216,15 @@ def request(
     timeout: float | None = None,
     headers: dict[str, str] | None = None,
     json: Any = None,
+    content: bytes | None = None,
+    follow_redirects: bool = True,
+    cut_at: int | None = None,
 ) -> Reply:
-    """One request by the policy: the status, headers and whole (bounded) content of its answer."""
+    """One request by the policy: the status, headers and whole (bounded) content of its answer.
+
+    ``content``: the body as it is (instead of ``json``); ``follow_redirects=False``: a redirect is
+    the answer; ``cut_at``: only so many bytes of the answer are read and kept (no error past them).
+    """
     seconds = policy.timeout(timeout)
     deadline = _Deadline(seconds)
     transport = _Transport(_CheckedBackend(policy, deadline))
@@ -204,20 +233,20 @@ def request(
         with httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(seconds, connect=min(seconds, policy.connect_timeout_s)),
-            follow_redirects=True,
+            follow_redirects=follow_redirects,
             max_redirects=policy.max_redirects,
             trust_env=False,
         ) as client:
-            kwargs: dict[str, Any] = {"headers": headers or {}}
-            if json is not None:
-                kwargs["json"] = json
-            with client.stream(method, url, **kwargs) as response:
-                content = _read(response, policy.max_response_bytes)
+            kwargs = {"headers": headers or {}, "json": json, "content": content}
+            with client.stream(method, url, **{k: v for k, v in kwargs.items() if v is not None}) as response:
+                read = (
+                    _read(response, policy.max_response_bytes) if cut_at is None else _start(response, cut_at)
+                )
                 return Reply(
                     response.status_code,
                     response.reason_phrase,
                     response.headers,
-                    content,
+                    read,
                     response.charset_encoding,
                 )
     except httpx.TooManyRedirects:
@@ -236,6 +265,18 @@ def request(
         raise OutboundError(f"the answer of {shown} could not be decoded") from None
     except httpx.HTTPError:
         raise OutboundError(f"{shown} could not be reached") from None
+
+
+def _start(response: httpx.Response, size: int) -> bytes:
+    """The first ``size`` bytes of an answer (the rest is not read)."""
+    chunks: list[bytes] = []
+    kept = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk[: size - kept])
+        kept += len(chunks[-1])
+        if kept >= size:
+            break
+    return b"".join(chunks)
 
 
 def _read(response: httpx.Response, limit: int) -> bytes:

@@ -31,6 +31,7 @@ def _build() -> typer.Typer:
         serve,
         testsuite,
         users,
+        webhooks,
         worker,
     )
 
@@ -46,6 +47,7 @@ def _build() -> typer.Typer:
     admin.register(app)
     lang.register(app)
     schedules.register(app)
+    webhooks.register(app)
     app.add_typer(admin.keys, name="keys")
     app.add_typer(admin.agents, name="agents")
     mail.register(app, processes.app)

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from plainrun.cli._common import console, err_console, services
+from plainrun.domain.bounds import name_problem
 from plainrun.domain.runs import Stage, Trigger
 from plainrun.http.api import render
 from plainrun.services.access import SYSTEM
@@ -47,6 +48,8 @@ def start(
     ] = False,
 ) -> None:
     """Start a run of a process (a manual run)."""
+    if name is not None and (why := name_problem(name)) is not None:
+        raise typer.BadParameter(why, param_hint="--name")
     inputs = parse_inputs(input or [])
     with services() as s:
         process = s.processes.get(SYSTEM, process_id)

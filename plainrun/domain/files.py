@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+#: The longest file name kept (Kognitos's bound on ``file_name``).
+NAME_MAX = 256
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 #: RFC 6838's characters of a type and a subtype name, at most 127 each.
 _NAME = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
@@ -49,7 +51,7 @@ def clean_filename(name: str) -> str:
     )
     name = _UNSAFE.sub("_", name).strip(" .")
     name = name.lstrip(".") or "file"
-    return name[:255]
+    return name[:NAME_MAX]
 
 
 def clean_content_type(value: str) -> str:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from plainrun.domain.bounds import fit_name, fit_outputs, fits
 
 
 class RunState(enum.StrEnum):
@@ -190,6 +192,12 @@ class NewRun:
     #: fails fast, or a whole saved execution (a child run); None for a plain start.
     exec_state: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # Whatever made it (an e-mail subject, a process's name, a person), a run's name is served
+        # within the specification's bounds.
+        if self.name != (fitted := fit_name(self.name)):
+            object.__setattr__(self, "name", fitted)
+
 
 @dataclass(frozen=True, slots=True)
 class Run:
@@ -220,6 +228,23 @@ class Run:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    def as_created(self) -> Run:
+        """The run as it was when it was made (Pending, nothing run): the first answer to its start,
+        given again to a retry of that start (``plainrun.domain.idempotency``)."""
+        return replace(
+            self,
+            state=RunState.PENDING,
+            outputs=None,
+            error=None,
+            archived=False,
+            attempt=0,
+            lease_owner=None,
+            lease_expires_at=None,
+            cancel_requested=False,
+            started_at=None,
+            finished_at=None,
+        )
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Run:
@@ -283,6 +308,12 @@ class Outcome:
     children: list[NewRun] = field(default_factory=list)
     #: The run's parent, to wake when this outcome ends the run.
     parent_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # Outputs come from a process's own facts: their names and values are fitted to the
+        # specification's RunOutput here, once, for every way a run ends.
+        if not fits(self.outputs):
+            object.__setattr__(self, "outputs", fit_outputs(self.outputs))
 
     @property
     def final(self) -> bool:

@@ -1,5 +1,7 @@
 """What every database (and every JSON encoder on the way) keeps: text without NUL characters or
-lone surrogates, whole numbers within 64 bits, finite numbers.
+lone surrogates, whole numbers of any size up to ``MAX_DIGITS`` digits, finite numbers; and the one
+JSON codec (:func:`dumps`, :func:`loads`) that keeps them so between the store, the executor
+processes and the API.
 
 A value a client sends is checked with :func:`problem` and refused when it is not storable (a 400,
 never a 500 from the database or the encoder); text that arrives from outside without a caller to
@@ -8,13 +10,20 @@ refuse it (e-mail headers and bodies) is made storable with :func:`clean_text`.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-#: The whole numbers every backend and encoder keeps (SQL BIGINT, JSON through orjson).
-MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+import orjson
+
+#: Whole numbers are kept exactly at any size up to this many digits (JSON in both databases keeps
+#: them; Python reads and writes at most 4,300 digits of one).
+MAX_DIGITS = 4000
+_MAX_WHOLE = 10**MAX_DIGITS
+#: The whole numbers a 64-bit column or orjson holds: beyond them the codec takes the slow road.
+MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
 #: Deeper than this, a value is refused rather than walked (JSON bodies are bounded before this).
 MAX_DEPTH = 64
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -36,8 +45,16 @@ def number_problem(value: int | float) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return None if MIN_INT <= value <= MAX_INT else "whole numbers must fit in 64 bits"
-    return None if math.isfinite(value) else "numbers must be finite"
+        return (
+            None
+            if -_MAX_WHOLE < value < _MAX_WHOLE
+            else f"whole numbers may have at most {MAX_DIGITS} digits"
+        )
+    if math.isnan(value):
+        return "NaN is not a number JSON can hold"
+    if math.isinf(value):
+        return "numbers must be finite (beyond about 1.8e308 a number is infinite as a double)"
+    return None
 
 
 def problem(value: Any) -> str | None:
@@ -73,3 +90,58 @@ def clean_text(text: str) -> str:
     except UnicodeEncodeError:  # surrogates that are not escaped bytes
         text = _SURROGATE.sub("\ufffd", text)
     return text.replace("\x00", "")
+
+
+# --- the JSON codec -------------------------------------------------------------------------------
+
+#: A run of digits this long may be a whole number orjson would read as a float (it reads 64 bits).
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def dumps(value: Any) -> bytes:
+    """JSON of a storable value (check it with :func:`problem` first: orjson writes NaN as null):
+    orjson's, or the standard library's when a whole number is beyond 64 bits (orjson refuses those)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """The value of JSON text, whole numbers exact at any size (orjson reads those beyond 64 bits
+    as floats, so text with a long run of digits is read by the standard library)."""
+    raw = data.encode() if isinstance(data, str) else data
+    if _LONG_DIGITS.search(raw) is None:
+        return orjson.loads(raw)
+    return json.loads(bytes(raw))
+
+
+def dumps_text(value: Any) -> str:
+    """:func:`dumps` as text (the databases' JSON columns)."""
+    return dumps(value).decode()
+
+
+#: A float orjson writes with a positive exponent (``1e20``): PostgreSQL's jsonb keeps numbers as
+#: decimals and writes that back as the whole number ``100000000000000000000``.
+_POSITIVE_EXPONENT = re.compile(rb"[0-9][eE]\+?[0-9]")
+#: How such a float is marked while it is written (no stored text holds a NUL character).
+_SPELLED = re.compile(r'"\\u0000n(-?[0-9]+\.0)"')
+
+
+def dumps_decimal_text(value: Any) -> str:
+    """:func:`dumps_text` for a database that keeps JSON numbers as decimals (PostgreSQL's jsonb):
+    floats of 1e16 and more are spelled out in full with a fraction, so that they come back floats."""
+    out = dumps(value)
+    if _POSITIVE_EXPONENT.search(out) is None:
+        return out.decode()
+    return _SPELLED.sub(lambda m: m.group(1), dumps(_spelled(value)).decode())
+
+
+def _spelled(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"\x00n{value:.1f}" if math.isfinite(value) and abs(value) >= 1e16 else value
+    if isinstance(value, Mapping):
+        return {key: _spelled(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_spelled(item) for item in value]
+    return value

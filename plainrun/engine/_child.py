@@ -28,8 +28,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
+from plainrun.domain.storable import dumps, loads
 from plainrun.engine._wire import HEADER
 
 PR_SET_PDEATHSIG = 1
@@ -66,14 +65,14 @@ def _serve(sock: socket.socket, reader: Any, max_message_bytes: int) -> None:
         if len(header) < 4:
             return
         (size,) = HEADER.unpack(header)
-        job = orjson.loads(reader.read(size))
+        job = loads(reader.read(size))
         job_id = job["id"]
         try:
             func = cache.get(job["target"])
             if func is None:
                 func = cache[job["target"]] = _resolve(job["target"])
             value = func(job["payload"])
-            frame = orjson.dumps({"id": job_id, "kind": "ok", "value": value})
+            frame = dumps({"id": job_id, "kind": "ok", "value": value})
             if len(frame) > max_message_bytes:
                 frame = _error_frame(
                     job_id,
@@ -117,9 +116,7 @@ def _failure(job_id: str, kind: str, exc: BaseException) -> bytes:
 
 
 def _error_frame(job_id: str, kind: str, type_name: str, message: str, text: str) -> bytes:
-    return orjson.dumps(
-        {"id": job_id, "kind": kind, "type": type_name, "message": message, "traceback": text}
-    )
+    return dumps({"id": job_id, "kind": kind, "type": type_name, "message": message, "traceback": text})
 
 
 def _describe(exc: BaseException) -> str:
@@ -127,7 +124,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _send(sock: socket.socket, message: Any) -> None:
-    _send_frame(sock, orjson.dumps(message))
+    _send_frame(sock, dumps(message))
 
 
 def _send_frame(sock: socket.socket, body: bytes) -> None:

@@ -1,8 +1,8 @@
 """The framing between the pool and its executor processes.
 
-A frame is a 4-byte big-endian length followed by that many bytes of JSON (orjson). Both sides use
-the same header; the parent reads frames incrementally from its event loop, the child with blocking
-reads.
+A frame is a 4-byte big-endian length followed by that many bytes of JSON (the codec of
+``plainrun.domain.storable``: orjson, whole numbers exact at any size). Both sides use the same
+header; the parent reads frames incrementally from its event loop, the child with blocking reads.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-import orjson
+from plainrun.domain.storable import dumps, loads
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 0xFFFF_FFFF
@@ -18,7 +18,7 @@ MAX_FRAME = 0xFFFF_FFFF
 
 def encode(message: Any) -> bytes:
     """One frame for ``message``; raises TypeError when it is not JSON-able."""
-    body = orjson.dumps(message)
+    body = dumps(message)
     return HEADER.pack(len(body)) + body
 
 
@@ -36,7 +36,7 @@ class FrameBuffer:
             # Fast path: the data is exactly one whole frame (the common case for small results).
             (size,) = HEADER.unpack_from(data)
             if len(data) == size + 4:
-                return [orjson.loads(data[4:])]
+                return [loads(data[4:])]
         buf += data
         messages: list[Any] = []
         start = 0
@@ -47,7 +47,7 @@ class FrameBuffer:
                 (size,) = HEADER.unpack_from(buf, start)
                 if end - start - 4 < size:
                     break
-                messages.append(orjson.loads(view[start + 4 : start + 4 + size]))
+                messages.append(loads(view[start + 4 : start + 4 + size]))
                 start += 4 + size
         finally:
             view.release()

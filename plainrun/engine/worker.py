@@ -1,6 +1,6 @@
 """The worker: claims runs under a lease, runs them in the executor pool, records how they ended.
 
-One worker is an asyncio loop with four tasks:
+One worker is an asyncio loop with four tasks (and the webhooks' deliverer, ``engine/deliverer.py``):
 
     claim      take as many pending runs as there are free slots (one transaction per batch);
                woken at once by new runs (in-process or NOTIFY), polling only as a fallback
@@ -26,6 +26,7 @@ from typing import Any
 from plainrun.domain import ids
 from plainrun.domain.runs import Outcome, Run, RunState
 from plainrun.engine import metrics
+from plainrun.engine.deliverer import Deliverer
 from plainrun.engine.executor import ExecResult, ExecutorPool
 from plainrun.errors import StoreError
 from plainrun.services.container import Services
@@ -88,6 +89,12 @@ class Worker:
         self._stopping = False
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
+        settings = services.settings
+        self.deliverer = (
+            Deliverer(services.webhooks, poll_s=settings.webhook_poll_s)
+            if settings.webhook_delivery
+            else None
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -101,6 +108,8 @@ class Worker:
                 asyncio.create_task(self._recover_loop(), name="recover"),
                 asyncio.create_task(self._complete_loop(), name="complete"),
             ]
+            if self.deliverer is not None:
+                tasks.append(asyncio.create_task(self.deliverer.run(self._stop), name="webhooks"))
             log.info("worker started", extra={"action": "worker_started", "worker": self.id})
             self.ready.set()
             try:

@@ -18,7 +18,17 @@ from prometheus_client.registry import Collector
 from starlette.responses import RedirectResponse
 
 from plainrun import __version__
-from plainrun.http.api import files, guidance, mail, processes, runs, schedules, system, testsuite
+from plainrun.http.api import (
+    files,
+    guidance,
+    mail,
+    processes,
+    runs,
+    schedules,
+    system,
+    testsuite,
+    webhooks,
+)
 from plainrun.http.api.errors import InternalErrors, install_error_handlers
 from plainrun.http.api.limits import BodyLimitMiddleware
 from plainrun.http.api.metrics import MetricsGuard, StoreCollector
@@ -57,7 +67,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (runs, guidance, testsuite, processes, mail, schedules, files, system):
+    for module in (runs, guidance, testsuite, processes, mail, schedules, webhooks, files, system):
         app.include_router(module.router, prefix="/v2")
     app.include_router(system.probes)
     metrics = make_asgi_app(_metrics(services, worker_metrics_dir))

@@ -11,6 +11,8 @@ FastAPI's routes alone.
    renders the same bytes (``plainrun.http.api.render``). Anything else (a body the model
    refuses, no key or a wrong one, an unknown process or run, any error) is handed to the FastAPI
    route with its body, which answers it exactly as always: every error still comes from one place.
+   A start with an ``Idempotency-Key`` is always the route's (its key and its run are written in one
+   transaction there, not in the group commit).
 2. ``OneWriteHttpProtocol``: uvicorn writes a response's head when the app sends
    ``http.response.start`` and its body when it sends ``http.response.body``: two sends, so two
    wake-ups of the client, for every small JSON answer. This protocol gathers what is written
@@ -24,11 +26,11 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from plainrun.domain import storable
 from plainrun.http.api import render
 from plainrun.http.api.errors import error_response
 from plainrun.http.api.models import CreateRunRequest
@@ -68,7 +70,8 @@ class RunsFastPath:
 
     async def _post_run(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
-        if not headers.get(b"content-type", b"").startswith(b"application/json"):
+        keyed = b"idempotency-key" in headers  # a keyed start is the route's (one transaction with its key)
+        if keyed or not headers.get(b"content-type", b"").startswith(b"application/json"):
             await self.app(scope, receive, send)
             return
         try:
@@ -87,11 +90,10 @@ class RunsFastPath:
                 principal = await services.store.call(_principal, services, headers, executor=self._pool)
             request = run_request(CreateRunRequest.model_validate_json(body))
             run = await services.runs.start_async(principal, request, self._pool)
-            content = orjson.dumps(render.run(run))
-        except Exception:  # _Delegate, a refusal, a failure: the route answers
+        except Exception:  # _Delegate, a refusal, a failure: the route answers (no run was made)
             await self.app(scope, _replay(body, receive), send)
             return
-        await _send_json(send, 201, content)
+        await _send_json(send, 201, storable.dumps(render.run(run)))
 
     async def _get_run(self, scope: Scope, receive: Receive, send: Send, run_id: str) -> None:
         services = _services(scope)
@@ -120,7 +122,7 @@ def _principal(services: Services, headers: dict[bytes, bytes]) -> Principal:
 
 def _read_run(services: Services, headers: dict[bytes, bytes], run_id: str) -> bytes:
     principal = _principal(services, headers)
-    return orjson.dumps(render.run(services.runs.get(principal, check_path_id(run_id, "run_id"))))
+    return storable.dumps(render.run(services.runs.get(principal, check_path_id(run_id, "run_id"))))
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

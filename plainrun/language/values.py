@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
+from plainrun.domain import storable
 from plainrun.language.errors import ProcessRuntimeError
 from plainrun.language.names import normalise, variants
 
@@ -246,21 +248,25 @@ def to_plain(value: Value) -> Any:
 def output_value(value: Value) -> str | int | float:
     """A run output's value, which the API allows to be text, an integer or a float.
 
-    Whole numbers become ``int`` (text past 64 bits, which JSON readers cannot hold), other numbers
-    and money amounts ``float``; percentages their text (``"2%"``); booleans ``"true"``/``"false"``;
+    Whole numbers become ``int`` (kept exactly at any size the store keeps, text beyond that), other
+    numbers and money amounts ``float``; percentages their text (``"2%"``); booleans ``"true"``/``"false"``;
     dates ISO text; a file its id; lists of plain values ``"a, b, c"``;
     records and tables JSON text; ``Not Found`` the text ``"Not Found"``.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return value if -_INT64 < value < _INT64 else to_text(value)  # JSON readers stop at 64 bits
+        return value if storable.number_problem(value) is None else to_text(value)
     if isinstance(value, Decimal):
-        if value == value.to_integral_value() and abs(value) < 2**53:
-            return int(value)
+        if (
+            value.is_finite()
+            and value.adjusted() < storable.MAX_DIGITS
+            and value == value.to_integral_value()
+        ):
+            return int(value)  # exact, as whole numbers are
         return float(value) if abs(value) < MAX_NUMBER else to_text(value)
     if isinstance(value, float):
-        return value
+        return value if math.isfinite(value) else to_text(value)
     if isinstance(value, Money):
         return float(value.amount)
     if isinstance(value, FileRef):

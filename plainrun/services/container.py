@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from plainrun.domain.agents import SignInPolicy
+from plainrun.domain.outbound import OutboundPolicy
+from plainrun.domain.webhooks import Retry
 from plainrun.errors import InvalidInput
 from plainrun.language.limits import Limits
 from plainrun.services.agents import AgentService
@@ -20,6 +22,7 @@ from plainrun.services.runs import RunService
 from plainrun.services.schedules import ScheduleService
 from plainrun.services.testsuite import TestSuiteService
 from plainrun.services.users import UserService
+from plainrun.services.webhooks import WebhookService
 from plainrun.settings import Settings
 from plainrun.store import Store, open_store
 from plainrun.store.blobs import BlobPlace, BlobStorage, Kind, S3Place, open_blobs
@@ -44,6 +47,7 @@ class Services:
     schedules: ScheduleService
     execution: ExecutionService
     installation: InstallationService
+    webhooks: WebhookService
 
     def healthy(self) -> bool:
         """Whether the database answers."""
@@ -140,6 +144,23 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         schedules=ScheduleService(store, processes, runs, min_interval_s=settings.min_schedule_interval_s),
         execution=ExecutionService(store, settings, blob_place(settings)),
         installation=installation,
+        webhooks=_webhooks(settings, store, processes, secret),
+    )
+
+
+def _webhooks(settings: Settings, store: Store, processes: ProcessService, secret: bytes) -> WebhookService:
+    retry = Retry(
+        first_s=settings.webhook_retry_first_s,
+        max_s=settings.webhook_retry_max_s,
+        for_s=settings.webhook_retry_for_s,
+    )
+    return WebhookService(
+        store,
+        processes,
+        secret=secret,
+        policy=OutboundPolicy.from_settings(settings),
+        retry=retry,
+        timeout_s=settings.webhook_timeout_s,
     )
 
 

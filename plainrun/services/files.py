@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import urlencode
 
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
@@ -31,10 +32,14 @@ class Moved:
 
 @dataclass(frozen=True, slots=True)
 class UploadTarget:
+    """Where a file's contents go: ``method`` to ``url`` (which carries the signed token) with
+    ``headers``, like a presigned PUT; or a multipart POST of ``fields`` and the file to ``url``."""
+
     file: FileRecord
     url: str
     fields: dict[str, str]
-    method: str = "POST"
+    headers: dict[str, str]
+    method: str = "PUT"
 
 
 class FileService:
@@ -61,8 +66,14 @@ class FileService:
         self._uploads = Signer(secret, "file-upload")
 
     def create_upload(
-        self, principal: Principal, *, agent_id: str, name: str, content_type: str
+        self, principal: Principal, *, agent_id: str | None, name: str, content_type: str
     ) -> UploadTarget:
+        """A file record and its upload target. ``agent_id`` may be left out with an agent's key."""
+        agent_id = agent_id or principal.agent_id
+        if agent_id is None:
+            raise InvalidInput(
+                "agent_id is required with an installation-wide API key.", details=[("agent_id", "")]
+            )
         self.agents.get(principal, agent_id)
         record = self.store.files.create(
             FileRecord(
@@ -79,8 +90,9 @@ class FileService:
         token = self._uploads.sign({"f": record.id}, ttl_s=self.ttl_s)
         return UploadTarget(
             file=record,
-            url=f"{self.base_url}/v2/files/{record.id}/upload",
+            url=f"{self.base_url}/v2/files/{record.id}/upload?{urlencode({'token': token})}",
             fields={"key": record.id, "token": token},
+            headers={"Content-Type": record.content_type},
         )
 
     def receive(self, file_id: str, *, token: str, key: str | None, chunks: Iterator[bytes]) -> FileRecord:

@@ -3,19 +3,21 @@ read, page, cancel, archive. Execution itself belongs to the engine."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from plainrun.domain import ids
+from plainrun.domain import ids, storable
+from plainrun.domain.bounds import fit_name
 from plainrun.domain.clock import utcnow
 from plainrun.domain.files import FileRecord
+from plainrun.domain.idempotency import Key, KeyRecord, check_key, fingerprint
 from plainrun.domain.pages import Page, Pager
 from plainrun.domain.processes import run_timeout
 from plainrun.domain.runs import NewRun, Run, RunEvent, RunState, Stage, Trigger
-from plainrun.errors import InvalidInput, NotFound, PlainrunError
+from plainrun.errors import InvalidInput, KeyReused, NotFound, PlainrunError
 from plainrun.services.access import Principal
 from plainrun.services.processes import ProcessService
 from plainrun.store import Store
@@ -23,8 +25,8 @@ from plainrun.store import Store
 MAX_INPUTS = 100
 MAX_FILES = 100
 MAX_INPUT_TEXT = 100_000
-#: The whole numbers the store keeps exactly (64 bits, signed).
-MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+#: How often a server forgets expired idempotency keys.
+SWEEP_EVERY = timedelta(minutes=1)
 
 InputValue = str | int | float
 Inputs = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
@@ -87,13 +89,9 @@ def normalize_inputs(inputs: Inputs) -> list[dict[str, Any]]:
             )
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise InvalidInput("An input value must be text or a number.", details=[("name", name)])
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidInput("An input number must be finite.", details=[("name", name)])
-        if isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
-            raise InvalidInput(
-                f"An input whole number must be from {MIN_INT} to {MAX_INT}; give a larger one as text.",
-                details=[("name", name)],
-            )
+        why = storable.number_problem(value) if isinstance(value, int | float) else None
+        if why is not None:
+            raise InvalidInput(f"An input number cannot be kept exactly: {why}.", details=[("name", name)])
         if isinstance(value, str) and len(value) > MAX_INPUT_TEXT:
             raise InvalidInput(
                 f"An input value is longer than {MAX_INPUT_TEXT} characters.", details=[("name", name)]
@@ -104,6 +102,20 @@ def normalize_inputs(inputs: Inputs) -> list[dict[str, Any]]:
         seen.add(key)
         out.append({"name": name, "value": value})
     return out
+
+
+def request_body(request: RunRequest) -> dict[str, Any]:
+    """What a start asks for, as an idempotency fingerprint reads it."""
+    return {
+        "agent_id": request.agent_id,
+        "process_id": request.process_id,
+        "stage": request.stage.value,
+        "name": request.name,
+        "inputs": request.inputs if isinstance(request.inputs, Mapping) else list(request.inputs or []),
+        "file_ids": list(request.file_ids or []),
+        "trigger": request.trigger.value,
+        "on_exception": request.on_exception,
+    }
 
 
 def input_key(name: str) -> str:
@@ -120,6 +132,7 @@ class RunService:
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self._pages = Pager(secret, "runs")
+        self._swept_at: datetime | None = None
 
     # --- starting ----------------------------------------------------------------------------
 
@@ -127,13 +140,15 @@ class RunService:
         """The run a request starts, checked (process, version, inputs, files) but not yet written."""
         if request.on_exception not in (None, "pause", "fail"):
             raise InvalidInput('on_exception is "pause" or "fail".')
-        _, runnable = self.processes.for_run(principal, request.process_id, request.agent_id, request.stage)
+        process, runnable = self.processes.for_run(
+            principal, request.process_id, request.agent_id, request.stage
+        )
         on_exception = request.on_exception
         return NewRun(
             id=ids.new_id(),
             agent_id=request.agent_id,
             process_id=request.process_id,
-            name=request.name,
+            name=fit_name(request.name, process.name),
             stage=request.stage,
             version=runnable.version,
             sha256=runnable.sha256,
@@ -149,15 +164,22 @@ class RunService:
             created_at=utcnow(),
         )
 
-    def start_many(self, principal: Principal, requests: Sequence[RunRequest]) -> list[Run | PlainrunError]:
-        """Start runs, each checked and written on its own (one's refusal is that one's only), all
-        in one transaction when they can be: each run, or why it was refused."""
+    def prepare_many(
+        self, principal: Principal, requests: Sequence[RunRequest]
+    ) -> list[NewRun | PlainrunError]:
+        """:meth:`prepare` for each request: its run, or why it was refused."""
         prepared: list[NewRun | PlainrunError] = []
         for request in requests:
             try:
                 prepared.append(self.prepare(principal, request))
             except PlainrunError as exc:
                 prepared.append(exc)
+        return prepared
+
+    def start_many(self, principal: Principal, requests: Sequence[RunRequest]) -> list[Run | PlainrunError]:
+        """Start runs, each checked and written on its own (one's refusal is that one's only), all
+        in one transaction when they can be: each run, or why it was refused."""
+        prepared = self.prepare_many(principal, requests)
         made = iter(self.store.runs.create_each([n for n in prepared if isinstance(n, NewRun)]))
         return [next(made) if isinstance(n, NewRun) else n for n in prepared]
 
@@ -175,6 +197,50 @@ class RunService:
         new = await self.store.call(self.prepare, principal, request, executor=executor)
         (run,) = await self.store.runs.create_async([new], executor)
         return run
+
+    # --- idempotent starts ------------------------------------------------------------------
+
+    def start_once(self, principal: Principal, request: RunRequest, key: str) -> tuple[Run, bool]:
+        """:meth:`start` under an Idempotency-Key: the run and True the first time; the same run as
+        first answered and False for a retry with the same request (within a day, through any
+        server); a 422 for the same key with another request."""
+        principal.require(request.agent_id, "process")
+        keyed = Key(request.agent_id, check_key(key), fingerprint("start", request_body(request)))
+
+        def build() -> tuple[list[NewRun], dict[str, Any]]:
+            new = self.prepare(principal, request)
+            return [new], {"run_ids": [new.id]}
+
+        result, first = self.once(keyed, build)
+        return self.get(principal, result["run_ids"][0]).as_created(), first
+
+    def once(
+        self, key: Key, build: Callable[[], tuple[Sequence[NewRun], dict[str, Any]]]
+    ) -> tuple[dict[str, Any], bool]:
+        """What the first request with ``key`` answered, and False; or, for the first, ``build()``'s
+        runs written with the key in one transaction, its result, and True."""
+        now = utcnow()
+        self._sweep(now)
+        found = self.store.idempotency.get(key.agent_id, key.key, now=now)
+        if found is None:
+            new_runs, result = build()
+            found = self.store.idempotency.start(KeyRecord.first(key, result, now), new_runs)
+            if found is None:
+                return result, True
+        if found.fingerprint != key.fingerprint:
+            raise KeyReused(
+                "This Idempotency-Key was used with another request in the last 24 hours; "
+                "use a new key for a new request.",
+                details=[("Idempotency-Key", key.key[:100])],
+            )
+        return found.result, False
+
+    def _sweep(self, now: datetime) -> None:
+        """Forget expired keys, once a minute at most (from whichever request comes)."""
+        if self._swept_at is not None and now - self._swept_at < SWEEP_EVERY:
+            return
+        self._swept_at = now
+        self.store.idempotency.sweep(now)
 
     def rerun_request(self, original: Run) -> RunRequest:
         """A new run with the same inputs, files and stage, at the stage's current version."""

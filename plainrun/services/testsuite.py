@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
+from plainrun.domain.idempotency import INSTALLATION, Key, check_key, fingerprint
 from plainrun.domain.pages import Page, Pager
-from plainrun.domain.runs import Run, RunState, Stage, Trigger
+from plainrun.domain.runs import NewRun, Run, RunState, Stage, Trigger
 from plainrun.domain.testsuite import TestCase, TestResult, TestRun, judge, settled
 from plainrun.errors import Conflict, InvalidInput, NotFound, PlainrunError
 from plainrun.services.access import Principal
@@ -26,7 +28,7 @@ MAX_CASES_PER_TEST_RUN = 500
 MAX_PAGE = 100
 
 
-def _bulk_result(run_id: str, result: Run | PlainrunError) -> dict[str, str]:
+def _bulk_result(run_id: str, result: Run | NewRun | PlainrunError) -> dict[str, str]:
     if isinstance(result, NotFound):
         return {"run_id": run_id, "result": "not_found"}
     if isinstance(result, PlainrunError):
@@ -46,18 +48,41 @@ class TestSuiteService:
 
     def rerun(self, principal: Principal, run_ids: Sequence[str]) -> list[dict[str, str]]:
         """New runs with the same inputs, files and stage, at the stage's current version; per id."""
-        originals: list[Run | PlainrunError] = []
-        for run_id in run_ids:
-            try:
-                originals.append(self.runs.get(principal, run_id))
-            except NotFound as exc:
-                originals.append(exc)
+        originals = self._originals(principal, run_ids)
         requests = [self.runs.rerun_request(o) for o in originals if isinstance(o, Run)]
         started = iter(self.runs.start_many(principal, requests))
         return [
             _bulk_result(run_id, next(started) if isinstance(o, Run) else o)
             for run_id, o in zip(run_ids, originals, strict=True)
         ]
+
+    def rerun_once(
+        self, principal: Principal, run_ids: Sequence[str], key: str
+    ) -> tuple[list[dict[str, str]], bool]:
+        """:meth:`rerun` under an Idempotency-Key: the results and True the first time; the first
+        results again and False for a retry with the same ids (a 422 with other ids)."""
+        scope = principal.agent_id or INSTALLATION
+        keyed = Key(scope, check_key(key), fingerprint("rerun", {"run_ids": list(run_ids)}))
+
+        def build() -> tuple[list[NewRun], dict[str, Any]]:
+            originals = self._originals(principal, run_ids)
+            requests = [self.runs.rerun_request(o) for o in originals if isinstance(o, Run)]
+            prepared = iter(self.runs.prepare_many(principal, requests))
+            made = [next(prepared) if isinstance(o, Run) else o for o in originals]
+            results = [_bulk_result(run_id, m) for run_id, m in zip(run_ids, made, strict=True)]
+            return [m for m in made if isinstance(m, NewRun)], {"results": results}
+
+        result, first = self.runs.once(keyed, build)
+        return list(result["results"]), first
+
+    def _originals(self, principal: Principal, run_ids: Sequence[str]) -> list[Run | PlainrunError]:
+        originals: list[Run | PlainrunError] = []
+        for run_id in run_ids:
+            try:
+                originals.append(self.runs.get(principal, run_id))
+            except NotFound as exc:
+                originals.append(exc)
+        return originals
 
     # --- test cases ------------------------------------------------------------------------
 

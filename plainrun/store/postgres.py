@@ -16,13 +16,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import orjson
 import psycopg
 import sqlalchemy as sa
 
+from plainrun.domain import storable
 from plainrun.store.database import Database
 from plainrun.store.fast import DriverTx, Plans
-from plainrun.store.sqlite import json_dumps
 from plainrun.store.tx import CoreTx, Tx
 
 log = logging.getLogger("plainrun.store")
@@ -76,8 +75,8 @@ class PostgresDatabase(Database):
             pool_size=10,
             max_overflow=20,
             pool_timeout=30,
-            json_serializer=json_dumps,
-            json_deserializer=orjson.loads,
+            json_serializer=storable.dumps_decimal_text,
+            json_deserializer=storable.loads,
         )
         _ping_when_idle(self._engine)
         self.plans = Plans(self._engine.dialect)

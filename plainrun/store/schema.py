@@ -152,7 +152,7 @@ files = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
-    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
     sa.Column("content_type", sa.String(255), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=True),
     sa.Column("sha256", sa.String(64), nullable=True),
@@ -431,4 +431,89 @@ sign_in_failures = sa.Table(
     sa.Column("last_at", Timestamp, nullable=False),
     sa.Column("locked_until", Timestamp, nullable=True),
     sa.Index("ix_sign_in_failures_last", "last_at"),
+)
+
+# Webhooks: an agent's subscriptions to run events (one process's, or every process's when
+# ``process_id`` is NULL); ``secret`` signs the deliveries (the subscriber saw it once, at creation).
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
+    sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", Json, nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    # What the outbox write of each run's change looks up: the subscriptions of the run's agent.
+    sa.Index("ix_webhook_subscriptions_agent", "agent_id", "id"),
+)
+
+# The outbox: one delivery per event and subscription, written in the transaction of the run's
+# change. A pending delivery is due at ``next_at``; a deliverer that claims one moves ``next_at`` past
+# its try (its lease), so a deliverer that dies mid-try leaves it to another once that passes.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column(
+        "subscription_id",
+        Id,
+        sa.ForeignKey("webhook_subscriptions.id"),
+        nullable=False,
+    ),
+    sa.Column("agent_id", Id, nullable=False),
+    sa.Column("run_id", Id, nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("ended_at", Timestamp, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    sa.Index(
+        "ix_webhook_deliveries_due",
+        "next_at",
+        postgresql_where=sa.text("state = 'pending'"),
+        sqlite_where=sa.text("state = 'pending'"),
+    ),
+)
+
+# Each try of a delivery: the answer's status and the start of its body, how long it took.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "delivery_id",
+        Id,
+        sa.ForeignKey("webhook_deliveries.id"),
+        nullable=False,
+    ),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(300), nullable=True),
+    sa.Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
+)
+
+# Idempotent starts: an Idempotency-Key of an agent, the fingerprint of the request it came with and
+# what that request answered (``result``), written in the same transaction as the runs it started.
+# The primary key lets one of any number of concurrent first requests win; rows past ``expires_at``
+# count as absent and are swept.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("agent_id", Id, nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("result", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.PrimaryKeyConstraint("agent_id", "key"),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )

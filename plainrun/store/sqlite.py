@@ -27,10 +27,10 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
+from plainrun.domain import storable
 from plainrun.store.database import Database, WouldBlock, log
 from plainrun.store.fast import DriverTx, Plans
 from plainrun.store.tx import CoreTx, Tx
@@ -38,10 +38,6 @@ from plainrun.store.wake import CANCEL, NEW_RUNS, WakeReceiver, WakeSender
 
 T = TypeVar("T")
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
-
-
-def json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 class SqliteDatabase(Database):
@@ -108,8 +104,8 @@ class SqliteDatabase(Database):
             max_overflow=0,
             pool_timeout=60,
             pool_reset_on_return="rollback" if begin else None,
-            json_serializer=json_dumps,
-            json_deserializer=orjson.loads,
+            json_serializer=storable.dumps_text,
+            json_deserializer=storable.loads,
         )
         if begin is not None:
 

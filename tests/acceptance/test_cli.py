@@ -55,3 +55,16 @@ def test_cli_pushes_publishes_runs_and_waits(live_server: LiveServer, tmp_path: 
     assert refused.returncode == 1 and "line 2" in refused.stderr
     keys = live_server.plainrun("keys", "list").stdout
     assert "default" in keys and key[4:] not in "".join(keys.split())  # the secret is never shown again
+    # A run's name over the specification's 100 characters is refused, saying so; nothing starts.
+    long = live_server.plainrun("runs", "start", process_id, "--name", "n" * 150, check=False)
+    assert long.returncode == 2 and "at most 100 characters" in long.stderr
+    assert (
+        len(
+            httpx.get(
+                f"{live_server.url}/v2/runs",
+                params={"process_id": process_id, "agent_id": agent_id},
+                headers={"x-api-key": key},
+            ).json()["items"]
+        )
+        == 1
+    )

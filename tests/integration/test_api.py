@@ -249,12 +249,14 @@ def test_a_key_scoped_to_one_agent_sees_nothing_of_another(api: Api) -> None:
 
 
 def test_files_upload_like_a_presigned_post_and_feed_runs(api: Api) -> None:
+    """The multipart POST of the upload fields (the PUT of Kognitos's clients: test_fidelity.py)."""
     target = api.post(
         "/v2/files",
         json={"agent_id": api.agent_id, "name": "../../etc/passwd\x00.csv", "content_type": "text/csv"},
     ).json()  # type: ignore[attr-defined]
-    assert target["upload_http_method"] == "POST" and target["upload_url"].endswith(
-        f"/v2/files/{target['id']}/upload"
+    assert (
+        target["upload_http_method"] == "PUT"
+        and f"/v2/files/{target['id']}/upload?token=" in (target["upload_url"])
     )
     assert "/" not in target["name"] and "\x00" not in target["name"]
     path = target["upload_url"].split("://", 1)[1].split("/", 1)[1]

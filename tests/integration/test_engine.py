@@ -207,7 +207,7 @@ def test_a_limited_process_s_next_run_is_claimed_when_its_last_one_ends(
         many = [engine.start(free, **{"customer name": f"f{i}"}) for i in range(8)]
         for run_id in many:
             engine.wait_state(run_id, RunState.SUCCEEDED, timeout=45)
-    runs = [engine.run(run_id) for run_id in limited]
+        runs = [engine.run(run_id) for run_id in limited]
     for before, after in itertools.pairwise(runs):
         assert before.finished_at is not None and after.started_at is not None
         assert after.started_at >= before.finished_at  # one at a time, the limit held

@@ -185,6 +185,13 @@ def _build(world: World) -> None:
         },
     )
     ids["schedule_b"] = schedule["id"]
+    webhook = ok(
+        "POST",
+        "/v2/webhooks",
+        status=201,
+        json={"agent_id": b, "url": "https://93.184.215.14/b-hook", "process_id": ids["process_b"]},
+    )
+    ids["webhook_b"] = webhook["id"]
     ok(
         "PUT",
         f"/v2/processes/{ids['process_b']}/email/permissions",

@@ -118,8 +118,22 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/v2/schedules/{schedule_id}"): c(path="/v2/schedules/{schedule_b}"),
     ("PATCH", "/v2/schedules/{schedule_id}"): c(path="/v2/schedules/{schedule_b}", body={"enabled": True}),
     ("DELETE", "/v2/schedules/{schedule_id}"): c(path="/v2/schedules/{schedule_b}"),
+    ("POST", "/v2/webhooks"): [
+        Case(body={"agent_id": "{agent_b}", "url": "https://93.184.215.14/a-hook"}),
+        Case(
+            body={"agent_id": "{agent_a}", "url": "https://93.184.215.14/a-hook", "process_id": "{process_b}"}
+        ),
+    ],
+    ("GET", "/v2/webhooks"): [
+        Case({"agent_id": "{agent_b}"}),
+        Case({"agent_id": "{agent_a}", "process_id": "{process_b}"}),
+    ],
+    ("GET", "/v2/webhooks/{webhook_id}"): c(path="/v2/webhooks/{webhook_b}"),
+    ("DELETE", "/v2/webhooks/{webhook_id}"): c(path="/v2/webhooks/{webhook_b}"),
+    ("GET", "/v2/webhooks/{webhook_id}/deliveries"): c(path="/v2/webhooks/{webhook_b}/deliveries"),
     ("POST", "/v2/files"): c(body={"agent_id": "{agent_b}", "name": "x.txt"}),
     ("POST", "/v2/files/{file_id}/upload"): c(path="/v2/files/{file_b}/upload", expect="same"),
+    ("PUT", "/v2/files/{file_id}/upload"): c(path="/v2/files/{file_b}/upload", expect="same"),
     ("GET", "/v2/files/{file_id}"): c(path="/v2/files/{file_b}"),
     ("GET", "/v2/files/{file_id}/content"): c(path="/v2/files/{file_b}/content"),
 }
@@ -181,6 +195,8 @@ def request(world: World, method: str, template: str, case: Case, names: dict[st
         )
         fields = {**target["upload_fields"], "key": path.split("/")[-2]}
         kw = {"data": fields, "files": {"file": ("x.txt", b"overwritten by A", "text/plain")}}
+        if method == "PUT":  # the presigned PUT: the token in the URL, the bytes as the body
+            kw = {"params": {"token": fields["token"]}, "content": b"overwritten by A"}
     return world.call(method, path, world.a_key, **kw)
 
 
@@ -206,6 +222,7 @@ def snapshot(world: World) -> dict[str, Any]:
         {k: v for k, v in s.items() if k != "next_fire_times"}
         for s in get("/v2/schedules", agent_id=b)["items"]
     ]
+    out["webhooks"] = get("/v2/webhooks", agent_id=b)["items"]
     out["file"] = get(f"/v2/files/{ids['file_b']}")
     out["file.content"] = world.call("GET", f"/v2/files/{ids['file_b']}/content").content
     out["test_cases"] = get("/v2/test-cases", process_id=ids["process_b"], agent_id=b)
@@ -280,6 +297,7 @@ def test_agent_b_itself_sees_its_own_resources(world: World) -> None:
         f"/v2/processes/{ids['process_b']}",
         f"/v2/files/{ids['file_b']}",
         f"/v2/schedules/{ids['schedule_b']}",
+        f"/v2/webhooks/{ids['webhook_b']}",
         f"/v2/test-runs/{ids['test_run_b']}",
         f"/v2/agents/{ids['agent_b']}/email/members",
     ):

@@ -291,8 +291,10 @@ def test_file_names_are_sanitised_never_a_path_and_safe_to_download(env: Env, na
     assert message.get_filename() == stored
 
 
-def test_a_file_name_over_255_characters_is_a_400(env: Env) -> None:
-    assert_error(env.call("POST", "/v2/files", json={"agent_id": env.agent_id, "name": "n" * 256}), 400)
+def test_a_file_name_over_256_characters_is_a_400(env: Env) -> None:
+    assert_error(env.call("POST", "/v2/files", json={"agent_id": env.agent_id, "name": "n" * 257}), 400)
+    made = env.call("POST", "/v2/files", json={"agent_id": env.agent_id, "file_name": "n" * 256})
+    assert made.status_code == 201 and made.json()["file_name"] == "n" * 256
 
 
 def test_an_e_mail_attachment_named_like_a_path_is_stored_under_a_clean_name(env: Env) -> None:

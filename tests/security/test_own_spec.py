@@ -23,15 +23,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from plainrun.domain.runs import Stage
+from plainrun.domain.webhooks import Attempt
 from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
+from plainrun.services.runs import RunRequest
 from tests.security.conftest import GREET, settings_for
 
 pytestmark = pytest.mark.xdist_group("own-spec")
 KEY: dict[str, str] = {}
 #: Real ids, put in place of generated ones in half the cases so that those reach past "not found".
-REAL: dict[str, str] = {}
+REAL: dict[str, Any] = {}
 
 
 def with_real_ids(case: schemathesis.Case) -> None:
@@ -49,8 +52,35 @@ def own_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     _, KEY["x-api-key"] = services.keys.create(agent_id=agent.id)
     process = services.processes.create(SYSTEM, agent_id=agent.id, source=GREET)
     services.processes.publish(SYSTEM, process.id)
+    file = services.files.put(SYSTEM, agent_id=agent.id, name="a.txt", content_type="text/plain", data=b"a")
+    run = services.runs.start(
+        SYSTEM, RunRequest(agent.id, process.id, Stage.PUBLISHED, "a run", {"customer name": "Ada"})
+    )
     app = create_app(app_settings, services=services)
-    REAL.update(agent_id=agent.id, process_id=process.id)
+    # A webhook with a delivery and an attempt, so that its routes answer with bodies to check.
+    webhook = services.webhooks.create(SYSTEM, agent_id=agent.id, url="https://93.184.215.14/hook")
+    cancelled = services.runs.start(
+        SYSTEM,
+        RunRequest(
+            agent_id=agent.id,
+            process_id=process.id,
+            stage=Stage.PUBLISHED,
+            name="r",
+            inputs={"customer name": "Ada"},
+        ),
+    )
+    services.runs.cancel(SYSTEM, cancelled.id)
+    [(delivery, _)] = services.webhooks.claim(limit=1, lease_s=60)
+    attempt = Attempt(at=delivery.created_at, status_code=503, response="later", duration_ms=5, error=None)
+    services.store.webhooks.record(delivery, attempt, retry_at=delivery.created_at)
+    REAL.update(
+        agent_id=agent.id,
+        process_id=process.id,
+        run_id=run.id,
+        file_id=file.id,
+        file_ids=[file.id],
+        webhook_id=webhook.id,
+    )
     with TestClient(app):  # runs the lifespan
         yield schemathesis.openapi.from_asgi("/v2/openapi.json", app)
     services.close()
@@ -89,3 +119,17 @@ def test_the_document_names_every_route(own_schema: Any) -> None:
     operations = {op.ok().label for op in own_schema.get_all_operations()}
     assert "GET /v2/runs" in operations and "POST /v2/files/{file_id}/upload" in operations
     assert len(operations) > 30, Path(__file__).name
+
+
+def test_every_route_declares_the_bodies_it_answers(own_schema: Any) -> None:
+    """So that response_schema_conformance checks every body: each 2xx answer with a body has a schema."""
+    undeclared = []
+    for path, methods in own_schema.raw_schema["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                schemas = [c.get("schema") or {} for c in response.get("content", {}).values()]
+                if not schemas or not all(s.get("$ref") or s.get("type") or s.get("anyOf") for s in schemas):
+                    undeclared.append(f"{method.upper()} {path} {status}")
+    assert not undeclared, undeclared

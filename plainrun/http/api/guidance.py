@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from starlette.responses import Response
 
 from plainrun.domain.guidance import Learning
@@ -29,6 +29,26 @@ class GuidanceRequest(Body):
         default=False,
         description="answer the same question on the same process line like this in later runs",
     )
+
+
+class LearningResource(BaseModel):
+    """A remembered answer: the question on a process line, and what to do when it is asked again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent_id: str
+    process_id: str
+    line: int
+    question: str
+    action: str
+    value: str | int | float | None
+    created_at: str
+
+
+class LearningList(BaseModel):
+    items: list[LearningResource]
+    continuation_token: None = None
 
 
 def learning(item: Learning) -> dict[str, Any]:
@@ -69,6 +89,7 @@ def answer_run(
     "/learnings",
     operation_id="list_learnings",
     summary="A process's remembered answers",
+    response_model=LearningList,
     responses=ERRORS,
     response_class=render.JSON,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from plainrun.domain.mail import MAX_SENDERS
 from plainrun.domain.runs import Stage
@@ -45,6 +45,40 @@ class MembersRequest(Body):
     )
 
 
+class AddressResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: ProcessStage
+    address: str
+    created_at: str | None
+
+
+class Permissions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["anyone", "members", "restricted"]
+    senders: list[str]
+
+
+class MailSettingsResource(BaseModel):
+    """A process's addresses (one per stage), who may send to them, and the agent's members."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    process_id: str
+    agent_id: str
+    addresses: list[AddressResource]
+    permissions: Permissions
+    members: list[str]
+
+
+class MembersResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str
+    senders: list[str]
+
+
 def _address(item: StageAddress) -> dict[str, Any]:
     return {"stage": item.stage.value, "address": item.address, "created_at": render.ts(item.created_at)}
 
@@ -63,6 +97,7 @@ def _settings(item: MailSettings) -> dict[str, Any]:
     "/processes/{process_id}/email",
     operation_id="get_process_email",
     summary="A process's e-mail addresses (Draft and Published) and who may send to them",
+    response_model=MailSettingsResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -75,6 +110,7 @@ def get_email(process_id: str, services: ServicesDep, principal: PrincipalDep) -
     "/processes/{process_id}/email/rotate",
     operation_id="rotate_process_email",
     summary="Give a stage a new address; the old one is refused from now on",
+    response_model=AddressResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -89,6 +125,7 @@ def rotate_email(
     "/processes/{process_id}/email/permissions",
     operation_id="set_process_email_permissions",
     summary="Set who may send mail to the process",
+    response_model=MailSettingsResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -105,6 +142,7 @@ def set_permissions(
     "/agents/{agent_id}/email/members",
     operation_id="get_agent_email_members",
     summary="The agent's members: the senders its processes in members mode accept",
+    response_model=MembersResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -117,6 +155,7 @@ def get_members(agent_id: str, services: ServicesDep, principal: PrincipalDep) -
     "/agents/{agent_id}/email/members",
     operation_id="set_agent_email_members",
     summary="Set the agent's members",
+    response_model=MembersResource,
     responses=ERRORS,
     response_class=render.JSON,
 )

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
+from plainrun.domain import files
 from plainrun.domain.storable import problem
 
 SpecId = Annotated[str, Field(min_length=1, max_length=26, pattern=r"^[a-zA-Z0-9-_]+$")]
@@ -62,7 +72,7 @@ class CreateRunRequest(Body):
 
 
 class RunOutput(BaseModel):
-    name: str
+    name: Name
     value: str | int | float
 
 
@@ -71,19 +81,21 @@ class RunResource(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str
-    name: str
-    agent_id: str
-    process_id: str
+    id: SpecId
+    name: Name
+    agent_id: SpecId
+    process_id: SpecId
     stage: ProcessStage
     status: Literal["Created", "Running", "Exception", "Stopped", "Succeeded"]
-    created_at: str
+    created_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
     file_ids: list[str] | None = None
     outputs: list[RunOutput] | None = None
 
 
-class ListResponse(BaseModel):
-    items: list[Any] | None
+class RunList(BaseModel):
+    """The spec's ListResponse, of runs."""
+
+    items: list[RunResource]
     continuation_token: str | None
 
 
@@ -111,10 +123,17 @@ class UpdateProcessRequest(Body):
 
 
 class CreateFileRequest(BaseModel):
-    """Not a ``Body``: a NUL in the file's name is cleaned away like any other unsafe character."""
+    """Kognitos's request (``file_name``; ``agent_id`` may be left out with an agent's own key), with
+    ``name`` accepted for ``file_name``. Not a ``Body``: a NUL in the file's name is cleaned away like
+    any other unsafe character."""
 
-    agent_id: SpecId
-    name: str = Field(min_length=1, max_length=255)
+    agent_id: SpecId | None = Field(default=None, description="Optional with a key scoped to one agent")
+    file_name: str = Field(
+        min_length=1,
+        max_length=files.NAME_MAX,
+        validation_alias=AliasChoices("file_name", "name"),
+        description="The file's name (``name`` is accepted too); shown and offered on download only",
+    )
     content_type: str = Field(default="application/octet-stream", max_length=255, pattern=r"^[^\x00-\x1f]*$")
 
 
@@ -174,11 +193,15 @@ class FileResource(BaseModel):
 
 
 class UploadTarget(FileResource):
-    """A file and where to upload its content, like an S3 presigned POST."""
+    """A file and where to upload its contents: Kognitos's target (send the bytes with
+    ``upload_http_method`` to ``upload_url`` with ``upload_http_headers``), and the fields of a
+    multipart POST to the same URL, like an S3 presigned POST."""
 
+    file_name: str
     file_id: str
     upload_url: str
-    upload_http_method: Literal["POST"]
+    upload_http_method: Literal["PUT"]
+    upload_http_headers: dict[str, str]
     upload_fields: dict[str, str]
 
 
@@ -193,3 +216,32 @@ class AgentResource(BaseModel):
 class AgentList(BaseModel):
     items: list[AgentResource]
     continuation_token: None = None
+
+
+class RunEventResource(BaseModel):
+    """One change in a run's timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    at: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    attempt: int
+    data: dict[str, Any] | None
+
+
+class RunEventList(BaseModel):
+    items: list[RunEventResource]
+    continuation_token: None = None
+
+
+class Health(BaseModel):
+    """200 when the database answers, 503 (``degraded``) when it does not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+    version: str

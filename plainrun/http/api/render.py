@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from starlette.responses import JSONResponse
 
+from plainrun.domain import bounds, storable
 from plainrun.domain.agents import Agent, ApiKey
 from plainrun.domain.files import FileRecord
 from plainrun.domain.processes import Process, ProcessVersion
@@ -21,23 +21,26 @@ def ts(value: datetime | None) -> str | None:
 
 
 class JSON(JSONResponse):
-    """A JSONResponse (so the OpenAPI document shows each route's response model) rendered by orjson."""
+    """A JSONResponse (so the OpenAPI document shows each route's response model) rendered by the
+    store's own codec (whole numbers exact at any size)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return storable.dumps(content)
 
 
 def run(r: Run) -> dict[str, Any]:
+    """A run as the specification's RunResource (name and outputs within its bounds, even for a
+    run written before they were fitted on the way in), plus plainrun's extra fields."""
     return {
         "id": r.id,
-        "name": r.name,
+        "name": bounds.fit_name(r.name),
         "agent_id": r.agent_id,
         "process_id": r.process_id,
         "stage": r.stage.value,
         "status": r.state.status.value,
         "created_at": ts(r.created_at),
         "file_ids": r.file_ids,
-        "outputs": r.outputs,
+        "outputs": r.outputs if bounds.fits(r.outputs) else bounds.fit_outputs(r.outputs),
         # plainrun's extra fields
         "state": r.state.value,
         "version": r.version,

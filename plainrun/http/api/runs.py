@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from plainrun.domain.ids import SPEC_ID_PATTERN
 from plainrun.domain.runs import RunState, Stage, Trigger
@@ -16,8 +16,9 @@ from plainrun.http.api.models import (
     BulkRunsRequest,
     CreateRunRequest,
     ErrorModel,
-    ListResponse,
     ProcessStage,
+    RunEventList,
+    RunList,
     RunResource,
 )
 from plainrun.services.runs import RunFilter, RunRequest
@@ -29,6 +30,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorModel, "description": "A valid API key is required"},
     404: {"model": ErrorModel, "description": "The resource was not found"},
 }
+
+
+KEY_REUSED: dict[str, Any] = {
+    "model": ErrorModel,
+    "description": "The Idempotency-Key was used with another request",
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry safely: the same key and request within 24 hours return the first answer.",
+    ),
+]
 
 
 def check_path_id(value: str, what: str) -> str:
@@ -45,7 +60,7 @@ def check_path_id(value: str, what: str) -> str:
     "/runs",
     operation_id="list_runs",
     summary="List Runs",
-    response_model=ListResponse,
+    response_model=RunList,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -80,11 +95,23 @@ def list_runs(
     summary="Start a Run",
     status_code=201,
     response_model=RunResource,
-    responses=ERRORS,
+    responses={
+        200: {"model": RunResource, "description": "A retry with the same Idempotency-Key: the first run"},
+        **ERRORS,
+        422: KEY_REUSED,
+    },
     response_class=render.JSON,
 )
-def create_run(body: CreateRunRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
-    return render.JSON(render.run(services.runs.start(principal, run_request(body))), status_code=201)
+def create_run(
+    body: CreateRunRequest,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> render.JSON:
+    if idempotency_key is None:
+        return render.JSON(render.run(services.runs.start(principal, run_request(body))), status_code=201)
+    run, first = services.runs.start_once(principal, run_request(body), idempotency_key)
+    return render.JSON(render.run(run), status_code=201 if first else 200)
 
 
 def run_request(body: CreateRunRequest) -> RunRequest:
@@ -133,6 +160,7 @@ def cancel_run(run_id: str, services: ServicesDep, principal: PrincipalDep) -> r
     "/runs/{run_id}/events",
     operation_id="list_run_events",
     summary="A run's timeline of state changes",
+    response_model=RunEventList,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -145,7 +173,7 @@ def list_run_events(run_id: str, services: ServicesDep, principal: PrincipalDep)
     "/runs/{run_id}/children",
     operation_id="list_child_runs",
     summary="The child runs a run started (run, invoke, start a run), oldest first",
-    response_model=ListResponse,
+    response_model=RunList,
     responses=ERRORS,
     response_class=render.JSON,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from plainrun.domain.schedules import MAX_EVERY_MINUTES, MAX_WINDOW_S, Schedule
@@ -74,6 +74,44 @@ class UpdateScheduleRequest(_Timing):
     enabled: bool | None = None
 
 
+class CatchUpResource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Literal["skip", "latest", "all_within"]
+    window_s: int | None
+
+
+class ScheduleResource(BaseModel):
+    """A schedule, its timing's own fields (``at``, ``day``, ``minute``, ``every_minutes`` or
+    ``cron``, by its kind), and its next five slots in UTC."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent_id: str
+    process_id: str
+    name: str
+    kind: Kind
+    at: str | None = None
+    day: str | None = None
+    minute: int | None = None
+    every_minutes: int | None = None
+    cron: str | None = None
+    timezone: str
+    inputs: list[dict[str, Any]] | dict[str, Any] | None
+    catch_up: CatchUpResource
+    enabled: bool
+    next_fire_times: list[str]
+    created_at: str
+    updated_at: str
+
+
+class ScheduleList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ScheduleResource]
+
+
 def _inputs(inputs: Inputs | None) -> Any:
     if inputs is None or isinstance(inputs, dict):
         return inputs
@@ -102,6 +140,7 @@ def _schedule(service: ScheduleService, s: Schedule) -> dict[str, Any]:
     "/schedules",
     operation_id="create_schedule",
     summary="Schedule a published process",
+    response_model=ScheduleResource,
     status_code=201,
     responses=ERRORS,
     response_class=render.JSON,
@@ -133,6 +172,7 @@ def create_schedule(
     "/schedules",
     operation_id="list_schedules",
     summary="An agent's schedules, or one process's, newest first",
+    response_model=ScheduleList,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -150,6 +190,7 @@ def list_schedules(
     "/schedules/{schedule_id}",
     operation_id="get_schedule",
     summary="A schedule, with its next fire times",
+    response_model=ScheduleResource,
     responses=ERRORS,
     response_class=render.JSON,
 )
@@ -162,6 +203,7 @@ def get_schedule(schedule_id: str, services: ServicesDep, principal: PrincipalDe
     "/schedules/{schedule_id}",
     operation_id="update_schedule",
     summary="Change, enable or disable a schedule",
+    response_model=ScheduleResource,
     responses=ERRORS,
     response_class=render.JSON,
 )

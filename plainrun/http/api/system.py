@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from plainrun import __version__
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
-from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest, ErrorModel
+from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest, ErrorModel, Health
 from plainrun.http.api.runs import ERRORS
 
 router = APIRouter()
@@ -15,14 +18,28 @@ router = APIRouter()
 probes = APIRouter(tags=["system"])
 
 
-@probes.get("/livez", operation_id="live", response_class=render.JSON)
+class Live(BaseModel):
+    status: Literal["live"]
+    version: str
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, str]
+
+
+@probes.get("/livez", operation_id="live", response_model=Live, response_class=render.JSON)
 async def live() -> render.JSON:
     """The process answers (nothing else is checked: a live host may still be unready)."""
     return render.JSON({"status": "live", "version": __version__})
 
 
 @probes.get(
-    "/readyz", operation_id="ready", response_class=render.JSON, responses={503: {"model": ErrorModel}}
+    "/readyz",
+    operation_id="ready",
+    response_model=Ready,
+    response_class=render.JSON,
+    responses={503: {"model": ErrorModel}},
 )
 def ready(services: ServicesDep) -> render.JSON:
     """Ready to serve: the database answers at the newest schema, file contents can be reached,
@@ -36,7 +53,14 @@ def ready(services: ServicesDep) -> render.JSON:
     )
 
 
-@router.get("/health", operation_id="health", tags=["system"], response_class=render.JSON)
+@router.get(
+    "/health",
+    operation_id="health",
+    tags=["system"],
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database does not answer"}},
+    response_class=render.JSON,
+)
 def health(services: ServicesDep) -> render.JSON:
     ok = services.healthy()
     return render.JSON(

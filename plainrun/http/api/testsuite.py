@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from plainrun.domain.runs import Stage
 from plainrun.domain.testsuite import TestCase, TestResult, TestRun
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
-from plainrun.http.api.models import Body, BulkRunsRequest, ProcessStage, SpecId
-from plainrun.http.api.runs import ERRORS, check_path_id
+from plainrun.http.api.models import Body, BulkResult, BulkRunsRequest, ProcessStage, SpecId
+from plainrun.http.api.runs import ERRORS, KEY_REUSED, IdempotencyKey, check_path_id
 
 router = APIRouter(tags=["test suite"])
 
@@ -28,6 +28,70 @@ class StartTestRunRequest(Body):
     agent_id: SpecId
     process_ids: list[SpecId] = Field(min_length=1, max_length=100)
     stage: ProcessStage = "Published"
+
+
+class TestCaseResource(BaseModel):
+    """A run kept as a test case: its inputs and files, and the outputs it must give."""
+
+    __test__ = False  # not a pytest class
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent_id: str
+    process_id: str
+    name: str
+    inputs: list[dict[str, Any]]
+    file_ids: list[str]
+    expected: list[dict[str, Any]]
+    source_run_id: str | None
+    created_at: str
+
+
+class TestCaseList(BaseModel):
+    __test__ = False
+    items: list[TestCaseResource]
+    continuation_token: None = None
+
+
+class AddedCases(BaseModel):
+    """Per run id: ``added`` (with ``test_case_id``), ``refused`` (with ``message``) or ``not_found``."""
+
+    results: list[dict[str, str]]
+
+
+class TestResultResource(BaseModel):
+    __test__ = False
+    model_config = ConfigDict(extra="forbid")
+
+    test_case_id: str
+    process_id: str
+    name: str
+    run_id: str | None
+    status: str
+    diff: list[dict[str, Any]] | None
+
+
+class TestRunResource(BaseModel):
+    """A test run; its ``summary`` and ``results`` when one test run is read."""
+
+    __test__ = False
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent_id: str
+    stage: str
+    process_ids: list[str]
+    state: str
+    created_at: str
+    finished_at: str | None
+    summary: dict[str, int] | None = None
+    results: list[TestResultResource] | None = None
+
+
+class TestRunList(BaseModel):
+    __test__ = False
+    items: list[TestRunResource]
+    continuation_token: str | None
 
 
 def _case(c: TestCase) -> dict[str, Any]:
@@ -77,19 +141,41 @@ def _test_run(run: TestRun, results: list[TestResult] | None = None) -> dict[str
     "/runs/rerun",
     operation_id="rerun_runs",
     summary="Re-run runs",
+    response_model=BulkResult,
+    responses={**ERRORS, 422: KEY_REUSED},
+    response_class=render.JSON,
+)
+def rerun(
+    body: BulkRunsRequest,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> render.JSON:
+    """200 with each id's result; a retry with the same Idempotency-Key gets the first results again."""
+    if idempotency_key is None:
+        return render.JSON({"results": services.tests.rerun(principal, body.run_ids)})
+    results, _ = services.tests.rerun_once(principal, body.run_ids, idempotency_key)
+    return render.JSON({"results": results})
+
+
+@router.post(
+    "/test-cases",
+    operation_id="add_test_cases",
+    response_model=AddedCases,
     responses=ERRORS,
     response_class=render.JSON,
 )
-def rerun(body: BulkRunsRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
-    return render.JSON({"results": services.tests.rerun(principal, body.run_ids)})
-
-
-@router.post("/test-cases", operation_id="add_test_cases", responses=ERRORS, response_class=render.JSON)
 def add_test_cases(body: AddTestCasesRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     return render.JSON({"results": services.tests.add_cases(principal, body.run_ids, outputs=body.outputs)})
 
 
-@router.get("/test-cases", operation_id="list_test_cases", responses=ERRORS, response_class=render.JSON)
+@router.get(
+    "/test-cases",
+    operation_id="list_test_cases",
+    response_model=TestCaseList,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
 def list_test_cases(
     services: ServicesDep,
     principal: PrincipalDep,
@@ -109,7 +195,12 @@ def remove_test_case(test_case_id: str, services: ServicesDep, principal: Princi
 
 
 @router.post(
-    "/test-runs", operation_id="start_test_run", status_code=201, responses=ERRORS, response_class=render.JSON
+    "/test-runs",
+    operation_id="start_test_run",
+    status_code=201,
+    response_model=TestRunResource,
+    responses=ERRORS,
+    response_class=render.JSON,
 )
 def start_test_run(body: StartTestRunRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     run, results = services.tests.start(
@@ -118,7 +209,13 @@ def start_test_run(body: StartTestRunRequest, services: ServicesDep, principal: 
     return render.JSON(_test_run(run, results), status_code=201)
 
 
-@router.get("/test-runs", operation_id="list_test_runs", responses=ERRORS, response_class=render.JSON)
+@router.get(
+    "/test-runs",
+    operation_id="list_test_runs",
+    response_model=TestRunList,
+    responses=ERRORS,
+    response_class=render.JSON,
+)
 def list_test_runs(
     services: ServicesDep,
     principal: PrincipalDep,
@@ -133,7 +230,11 @@ def list_test_runs(
 
 
 @router.get(
-    "/test-runs/{test_run_id}", operation_id="get_test_run", responses=ERRORS, response_class=render.JSON
+    "/test-runs/{test_run_id}",
+    operation_id="get_test_run",
+    response_model=TestRunResource,
+    responses=ERRORS,
+    response_class=render.JSON,
 )
 def get_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     return render.JSON(_test_run(*services.tests.get(principal, check_path_id(test_run_id, "test_run_id"))))
@@ -142,6 +243,7 @@ def get_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDe
 @router.post(
     "/test-runs/{test_run_id}/stop",
     operation_id="stop_test_run",
+    response_model=TestRunResource,
     responses=ERRORS,
     response_class=render.JSON,
 )

@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plainrun.errors import PlainrunError
-from plainrun.http.web import processes, runs, session
+from plainrun.http.web import processes, runs, session, webhooks
 from plainrun.http.web.templating import Pages
 from plainrun.services.container import Services
 
@@ -102,7 +102,7 @@ def create_ui(services: Services) -> FastAPI:
         return error_page(request, exc.status_code, "Error", str(exc.detail))
 
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, processes, runs):
+    for module in (session, processes, runs, webhooks):
         ui.include_router(module.router)
     ui.add_middleware(
         SessionMiddleware,

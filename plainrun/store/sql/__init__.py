@@ -22,12 +22,14 @@ from plainrun.store.sql.box import BoxSql
 from plainrun.store.sql.execution import ExecutionSql
 from plainrun.store.sql.files import FilesSql
 from plainrun.store.sql.guidance import GuidanceSql
+from plainrun.store.sql.idempotency import IdempotencySql
 from plainrun.store.sql.installation import InstallationSql
 from plainrun.store.sql.mail import MailSql
 from plainrun.store.sql.processes import ProcessesSql
 from plainrun.store.sql.runs import RunsSql
 from plainrun.store.sql.schedules import SchedulesSql
 from plainrun.store.sql.testsuite import TestSuiteSql
+from plainrun.store.sql.webhooks import WebhooksSql
 
 T = TypeVar("T")
 _PING = sa.select(sa.literal(1, sa.Integer))
@@ -44,12 +46,14 @@ class SqlStore:
         self.processes = ProcessesSql(database)
         self.files = FilesSql(database)
         self.runs = RunsSql(database)
+        self.idempotency = IdempotencySql(database)
         self.execution = ExecutionSql(database)
         self.guidance = GuidanceSql(database)
         self.box = BoxSql(database)
         self.mail = MailSql(database)
         self.schedules = SchedulesSql(database)
         self.tests = TestSuiteSql(database)
+        self.webhooks = WebhooksSql(database)
 
     def create_schema(self) -> None:
         """Create the schema, or upgrade it, by migrating to the newest revision."""

@@ -43,6 +43,7 @@ from plainrun.errors import Conflict, NotFound
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
 from plainrun.store.sql.runs import INSERT_EVENTS, insert_runs
+from plainrun.store.sql.webhooks import enqueue
 from plainrun.store.tx import Tx
 
 r, p = t.runs.c, t.processes.c
@@ -63,6 +64,15 @@ def state_is(*states: RunState) -> sa.ColumnElement[bool]:
 def unfinished() -> sa.ColumnElement[bool]:
     """``runs.state`` is not a final state."""
     return r.state.not_in(_literals(FINAL_STATES))
+
+
+def record_moves(tx: Tx, events: Sequence[dict[str, Any]]) -> None:
+    """Inside the caller's transaction: the events of moves (and the log lines written with them),
+    and the outbox's deliveries of those that webhook subscribers hear of (a run ended or waiting
+    for guidance), so that a change and its deliveries commit together or not at all. The one way
+    a move's events are written."""
+    tx.execute_many(INSERT_EVENTS, events)
+    enqueue(tx, events)
 
 
 def in_sources(move: Move) -> sa.ColumnElement[bool]:
@@ -302,7 +312,7 @@ def wake_parents(tx: Tx, parent_ids: Iterable[str]) -> list[str]:
                 data=data,
             )
         )
-    tx.execute_many(INSERT_EVENTS, events)
+    record_moves(tx, events)
     tx.announce_new_runs()
     return [row["id"] for row in woken]
 
@@ -325,7 +335,7 @@ def cancel_in(
         to_state=RunState.CANCELLED,
         data={"reason": reason},
     )
-    tx.execute_many(INSERT_EVENTS, [event])
+    record_moves(tx, [event])
     return {"state": RunState.CANCELLED.value, "finished_at": now, "cancel_requested": True}
 
 
@@ -396,7 +406,7 @@ class ExecutionSql(Part):
                 )
                 for row in claimed
             ]
-            tx.execute_many(INSERT_EVENTS, events)
+            record_moves(tx, events)
         return sorted((Run.from_row(row) for row in claimed), key=lambda run: run.id)
 
     def heartbeat(self, worker_id: str, run_ids: Sequence[str], *, lease_s: float) -> dict[str, bool]:
@@ -431,7 +441,7 @@ class ExecutionSql(Part):
                 for rid, attempt in rows
             ]
             if events:
-                tx.execute_many(INSERT_EVENTS, events)
+                record_moves(tx, events)
                 tx.announce_new_runs()
         return [rid for rid, _ in rows]
 
@@ -460,7 +470,7 @@ class ExecutionSql(Part):
                 elif o.final and o.parent_run_id:
                     wake.append(o.parent_run_id)
                 events += its_events
-            tx.execute_many(INSERT_EVENTS, events)
+            record_moves(tx, events)
             wake_parents(tx, wake)
         return written
 
@@ -512,7 +522,7 @@ class ExecutionSql(Part):
                     )
                 )
                 recovered.append((row["id"], to_state))
-            tx.execute_many(INSERT_EVENTS, events)
+            record_moves(tx, events)
             if any(state is RunState.PENDING for _, state in recovered):
                 tx.announce_new_runs()
             wake_parents(tx, [row["parent_run_id"] for row in rows if row["attempt"] >= row["max_attempts"]])

@@ -18,8 +18,7 @@ from plainrun.domain.guidance import Learning
 from plainrun.domain.runs import RESUME, STOP, RunState
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param
-from plainrun.store.sql.execution import in_sources, moved_to, wake_parents
-from plainrun.store.sql.runs import INSERT_EVENTS
+from plainrun.store.sql.execution import in_sources, moved_to, record_moves, wake_parents
 
 r, lr = t.runs.c, t.learnings.c
 _WAITING = (r.id == param(r.id, "b_id"), r.attempt == param(r.attempt, "b_attempt"))
@@ -72,7 +71,7 @@ class GuidanceSql(Part):
                 to_state=RunState.PENDING,
                 data=event_data,
             )
-            tx.execute_many(INSERT_EVENTS, [event])
+            record_moves(tx, [event])
             tx.announce_new_runs()
         return True
 
@@ -91,7 +90,7 @@ class GuidanceSql(Part):
                 to_state=RunState.FAILED,
                 data=event_data,
             )
-            tx.execute_many(INSERT_EVENTS, [event])
+            record_moves(tx, [event])
             wake_parents(tx, [row["parent_run_id"]])
         return True
 

@@ -91,10 +91,27 @@ def test_inputs_out_of_bounds_are_refused(inputs: Any, match: str) -> None:
         normalize_inputs(inputs)
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 2**64, -(2**63) - 1])
-def test_numbers_the_store_cannot_keep_are_refused_as_inputs(value: float) -> None:
-    with pytest.raises(InvalidInput):
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (math.nan, "NaN"),
+        (math.inf, "finite"),
+        (-math.inf, "finite"),
+        (10**4000, "4000 digits"),
+        (-(10**4000), "4000 digits"),
+    ],
+)
+def test_numbers_the_store_cannot_keep_are_refused_as_inputs_saying_why(value: float, why: str) -> None:
+    with pytest.raises(InvalidInput, match=why):
         normalize_inputs({"amount": value})
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1, 10**3999 - 1, -(10**3999) + 1, 2**63 - 1])
+def test_whole_numbers_beyond_64_bits_are_kept_exactly(services: Services, acme: Agent, value: int) -> None:
+    process = new_process(services, acme)
+    run = services.runs.start(SYSTEM, request(process.id, acme, inputs={"amount": value, "as text": "x"}))
+    kept = services.runs.get(SYSTEM, run.id).inputs[0]["value"]
+    assert type(kept) is int and kept == value
 
 
 def test_an_async_start_the_store_cannot_write_fails_instead_of_waiting_forever(
@@ -104,7 +121,7 @@ def test_an_async_start_the_store_cannot_write_fails_instead_of_waiting_forever(
     service's checks) reaches the caller on the loop; the group commit does not keep it waiting."""
     process = new_process(services, acme)
     new = services.runs.prepare(SYSTEM, request(process.id, acme))
-    unwritable = dataclasses.replace(new, inputs=[{"name": "amount", "value": 2**70}])
+    unwritable = dataclasses.replace(new, inputs=[{"name": "amount", "value": {1, 2}}])
 
     async def start() -> object:
         return await asyncio.wait_for(services.store.runs.create_async([unwritable]), timeout=10)
