@@ -117,11 +117,7 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         secret=secret,
         agents=agents,
         keys=KeyService(store, cache_s=settings.key_cache_s),
-        users=UserService(
-            store,
-            policy=SignInPolicy(lock_after=settings.sign_in_lock_after, lock_s=settings.sign_in_lock_s),
-            hash_slots=settings.sign_in_hash_slots,
-        ),
+        users=_users(settings, store),
         processes=processes,
         runs=runs,
         files=files(settings.max_upload_bytes),
@@ -146,6 +142,12 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         installation=installation,
         webhooks=_webhooks(settings, store, processes, secret),
     )
+
+
+def _users(settings: Settings, store: Store) -> UserService:
+    """Users, with the installation's bounds on failed sign-ins and on password hashes at once."""
+    policy = SignInPolicy(lock_after=settings.sign_in_lock_after, lock_s=settings.sign_in_lock_s)
+    return UserService(store, policy=policy, hash_slots=settings.sign_in_hash_slots)
 
 
 def _webhooks(settings: Settings, store: Store, processes: ProcessService, secret: bytes) -> WebhookService:

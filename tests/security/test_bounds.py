@@ -102,7 +102,10 @@ def env(sqlite_url: str, tmp_path: Path) -> Iterator[Env]:
         ("NaN", "Invalid input values"),  # no database keeps them: refused with the body
         ("Infinity", "Invalid input values"),
         ("-Infinity", "Invalid input values"),
-        (str(2**64), "Invalid input values"),
+        (
+            str(2**64),
+            "timeout_s must be a positive number of seconds, at most 30 (PLAINRUN_MAX_RUN_TIMEOUT_S).",
+        ),
     ],
 )
 def test_a_timeout_over_the_installations_longest_or_not_finite_is_a_400(

@@ -68,7 +68,7 @@ def test_numbers_and_text_no_database_keeps_are_400s(env: Env) -> None:
     for setting in (f'{{"max_concurrency": {2**64}}}', f'{{"timeout_s": {2**64}}}', '{"timeout_s": 1e400}'):
         _is_error_model(_raw(env, "PATCH", f"/v2/processes/{process_id}", f'{{"settings": {setting}}}'), 400)
     run = {"name": "r", "process_id": process_id, "agent_id": env.agent_id, "stage": "Published"}
-    for value in ('"\\ud800"', '"a\\udfffb"', '"nul \\u0000 inside"', str(2**64), str(-(2**63) - 1)):
+    for value in ('"\\ud800"', '"a\\udfffb"', '"nul \\u0000 inside"', "1" * 4001, "NaN"):
         inputs = f'{{"customer name": {value}}}'
         body = json.dumps(run)[:-1] + f', "inputs": {inputs}}}'
         _is_error_model(_raw(env, "POST", "/v2/runs", body), 400)

@@ -27,7 +27,8 @@ ProcessStage = Literal["Draft", "Published"]
 def refuse_unstorable(data: Any) -> Any:
     """``data`` as it is, unless a value in it (a key or a value, at any depth) is one no database
     keeps (``plainrun.domain.storable``): text with a NUL character or a lone surrogate, a whole
-    number beyond 64 bits, a number that is not finite. Such a value is invalid input, not a 500."""
+    number of more digits than it keeps, a number that is not finite. Such a value is invalid
+    input, not a 500."""
     found = problem(data)
     if found is not None:
         raise ValueError(found)
