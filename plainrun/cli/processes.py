@@ -33,7 +33,8 @@ def push(
         console.print(f"draft revision {process.draft_revision} of {process.name!r}", highlight=False)
         if publish:
             version = s.processes.publish(SYSTEM, process.id)
-            console.print(f"published version {version.version}")
+            same = "" if version.created else " (the draft is unchanged: no new version)"
+            console.print(f"published version {version.version}{same}")
     typer.echo(process.id)
 
 
@@ -42,7 +43,8 @@ def publish_cmd(process_id: str) -> None:
     """Publish the draft as the next version."""
     with services() as s:
         version = s.processes.publish(SYSTEM, process_id)
-    console.print(f"published version {version.version}")
+    same = "" if version.created else " (the draft is unchanged: no new version)"
+    console.print(f"published version {version.version}{same}")
 
 
 @app.command("limit")

@@ -22,7 +22,11 @@ class Demo:
 def seed(services: Services) -> Demo:
     """Create (once) the demo agent and its published example processes, and a fresh API key."""
     agent = services.agents.find(DEMO_AGENT) or services.agents.create(SYSTEM, DEMO_AGENT)
-    existing = {p.name: p for p in services.processes.page(SYSTEM, agent.id).items}
+    existing = {
+        p.name: p
+        for archived in (False, True)  # an archived example keeps its name: it is not made again
+        for p in services.processes.page(SYSTEM, agent.id, archived=archived).items
+    }
     processes = {}
     for path in sorted(HERE.glob("*.process")):
         source = path.read_text(encoding="utf-8")

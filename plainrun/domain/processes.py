@@ -3,6 +3,7 @@ settings a process carries."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,8 @@ class Process:
     updated_at: datetime
     #: At most this many runs Running at once (``settings["max_concurrency"]``); None: no limit.
     max_concurrent_runs: int | None = None
+    #: Out of the list of processes; its runs are kept.
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ class ProcessVersion:
     version: int
     sha256: str
     created_at: datetime
+    #: False when publishing made no version: the draft equalled this, the latest version.
+    created: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +98,39 @@ def check_settings(settings: dict[str, Any], *, max_timeout_s: float = MAX_TIMEO
 def run_timeout(settings: dict[str, Any], default: float) -> float:
     """A run's maximum execution time: its process's ``timeout_s``, else the service's default."""
     return float(settings.get("timeout_s") or default)
+
+
+def check_name(name: str, limit: int = 100) -> str:
+    """A process name as given, stripped; an empty one or one over ``limit`` is refused, never cut."""
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("A process needs a name.", details=[("name", "the name is empty")])
+    if len(name) > limit:
+        raise InvalidInput(
+            f"The name is {len(name)} characters long; the limit is {limit}.",
+            details=[("name", f"at most {limit} characters")],
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    """One line of a comparison: ``same``, ``removed`` (only in the old text) or ``added``."""
+
+    kind: str
+    old_number: int | None
+    new_number: int | None
+    text: str
+
+
+def compare_sources(old: str, new: str) -> list[DiffLine]:
+    """Every line of two texts, each marked as the same in both, removed from the old or added."""
+    a, b = old.splitlines(), new.splitlines()
+    out: list[DiffLine] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.extend(DiffLine("same", i1 + k + 1, j1 + k + 1, a[i1 + k]) for k in range(i2 - i1))
+            continue
+        out.extend(DiffLine("removed", i + 1, None, a[i]) for i in range(i1, i2))
+        out.extend(DiffLine("added", None, j + 1, b[j]) for j in range(j1, j2))
+    return out

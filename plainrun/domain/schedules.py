@@ -104,6 +104,11 @@ def _zones() -> frozenset[str]:
     return _ZONES
 
 
+def zone_names() -> list[str]:
+    """Every IANA time zone name, sorted (what a time-zone picker offers)."""
+    return sorted(_zones())
+
+
 def local_instant(naive: datetime, tz: ZoneInfo) -> datetime:
     """The UTC instant of a local wall-clock time: a time in a gap is the first instant after the gap,
     a repeated time is its first occurrence."""

@@ -80,9 +80,12 @@ class KnownNames:
 
     def __init__(self) -> None:
         self.names: dict[str, int] = {}
+        #: Each name as first defined (without the variants of its spelling), with its line.
+        self.defined: dict[str, int] = {}
         self.longest_words = 0
 
     def add(self, name: str, line: int) -> None:
+        self.defined.setdefault(name, line)
         for spelling in (name, *variants(name)):
             self.names[spelling] = min(line, self.names.get(spelling, line))
         self.longest_words = max(self.longest_words, name.count(" ") + 1)

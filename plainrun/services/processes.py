@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plainrun.domain.pages import Page, Pager
 from plainrun.domain.processes import (
     DEFAULT_SETTINGS,
     MAX_TIMEOUT_S,
     MAX_VERSION,
+    DiffLine,
     Process,
     ProcessVersion,
     Runnable,
+    check_name,
     check_settings,
+    compare_sources,
 )
 from plainrun.domain.runs import Stage
 from plainrun.errors import InvalidInput, NotFound
 from plainrun.services.access import Principal
 from plainrun.services.agents import AgentService
-from plainrun.services.compiler import ProcessInfo, inspect_source
+from plainrun.services.compiler import (
+    MAX_NAME,
+    ProcessInfo,
+    ProcessSourceInvalid,
+    inspect_source,
+    vocabulary_of,
+)
 from plainrun.store import Store
+
+if TYPE_CHECKING:
+    from plainrun.language.vocabulary import Vocabulary
 
 MAX_PAGE = 100
 
@@ -54,6 +66,18 @@ class ProcessService:
     def inspect(self, source: str) -> ProcessInfo:
         return inspect_source(source, max_bytes=self.max_source_bytes)
 
+    def check(self, source: str) -> list[tuple[str, str]]:
+        """Every syntax error of a text (``("line L, column C", message)``); none when it parses."""
+        try:
+            self.inspect(source)
+        except ProcessSourceInvalid as exc:
+            return [(str(where), str(message)) for where, message in exc.details]
+        return []
+
+    def vocabulary(self, source: str, line: int) -> Vocabulary:
+        """The phrases a text can call and the facts in scope on ``line``, with or without errors."""
+        return vocabulary_of(source, line, max_bytes=self.max_source_bytes)
+
     def inspect_stored(self, sha256: str) -> ProcessInfo:
         """``inspect`` of a stored source, remembered by its hash (errors are not remembered)."""
         info = self._parsed.get(sha256)
@@ -78,7 +102,7 @@ class ProcessService:
         info = self.inspect(source)
         return self.store.processes.create(
             agent_id=agent_id,
-            name=name or info.name,
+            name=check_name(name, MAX_NAME) if name else info.name,
             source=source,
             description=description,
             settings={**DEFAULT_SETTINGS, **self._checked(settings or {})},
@@ -110,12 +134,13 @@ class ProcessService:
         *,
         limit: int = MAX_PAGE,
         continuation_token: str | None = None,
+        archived: bool = False,
     ) -> Page[Process]:
-        """An agent's processes, newest first, in keyset pages."""
+        """An agent's processes (the archived ones, or the others), newest first, in keyset pages."""
         self.agents.get(principal, agent_id)
-        query = {"a": agent_id}
+        query: dict[str, object] = {"a": agent_id, "archived": archived}
         before = self._pages.position(continuation_token, query)
-        rows = self.store.processes.page(agent_id, before_id=before, limit=limit + 1)
+        rows = self.store.processes.page(agent_id, before_id=before, limit=limit + 1, archived=archived)
         return self._pages.page(rows, limit, query, key=lambda p: p.id)
 
     def update_draft(
@@ -127,26 +152,60 @@ class ProcessService:
         name: str | None = None,
         description: str | None = None,
         settings: dict[str, Any] | None = None,
+        archived: bool | None = None,
     ) -> Process:
-        self.get(principal, process_id)
+        """Edit the draft. A new text whose first line names the process anew renames it too, unless
+        the process was given a name of its own (its name is not its text's first line)."""
+        process = self.get(principal, process_id)
+        if name is not None:
+            name = check_name(name, MAX_NAME)
         if source is not None:
-            self.inspect(source)
+            info = self.inspect(source)
+            try:
+                followed = self.inspect_stored(process.draft_sha256).name
+            except ProcessSourceInvalid:  # a stored draft that no longer parses names nothing
+                followed = None
+            if name is None and process.name == followed and info.name != followed:
+                name = info.name
         return self.store.processes.update(
             process_id,
             source=source,
             name=name,
             description=description,
             settings=self._checked(settings) if settings is not None else None,
+            archived=archived,
         )
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         return check_settings(settings, max_timeout_s=self.max_timeout_s)
 
     def publish(self, principal: Principal, process_id: str) -> ProcessVersion:
-        """Publish the draft as version n+1; a draft with syntax errors is refused with every error."""
+        """Publish the draft as version n+1; a draft with syntax errors is refused with every error.
+
+        A draft equal to the latest version makes no version (the result's ``created`` is False).
+        """
         process = self.get(principal, process_id)
         self.inspect_stored(process.draft_sha256)
         return self.store.processes.publish(process_id)
+
+    def text_of(self, principal: Principal, process_id: str, version: int | None) -> str:
+        """The text of a published version, or of the draft (``version`` None)."""
+        if version is None:
+            return self.draft(principal, process_id).source
+        return self.version(principal, process_id, version)[1]
+
+    def compare(
+        self, principal: Principal, process_id: str, old: int | None, new: int | None
+    ) -> list[DiffLine]:
+        """Two versions' texts line by line (``None``: the draft)."""
+        return compare_sources(
+            self.text_of(principal, process_id, old), self.text_of(principal, process_id, new)
+        )
+
+    def restore(self, principal: Principal, process_id: str, version: int) -> Process:
+        """Put a published version's text back into the draft (the versions are kept)."""
+        _, source = self.version(principal, process_id, version)
+        return self.update_draft(principal, process_id, source=source)
 
     def versions(self, principal: Principal, process_id: str) -> list[ProcessVersion]:
         self.get(principal, process_id)

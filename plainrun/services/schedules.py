@@ -24,6 +24,7 @@ from typing import Any
 from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import NewRun, Stage, Trigger
+from plainrun.domain.schedule_words import describe
 from plainrun.domain.schedules import CatchUp, Fire, Schedule, Timing, due_slots, slot_ref
 from plainrun.errors import InvalidInput, NotFound, PlainrunError, StoreError
 from plainrun.services.access import SYSTEM, Principal
@@ -179,6 +180,10 @@ class ScheduleService:
         if schedule.next_at is not None and schedule.next_at <= after:  # due: fires at the next look
             return [schedule.next_at, *timing.next_times(schedule.next_at, count - 1)]
         return timing.next_times(after, count)
+
+    def summary(self, schedule: Schedule) -> str:
+        """When the schedule fires, in words, with its zone ("every weekday at 09:00, Europe/Berlin")."""
+        return describe(Timing.parse(schedule.kind, schedule.spec, schedule.timezone))
 
     def fires(self, principal: Principal, schedule_id: str, limit: int = MAX_LIST) -> list[Fire]:
         schedule = self.get(principal, schedule_id)

@@ -10,6 +10,7 @@ Results are judged when the test run is read, so no process has to watch it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,12 +91,19 @@ class TestSuiteService:
         self, principal: Principal, run_ids: Sequence[str], *, outputs: Sequence[str] | None = None
     ) -> list[dict[str, str]]:
         """A test case from each succeeded run; ``outputs`` names the facts that count (default: all)."""
-        out, cases = [], []
+        out: list[dict[str, str]] = []
+        cases: list[TestCase] = []
         for run_id in run_ids:
             try:
                 run = self.runs.get(principal, run_id)
             except NotFound:
                 out.append({"run_id": run_id, "result": "not_found"})
+                continue
+            earlier = self.store.tests.case_of_run(run.id)
+            if earlier is not None or any(c.source_run_id == run.id for c in cases):
+                name = earlier.name if earlier else run.name
+                message = f"The run is already the test case “{name}”."
+                out.append({"run_id": run_id, "result": "refused", "message": message})
                 continue
             if run.state is not RunState.SUCCEEDED:
                 out.append(
@@ -136,6 +144,53 @@ class TestSuiteService:
     def cases(self, principal: Principal, *, agent_id: str, process_id: str) -> list[TestCase]:
         self.runs.processes.get(principal, process_id, agent_id)
         return self.store.tests.cases([process_id])
+
+    def case(self, principal: Principal, case_id: str) -> TestCase:
+        case = self.store.tests.case(case_id) if ids.is_id(case_id) else None
+        if case is None or not principal.can_see(case.agent_id):
+            raise NotFound("The test case was not found.")
+        return case
+
+    def accept(self, principal: Principal, case_id: str, test_run_id: str, output: str) -> TestCase:
+        """Make a test run's actual value of ``output`` the case's expected value."""
+        case = self.case(principal, case_id)
+        _, results = self.get(principal, test_run_id)
+        result = next((r for r in results if r.test_case_id == case.id), None)
+        if result is None or result.run_id is None:
+            raise NotFound("The test case has no result in this test run.")
+        actual = {o["name"]: o["value"] for o in self.runs.get(principal, result.run_id).outputs or []}
+        if output not in actual:
+            raise InvalidInput("The run has no such output.", details=[("output", output[:100])])
+        kept = [o for o in case.expected if o["name"] != output]
+        expected = [*kept, {"name": output, "value": actual[output]}]
+        return self._set_expected(case, sorted(expected, key=lambda o: _position(case, o["name"])))
+
+    def compare_outputs(self, principal: Principal, case_id: str, names: Sequence[str]) -> TestCase:
+        """Choose the outputs a case compares: each keeps its expected value, or takes the value of
+        the run the case was made from."""
+        case = self.case(principal, case_id)
+        known = {o["name"]: o for o in self.outputs_of(principal, case)}
+        known.update({o["name"]: o for o in case.expected})
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InvalidInput(
+                "The case has no such outputs.", details=[("output", n[:100]) for n in unknown]
+            )
+        return self._set_expected(case, [known[n] for n in known if n in names])
+
+    def outputs_of(self, principal: Principal, case: TestCase) -> list[dict[str, Any]]:
+        """The outputs of the run a case was made from (none when that run is gone)."""
+        if case.source_run_id is None:
+            return []
+        try:
+            return list(self.runs.get(principal, case.source_run_id).outputs or [])
+        except NotFound:
+            return []
+
+    def _set_expected(self, case: TestCase, expected: list[dict[str, Any]]) -> TestCase:
+        if not self.store.tests.set_expected(case.id, expected):
+            raise NotFound("The test case was not found.")
+        return dataclasses.replace(case, expected=expected)
 
     def remove_case(self, principal: Principal, case_id: str) -> None:
         case = self.store.tests.case(case_id) if ids.is_id(case_id) else None
@@ -268,3 +323,8 @@ class TestSuiteService:
     def _cancel_quietly(self, run_id: str) -> None:
         with contextlib.suppress(Conflict, NotFound):  # it ended meanwhile
             self.store.execution.cancel(run_id, reason="test run")
+
+
+def _position(case: TestCase, name: str) -> int:
+    names = [o["name"] for o in case.expected]
+    return names.index(name) if name in names else len(names)

@@ -120,6 +120,8 @@ processes = sa.Table(
     sa.Column("id", Id, primary_key=True),
     sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False, index=True),
     sa.Column("name", sa.String(100), nullable=False),
+    # The name as a child run names it (``process_key``): unique per agent.
+    sa.Column("name_key", sa.String(100), nullable=False),
     sa.Column("description", sa.String(1000), nullable=False),
     sa.Column("draft_sha256", sa.String(64), sa.ForeignKey("sources.sha256"), nullable=False),
     sa.Column("draft_revision", sa.Integer, nullable=False),
@@ -130,6 +132,9 @@ processes = sa.Table(
     # At most this many runs of the process Running at once (None: no limit); settings'
     # max_concurrency, kept in a column of its own for the claim.
     sa.Column("max_concurrent_runs", sa.Integer, nullable=True),
+    # An archived process is out of the list and starts no runs; its runs are kept.
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("uq_processes_name", "agent_id", "name_key", unique=True),
     sa.Index(
         "ix_processes_limited",
         "id",
@@ -287,6 +292,8 @@ test_cases = sa.Table(
     sa.Column("source_run_id", Id, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_test_cases_process", "process_id", "id"),
+    # A run makes one test case at most.
+    sa.Index("uq_test_cases_run", "source_run_id", unique=True),
 )
 
 test_runs = sa.Table(

@@ -11,7 +11,7 @@ import httpx
 
 from tests.acceptance.conftest import LiveServer
 
-INVOICE = """to check an invoice
+INVOICE = """to check an invoice for approval
   the total is the amount + the tax
   if the total > LIMIT then
     the decision is "needs approval"

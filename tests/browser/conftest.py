@@ -163,3 +163,15 @@ def sign_in_with_key(page: Page, key: str) -> None:
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Sign in with the key").click()
     page.wait_for_url(re.compile(r"/ui/agents/\w+/processes$"))
+
+
+def write_process(page: Page, text: str) -> None:
+    """Replace the text in the process editor (CodeMirror, over the form's textarea)."""
+    page.locator(".editor.cm .cm-content").wait_for()
+    page.evaluate(
+        """text => {
+          const view = document.querySelector(".editor.cm").plainrunView;
+          view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+        }""",
+        text,
+    )

@@ -7,25 +7,34 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from plainrun.domain.runs import Stage
-from plainrun.errors import NotFound
+from plainrun.errors import Conflict, NotFound
 from plainrun.store import Store
 from tests.contract.conftest import SOURCE, make_process
 
 
 def test_publish_makes_consecutive_immutable_versions_even_when_concurrent(store: Store) -> None:
     process = make_process(store)
+
+    def edit_and_publish(n: int) -> tuple[int, bool]:
+        store.processes.update(process.id, source=SOURCE + f"  say {n}\n")
+        published = store.processes.publish(process.id)
+        return published.version, published.created
+
     with ThreadPoolExecutor(4) as pool:
-        versions = list(pool.map(lambda _: store.processes.publish(process.id).version, range(8)))
-    assert sorted(versions) == list(range(1, 9))
-    edited = store.processes.update(process.id, source=SOURCE + "  say 2\n")
-    assert edited.draft_revision == 2 and store.processes.get(process.id) == edited
-    v1 = store.processes.version(process.id, 1)
-    assert v1 is not None and store.processes.source(v1.sha256) == SOURCE
-    assert store.processes.publish(process.id).version == 9
-    assert [v.version for v in store.processes.versions(process.id)] == list(range(9, 0, -1))
-    v9 = store.processes.version(process.id, 9)
-    assert v9 is not None and store.processes.source(v9.sha256).endswith("say 2\n")
-    assert store.processes.version(process.id, 10) is None
+        made = list(pool.map(edit_and_publish, range(8)))
+    created = sorted(v for v, new in made if new)
+    assert created == list(range(1, len(created) + 1)) and len(created) >= 1
+    latest = created[-1]
+    # The same draft again makes no version: the latest comes back, not created.
+    again = store.processes.publish(process.id)
+    assert (again.version, again.created) == (latest, False)
+    edited = store.processes.update(process.id, source=SOURCE)
+    assert store.processes.get(process.id) == edited
+    assert store.processes.publish(process.id).version == latest + 1
+    assert [v.version for v in store.processes.versions(process.id)] == list(range(latest + 1, 0, -1))
+    newest = store.processes.version(process.id, latest + 1)
+    assert newest is not None and store.processes.source(newest.sha256) == SOURCE
+    assert store.processes.version(process.id, latest + 2) is None
     with pytest.raises(NotFound):
         store.processes.publish("nope")
 
@@ -57,6 +66,22 @@ def test_a_child_run_finds_a_process_by_its_name_as_the_language_compares_names(
     assert found is not None and (found.stage, found.version) == ("Published", 1)
     assert store.processes.named(agent.id, "pay the vendor") is None
     assert store.processes.named(store.agents.create("other").id, "check the vendor") is None
+
+
+def test_names_are_unique_per_agent_as_a_child_run_names_them(store: Store) -> None:
+    agent = store.agents.create("acme")
+    first = store.processes.create(agent_id=agent.id, name="Check the vendor", source=SOURCE, settings={})
+    with pytest.raises(Conflict):
+        store.processes.create(agent_id=agent.id, name="to  check the Vendor", source=SOURCE, settings={})
+    other = store.processes.create(agent_id=agent.id, name="pay the vendor", source=SOURCE, settings={})
+    with pytest.raises(Conflict):
+        store.processes.update(other.id, name="check the vendor")
+    assert store.processes.update(first.id, name="check the vendor").name == "check the vendor"
+    elsewhere = store.agents.create("globex")
+    store.processes.create(agent_id=elsewhere.id, name="check the vendor", source=SOURCE, settings={})
+    archived = store.processes.update(other.id, archived=True)
+    assert archived.archived and [p.id for p in store.processes.page(agent.id)] == [first.id]
+    assert [p.id for p in store.processes.page(agent.id, archived=True)] == [other.id]
 
 
 def test_processes_page_newest_first(store: Store) -> None:

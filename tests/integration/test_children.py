@@ -185,6 +185,6 @@ def test_a_run_started_to_fail_fast_fails_at_its_first_exception(engine: EngineH
     waiting = engine.wait_state(engine.start(process_id), RunState.AWAITING_GUIDANCE)
     assert waiting.error is not None and waiting.error["line"] == 2
     # The process text can say so too, over the process's setting.
-    written = engine.process("to check strictly\n  on exception: fail\n  get the vendor code\n")
+    written = engine.process("to check strictly by its text\n  on exception: fail\n  get the vendor code\n")
     failed = engine.wait_state(engine.start(written), RunState.FAILED)
     assert failed.error is not None and failed.error["line"] == 3

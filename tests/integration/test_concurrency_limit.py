@@ -115,7 +115,7 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
     limited = services.processes.create(
         SYSTEM, agent_id=agent_id, source=FETCH, settings={"max_concurrency": 2}
     ).id
-    free = services.processes.create(SYSTEM, agent_id=agent_id, source=FETCH).id
+    free = services.processes.create(SYSTEM, agent_id=agent_id, source=FETCH, name="fetch freely").id
     for process_id in (limited, free):
         services.processes.publish(SYSTEM, process_id)
     assert services.store.processes.get(limited).max_concurrent_runs == 2  # type: ignore[union-attr]
@@ -197,7 +197,13 @@ def test_the_limit_is_a_process_setting_of_the_api(database_url: str, tmp_path: 
             assert r.status_code == 400, bad
             assert set(r.json()) == {"status_code", "message", "details"}
         r = client.post(
-            "/v2/processes", json={"agent_id": agent_id, "source": FETCH, "settings": {"max_concurrency": 3}}
+            "/v2/processes",
+            json={
+                "agent_id": agent_id,
+                "source": FETCH,
+                "name": "fetch 3",
+                "settings": {"max_concurrency": 3},
+            },
         )
         assert r.status_code == 201 and r.json()["settings"]["max_concurrency"] == 3
         process_id = r.json()["id"]

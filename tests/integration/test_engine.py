@@ -50,9 +50,9 @@ class EngineHarness:
         self.services = services
         self.agent_id = services.store.agents.create("acme").id
 
-    def process(self, source: str, **settings: object) -> str:
+    def process(self, source: str, name: str | None = None, **settings: object) -> str:
         process = self.services.processes.create(
-            SYSTEM, agent_id=self.agent_id, source=source, settings=settings
+            SYSTEM, agent_id=self.agent_id, source=source, name=name, settings=settings
         )
         self.services.processes.publish(SYSTEM, process.id)
         return process.id
@@ -203,7 +203,7 @@ def test_a_limited_process_s_next_run_is_claimed_when_its_last_one_ends(
         limited = [engine.start(one_at_a_time, **{"customer name": f"l{i}"}) for i in range(3)]
         for run_id in limited:
             engine.wait_state(run_id, RunState.SUCCEEDED, timeout=45)
-        free = engine.process(GREET)
+        free = engine.process(GREET, name="greet without a limit")
         many = [engine.start(free, **{"customer name": f"f{i}"}) for i in range(8)]
         for run_id in many:
             engine.wait_state(run_id, RunState.SUCCEEDED, timeout=45)

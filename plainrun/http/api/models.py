@@ -121,6 +121,7 @@ class UpdateProcessRequest(Body):
     name: Name | None = None
     description: str | None = Field(default=None, max_length=1000)
     settings: dict[str, Any] | None = None
+    archived: bool | None = None
 
 
 class CreateFileRequest(BaseModel):
@@ -157,6 +158,8 @@ class ProcessResource(BaseModel):
     settings: dict[str, Any]
     created_at: str
     updated_at: str
+    #: Out of the list of processes (its runs are kept).
+    archived: bool = False
     source: str | None = None
     inputs: list[str] | None = None
 
@@ -173,6 +176,8 @@ class VersionResource(BaseModel):
     version: int
     created_at: str
     source: str | None = None
+    #: On publishing: false when the draft equalled the latest version and no version was made.
+    created: bool | None = None
 
 
 class VersionList(BaseModel):

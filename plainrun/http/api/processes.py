@@ -23,6 +23,9 @@ from plainrun.services.processes import Draft
 
 router = APIRouter(tags=["processes"])
 
+#: A name is unique per agent: a second process of the same name is a conflict.
+NAMED = {**ERRORS, 409: {"model": ErrorModel, "description": "Another process of the agent has this name"}}
+
 
 def _full(draft: Draft) -> render.JSON:
     return render.JSON(render.process(draft.process, source=draft.source, inputs=draft.inputs))
@@ -41,8 +44,11 @@ def list_processes(
     agent_id: Annotated[str, Query(max_length=64)],
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
     continuation_token: Annotated[str | None, Query(max_length=2048)] = None,
+    archived: Annotated[bool, Query(description="true lists only archived processes")] = False,
 ) -> render.JSON:
-    page = services.processes.page(principal, agent_id, limit=limit, continuation_token=continuation_token)
+    page = services.processes.page(
+        principal, agent_id, limit=limit, continuation_token=continuation_token, archived=archived
+    )
     return render.JSON(
         {"items": [render.process(p) for p in page.items], "continuation_token": page.continuation_token}
     )
@@ -53,7 +59,7 @@ def list_processes(
     operation_id="create_process",
     status_code=201,
     response_model=ProcessResource,
-    responses=ERRORS,
+    responses=NAMED,
     response_class=render.JSON,
 )
 def create_process(body: CreateProcessRequest, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
@@ -89,9 +95,11 @@ def get_process(
 @router.patch(
     "/processes/{process_id}",
     operation_id="update_process",
-    summary="Edit the draft (source, name, description, settings)",
+    summary="Edit the draft (source, name, description, settings), or archive the process",
+    description="A new source whose first line renames the process renames it too, unless the process "
+    "has a name of its own. `archived` true takes the process out of the list; its runs are kept.",
     response_model=ProcessResource,
-    responses=ERRORS,
+    responses=NAMED,
     response_class=render.JSON,
 )
 def update_process(
@@ -104,6 +112,7 @@ def update_process(
         name=body.name,
         description=body.description,
         settings=body.settings,
+        archived=body.archived,
     )
     return _full(services.processes.as_draft(process))
 
@@ -112,14 +121,21 @@ def update_process(
     "/processes/{process_id}/publish",
     operation_id="publish_process",
     summary="Publish the draft as the next version",
+    description="201 with the new version; 200 with the latest version, `created` false, when the "
+    "draft equals it (no version is made).",
     response_model=VersionResource,
     status_code=201,
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        200: {"model": VersionResource, "description": "The draft equals the latest version"},
+    },
     response_class=render.JSON,
 )
 def publish_process(process_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     version = services.processes.publish(principal, check_path_id(process_id, "process_id"))
-    return render.JSON(render.version(version), status_code=201)
+    return render.JSON(
+        render.version(version, created=version.created), status_code=201 if version.created else 200
+    )
 
 
 @router.get(

@@ -82,6 +82,7 @@ def process(p: Process, *, source: str | None = None, inputs: list[str] | None =
         "settings": p.settings,
         "created_at": ts(p.created_at),
         "updated_at": ts(p.updated_at),
+        "archived": p.archived,
     }
     if source is not None:
         out["source"] = source
@@ -90,10 +91,12 @@ def process(p: Process, *, source: str | None = None, inputs: list[str] | None =
     return out
 
 
-def version(v: ProcessVersion, *, source: str | None = None) -> dict[str, Any]:
+def version(v: ProcessVersion, *, source: str | None = None, created: bool | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"process_id": v.process_id, "version": v.version, "created_at": ts(v.created_at)}
     if source is not None:
         out["source"] = source
+    if created is not None:
+        out["created"] = created
     return out
 
 

@@ -24,6 +24,19 @@ class AddTestCasesRequest(BulkRunsRequest):
     )
 
 
+class CaseOutputsRequest(Body):
+    outputs: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        max_length=100,
+        description="the outputs the case compares: each keeps its expected value, or takes the value "
+        "of the run the case was made from",
+    )
+
+
+class AcceptRequest(Body):
+    test_run_id: SpecId
+    output: str = Field(min_length=1, max_length=100)
+
+
 class StartTestRunRequest(Body):
     agent_id: SpecId
     process_ids: list[SpecId] = Field(min_length=1, max_length=100)
@@ -192,6 +205,38 @@ def list_test_cases(
 def remove_test_case(test_case_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
     services.tests.remove_case(principal, check_path_id(test_case_id, "test_case_id"))
     return Response(status_code=204)
+
+
+@router.put(
+    "/test-cases/{test_case_id}/outputs",
+    operation_id="set_test_case_outputs",
+    summary="Choose the outputs a test case compares",
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def set_outputs(
+    test_case_id: str, body: CaseOutputsRequest, services: ServicesDep, principal: PrincipalDep
+) -> render.JSON:
+    case = services.tests.compare_outputs(
+        principal, check_path_id(test_case_id, "test_case_id"), body.outputs
+    )
+    return render.JSON(_case(case))
+
+
+@router.post(
+    "/test-cases/{test_case_id}/accept",
+    operation_id="accept_actual_value",
+    summary="Make a test run's actual value of an output the case's expected value",
+    responses=ERRORS,
+    response_class=render.JSON,
+)
+def accept(
+    test_case_id: str, body: AcceptRequest, services: ServicesDep, principal: PrincipalDep
+) -> render.JSON:
+    case = services.tests.accept(
+        principal, check_path_id(test_case_id, "test_case_id"), body.test_run_id, body.output
+    )
+    return render.JSON(_case(case))
 
 
 @router.post(

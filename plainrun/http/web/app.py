@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -15,20 +16,21 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plainrun.errors import PlainrunError
-from plainrun.http.web import processes, runs, session, webhooks
+from plainrun.http.web import editor, mail, processes, runs, schedules, session, testsuite, webhooks
 from plainrun.http.web.templating import Pages
 from plainrun.services.container import Services
 
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 12
 
-#: No inline script or style anywhere: scripts and styles come from /ui/static only.
+#: No inline script anywhere, and no inline style but the editor's own (CodeMirror writes its styles
+#: into one <style> element, which carries the response's nonce): scripts and styles come from
+#: /ui/static.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 HEADERS = [
-    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -44,10 +46,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        policy = (b"content-security-policy", CSP.format(nonce=nonce).encode())
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [h for h in HEADERS if h[0] not in present]
+                extra = [h for h in (policy, *HEADERS) if h[0] not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -102,7 +108,7 @@ def create_ui(services: Services) -> FastAPI:
         return error_page(request, exc.status_code, "Error", str(exc.detail))
 
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, processes, runs, webhooks):
+    for module in (session, processes, runs, editor, mail, schedules, testsuite, webhooks):
         ui.include_router(module.router)
     ui.add_middleware(
         SessionMiddleware,

@@ -13,7 +13,7 @@ from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
 from plainrun.domain.processes import Process, ProcessVersion, Runnable
 from plainrun.domain.runs import Stage
-from plainrun.errors import NotFound
+from plainrun.errors import Conflict, NotFound
 from plainrun.language.names import process_key
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param
@@ -48,12 +48,32 @@ _VERSION = sa.select(t.process_versions).where(
     v.process_id == param(v.process_id), v.version == param(v.version)
 )
 _PAGE = sa.select(t.processes).order_by(p.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer))
-_PAGE_OF_AGENT = _PAGE.where(p.agent_id == param(p.agent_id))
+_PAGE_OF_AGENT = _PAGE.where(p.agent_id == param(p.agent_id), p.archived == param(p.archived))
+#: The process of an agent that a name means (names are unique per agent as ``process_key`` reads them).
+_NAMED = _PROCESSES_OF_AGENT.where(p.name_key == param(p.name_key))
+_NAME_TAKEN = sa.select(p.id).where(p.agent_id == param(p.agent_id), p.name_key == param(p.name_key))
 _PAGE_OF_AGENT_BEFORE = _PAGE_OF_AGENT.where(p.id < param(p.id, "before"))
 
 
 def _process(row: dict[str, Any]) -> Process:
     return Process(**{name: row[name] for name in Process.__dataclass_fields__})
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"Another process of this agent is already named “{name}”; choose another name.",
+        details=[("name", name)],
+    )
+
+
+def _claim_name(tx: Tx, agent_id: str, name: str, process_id: str | None = None) -> str:
+    """The name's key, refused when another process of the agent has it (the unique index holds it
+    across hosts; this check gives the error its words)."""
+    key = process_key(name)
+    taken = tx.scalar(_NAME_TAKEN, {"agent_id": agent_id, "name_key": key})
+    if taken is not None and taken != process_id:
+        raise _name_taken(name)
+    return key
 
 
 def runnable(row: dict[str, Any], stage: Stage) -> Runnable | None:
@@ -93,7 +113,16 @@ class ProcessesSql(Part):
         self, *, agent_id: str, name: str, source: str, description: str = "", settings: dict[str, Any]
     ) -> Process:
         now = utcnow()
+        try:
+            return self._create(now, agent_id, name, source, description, settings)
+        except sa.exc.IntegrityError:
+            raise _name_taken(name) from None
+
+    def _create(
+        self, now: Any, agent_id: str, name: str, source: str, description: str, settings: dict[str, Any]
+    ) -> Process:
         with self.db.write() as tx:
+            key = _claim_name(tx, agent_id, name)
             process = Process(
                 id=ids.new_id(),
                 agent_id=agent_id,
@@ -107,7 +136,7 @@ class ProcessesSql(Part):
                 updated_at=now,
                 max_concurrent_runs=settings.get("max_concurrency"),
             )
-            tx.run(_INSERT_PROCESS, asdict(process))
+            tx.run(_INSERT_PROCESS, {**asdict(process), "name_key": key})
         return process
 
     def get(self, process_id: str) -> Process | None:
@@ -126,24 +155,23 @@ class ProcessesSql(Part):
 
         Names compare as the language compares phrases (``/to check the vendor`` finds "check the vendor").
         """
-        wanted = process_key(name)
         with self.db.read() as tx:
-            rows = tx.rows(_PROCESSES_OF_AGENT, {"agent_id": agent_id})
-        for row in rows:
-            if process_key(row["name"]) == wanted:
-                published = row["published_version"] is not None
-                return runnable(row, Stage.PUBLISHED if published else Stage.DRAFT)
-        return None
+            row = tx.first(_NAMED, {"agent_id": agent_id, "name_key": process_key(name)})
+        if row is None:
+            return None
+        return runnable(row, Stage.PUBLISHED if row["published_version"] is not None else Stage.DRAFT)
 
-    def page(self, agent_id: str, *, before_id: str | None = None, limit: int = 100) -> list[Process]:
-        """An agent's processes, newest first, after ``before_id`` (the last id of the page before)."""
+    def page(
+        self, agent_id: str, *, before_id: str | None = None, limit: int = 100, archived: bool = False
+    ) -> list[Process]:
+        """An agent's processes (archived or not), newest first, after ``before_id`` (the last id of
+        the page before)."""
+        values = {"agent_id": agent_id, "archived": archived, "limit": limit}
         with self.db.read() as tx:
             if before_id is None:
-                rows = tx.rows(_PAGE_OF_AGENT, {"agent_id": agent_id, "limit": limit})
+                rows = tx.rows(_PAGE_OF_AGENT, values)
             else:
-                rows = tx.rows(
-                    _PAGE_OF_AGENT_BEFORE, {"agent_id": agent_id, "before": before_id, "limit": limit}
-                )
+                rows = tx.rows(_PAGE_OF_AGENT_BEFORE, {**values, "before": before_id})
         return [_process(r) for r in rows]
 
     def update(
@@ -154,6 +182,21 @@ class ProcessesSql(Part):
         name: str | None = None,
         description: str | None = None,
         settings: dict[str, Any] | None = None,
+        archived: bool | None = None,
+    ) -> Process:
+        try:
+            return self._update(process_id, source, name, description, settings, archived)
+        except sa.exc.IntegrityError:
+            raise _name_taken(name or "") from None
+
+    def _update(
+        self,
+        process_id: str,
+        source: str | None,
+        name: str | None,
+        description: str | None,
+        settings: dict[str, Any] | None,
+        archived: bool | None,
     ) -> Process:
         with self.db.write() as tx:
             row = tx.first(_PROCESS_LOCKED, {"id": process_id})
@@ -164,8 +207,11 @@ class ProcessesSql(Part):
                 sha = self._put_source(tx, source)
                 if sha != row["draft_sha256"]:
                     values.update(draft_sha256=sha, draft_revision=row["draft_revision"] + 1)
-            if name is not None:
+            if name is not None and name != row["name"]:
                 values["name"] = name
+                values["name_key"] = _claim_name(tx, row["agent_id"], name, process_id)
+            if archived is not None:
+                values["archived"] = archived
             if description is not None:
                 values["description"] = description
             if settings is not None:
@@ -175,11 +221,19 @@ class ProcessesSql(Part):
         return _process({**row, **values})
 
     def publish(self, process_id: str) -> ProcessVersion:
-        """Publish the current draft as version n+1 (atomically; concurrent publishes get n+1, n+2)."""
+        """Publish the current draft as version n+1 (atomically; concurrent publishes get n+1, n+2).
+
+        A draft equal to the latest version makes no version: that version comes back, ``created``
+        False.
+        """
         with self.db.write() as tx:
             row = tx.first(_PROCESS_LOCKED, {"id": process_id})
             if row is None:
                 raise NotFound("The process was not found.")
+            if row["published_version"] is not None:
+                latest = tx.first(_VERSION, {"process_id": process_id, "version": row["published_version"]})
+                if latest is not None and latest["sha256"] == row["draft_sha256"]:
+                    return ProcessVersion(**latest, created=False)
             version = ProcessVersion(
                 process_id=process_id,
                 version=(row["published_version"] or 0) + 1,

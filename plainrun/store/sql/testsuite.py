@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
 import sqlalchemy as sa
 
 from plainrun.domain.clock import utcnow
 from plainrun.domain.testsuite import TestCase, TestResult, TestRun
+from plainrun.errors import Conflict
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
 
@@ -17,6 +19,10 @@ _INSERT_CASES = sa.insert(t.test_cases)
 _CASE = sa.select(t.test_cases).where(tc.id == param(tc.id))
 _CASES = sa.select(t.test_cases).where(tc.process_id.in_(params_in(tc.process_id, "ids"))).order_by(tc.id)
 _DELETE_CASE = sa.delete(t.test_cases).where(tc.id == param(tc.id))
+_CASE_OF_RUN = sa.select(t.test_cases).where(tc.source_run_id == param(tc.source_run_id))
+_SET_EXPECTED = (
+    sa.update(t.test_cases).where(tc.id == param(tc.id, "b_id")).values(expected=param(tc.expected))
+)
 _INSERT_RUN = sa.insert(t.test_runs)
 _INSERT_RESULTS = sa.insert(t.test_results)
 _RUN = sa.select(t.test_runs).where(tr.id == param(tr.id))
@@ -50,9 +56,24 @@ class TestSuiteSql(Part):
     __test__ = False  # not a pytest class
 
     def add_cases(self, cases: Sequence[TestCase]) -> None:
-        if cases:
+        """Insert test cases; a run is the source of one case at most (a unique index holds it)."""
+        if not cases:
+            return
+        try:
             with self.db.write() as tx:
                 tx.execute_many(_INSERT_CASES, [asdict(c) for c in cases])
+        except sa.exc.IntegrityError:
+            raise Conflict("A run is already a test case.") from None
+
+    def case_of_run(self, run_id: str) -> TestCase | None:
+        """The test case made from a run, if there is one."""
+        with self.db.read() as tx:
+            row = tx.first(_CASE_OF_RUN, {"source_run_id": run_id})
+        return TestCase(**row) if row else None
+
+    def set_expected(self, case_id: str, expected: list[dict[str, Any]]) -> bool:
+        with self.db.write() as tx:
+            return tx.run(_SET_EXPECTED, {"b_id": case_id, "expected": expected}) == 1
 
     def case(self, case_id: str) -> TestCase | None:
         with self.db.read() as tx:

@@ -7,7 +7,7 @@ import pytest
 from plainrun.domain.agents import Agent
 from plainrun.domain.processes import DEFAULT_SETTINGS
 from plainrun.domain.runs import Stage
-from plainrun.errors import InvalidInput, InvalidToken, NotFound, TooLarge
+from plainrun.errors import Conflict, InvalidInput, InvalidToken, NotFound, TooLarge
 from plainrun.services.access import SYSTEM
 from plainrun.services.compiler import ProcessSourceInvalid
 from plainrun.services.container import Services
@@ -149,3 +149,58 @@ def test_an_agents_key_sees_nothing_of_another_agents_processes(services: Servic
     assert services.processes.page(outsider, other.id).items == []
     insider = agent_principal(services, acme)
     assert services.processes.update_draft(insider, process.id, name="mine").name == "mine"
+
+
+def test_names_follow_the_first_line_until_given_and_are_refused_over_the_limit(
+    services: Services, acme: Agent
+) -> None:
+    process = new_process(services, acme)
+    followed = services.processes.update_draft(SYSTEM, process.id, source=SOURCE.replace("add up", "total"))
+    assert followed.name == "total an invoice"
+    own = services.processes.update_draft(SYSTEM, process.id, name="  Invoice   totals ")
+    assert own.name == "Invoice totals"
+    kept = services.processes.update_draft(SYSTEM, process.id, source=SOURCE)
+    assert kept.name == "Invoice totals"  # a name of its own does not follow the text
+    with pytest.raises(InvalidInput) as too_long:
+        services.processes.update_draft(SYSTEM, process.id, name="n" * 101)
+    assert too_long.value.details == [("name", "at most 100 characters")]
+    long_line = "to " + "n" * 101 + "\n  say 1\n"
+    with pytest.raises(ProcessSourceInvalid) as refused:
+        new_process(services, acme, source=long_line)
+    assert (
+        refused.value.details[0][0] == "line 1, column 1"
+        and "the limit is 100" in refused.value.details[0][1]
+    )
+    with pytest.raises(Conflict):
+        new_process(services, acme, name="invoice  TOTALS")
+
+
+def test_publishing_an_unchanged_draft_makes_no_version_and_versions_compare_and_restore(
+    services: Services, acme: Agent
+) -> None:
+    process = new_process(services, acme)
+    first = services.processes.publish(SYSTEM, process.id)
+    again = services.processes.publish(SYSTEM, process.id)
+    assert (first.version, first.created, again.version, again.created) == (1, True, 1, False)
+    services.processes.update_draft(SYSTEM, process.id, source=SOURCE + "  say the sum\n")
+    assert services.processes.publish(SYSTEM, process.id).version == 2
+    lines = services.processes.compare(SYSTEM, process.id, 1, None)
+    assert [(d.kind, d.old_number, d.new_number) for d in lines] == [
+        ("same", 1, 1),
+        ("same", 2, 2),
+        ("added", None, 3),
+    ]
+    restored = services.processes.restore(SYSTEM, process.id, 1)
+    assert services.processes.as_draft(restored).source == SOURCE
+    assert services.processes.compare(SYSTEM, process.id, 1, None)[-1].kind == "same"
+    with pytest.raises(NotFound):
+        services.processes.restore(SYSTEM, process.id, 9)
+
+
+def test_the_editor_is_told_the_errors_and_what_can_be_written(services: Services) -> None:
+    assert services.processes.check(SOURCE) == []
+    assert services.processes.check(BROKEN)[0][0].startswith("line 2, column")
+    words = services.processes.vocabulary("to greet a (guest)\n  the welcome is 1\n  say the \n", 3)
+    labels = {p.label: p for p in words.phrases}
+    assert labels["greet a (guest)"].origin == "file" and labels["uppercase a (text)"].params == ("text",)
+    assert words.facts == ["guest", "welcome"]

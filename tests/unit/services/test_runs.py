@@ -219,7 +219,7 @@ def test_a_runs_timeout_and_attempts_come_from_its_process_and_the_settings(
     services: Services, acme: Agent
 ) -> None:
     quick = new_process(services, acme, settings={"timeout_s": 7})
-    plain = new_process(services, acme)
+    plain = new_process(services, acme, name="plain")
     assert services.runs.prepare(SYSTEM, request(quick.id, acme)).timeout_s == 7.0
     new = services.runs.prepare(SYSTEM, request(plain.id, acme))
     assert (new.timeout_s, new.max_attempts) == (
@@ -233,7 +233,7 @@ def test_a_runs_timeout_and_attempts_come_from_its_process_and_the_settings(
 
 def test_start_many_reports_each_request_on_its_own(services: Services, acme: Agent) -> None:
     process = new_process(services, acme)
-    draft_only = new_process(services, acme)
+    draft_only = new_process(services, acme, name="draft only")
     results = services.runs.start_many(
         SYSTEM,
         [
@@ -288,7 +288,7 @@ def test_run_pages_are_newest_first_and_their_tokens_are_bound_to_the_filter(
         SYSTEM, agent_id=acme.id, process_id=process.id, where=again, limit=2, continuation_token=token
     )
     assert [r.id for r in second.items] == [runs[2].id, runs[1].id]
-    other = new_process(services, acme)
+    other = new_process(services, acme, name="other")
     for where, process_id in (
         (RunFilter(), process.id),
         (RunFilter(states=[RunState.FAILED]), process.id),

@@ -68,22 +68,34 @@ def test_a_rerun_reports_each_run_on_its_own(services: Services, acme: Agent, pr
 def test_a_test_case_comes_from_a_succeeded_run_with_the_outputs_that_count(
     services: Services, acme: Agent, process: Process
 ) -> None:
-    [done] = succeeded(services, process, 1)
+    done, other = succeeded(services, process, 2)
     failed, pending = start(services, process), start(services, process)
     settle(services, [(failed.id, RunState.FAILED, {"error": {"message": "no"}})])
     results = services.tests.add_cases(SYSTEM, [done.id, failed.id, pending.id, "0" * 25])
     assert [r["result"] for r in results] == ["added", "refused", "refused", "not_found"]
-    only_sum = services.tests.add_cases(SYSTEM, [done.id], outputs=["sum"])
-    [missing] = services.tests.add_cases(SYSTEM, [done.id], outputs=["sum", "total", "vat"])
+    # A run makes one test case at most, even when named twice at once.
+    [again] = services.tests.add_cases(SYSTEM, [done.id])
+    assert (again["result"], again["message"]) == ("refused", "The run is already the test case “case 0”.")
+    [missing] = services.tests.add_cases(SYSTEM, [other.id], outputs=["sum", "total", "vat"])
     assert (missing["result"], missing["message"]) == ("refused", "No such outputs: total, vat")
+    only_sum, twice = services.tests.add_cases(SYSTEM, [other.id, other.id], outputs=["sum"])
+    assert (only_sum["result"], twice["result"]) == ("added", "refused")
     cases = services.tests.cases(SYSTEM, agent_id=acme.id, process_id=process.id)
-    assert [c.id for c in cases] == [results[0]["test_case_id"], only_sum[0]["test_case_id"]]
+    assert [c.id for c in cases] == [results[0]["test_case_id"], only_sum["test_case_id"]]
     assert [c.expected for c in cases] == [OUTPUTS, OUTPUTS[:1]]
-    assert all((c.inputs, c.source_run_id, c.name) == (done.inputs, done.id, "case 0") for c in cases)
+    assert [(c.inputs, c.source_run_id, c.name) for c in cases] == [
+        (done.inputs, done.id, "case 0"),
+        (other.inputs, other.id, "case 1"),
+    ]
+    # Choosing the outputs a case compares takes their values from its run.
+    chosen = services.tests.compare_outputs(SYSTEM, cases[1].id, [o["name"] for o in OUTPUTS])
+    assert chosen.expected == OUTPUTS == services.tests.case(SYSTEM, cases[1].id).expected
+    with pytest.raises(InvalidInput):
+        services.tests.compare_outputs(SYSTEM, cases[1].id, ["nope"])
     services.tests.remove_case(SYSTEM, cases[0].id)
     with pytest.raises(NotFound):
         services.tests.remove_case(SYSTEM, cases[0].id)
-    assert services.tests.cases(SYSTEM, agent_id=acme.id, process_id=process.id) == cases[1:]
+    assert services.tests.cases(SYSTEM, agent_id=acme.id, process_id=process.id) == [chosen]
 
 
 def test_a_test_run_starts_a_run_per_case_and_judges_each_as_it_settles(

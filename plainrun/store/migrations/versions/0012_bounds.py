@@ -1,7 +1,7 @@
 """failed sign-ins shared by every server; an agent's bytes of files read from an index
 
 Revision ID: 0012
-Revises: 0014
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from plainrun.store.schema import UtcDateTime
 
 revision = "0012"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
