@@ -4,6 +4,7 @@ carrying on past one schedule's error."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from tests.security.conftest import GREET, settings_for, wait_for
 BACKTRACK = (
     'to test a slow pattern\n  extract "(a+)+$" from "' + "a" * 64 + '!"\n  the output found is the above\n'
 )
+_names = itertools.count()
 TICK = 'to tick\n  say "tick"\n'
 QUOTA = 10_000
 ATTEMPT_BYTES = 4096
@@ -49,7 +51,9 @@ class Env:
         return self.client.request(method, path, headers=headers, **kw)
 
     def process(self, source: str, **settings: Any) -> str:
-        body = {"agent_id": self.agent_id, "source": source, "settings": settings}
+        """A published process of its own name (an agent's process names are unique)."""
+        name = f"process {next(_names)}"
+        body = {"agent_id": self.agent_id, "source": source, "name": name, "settings": settings}
         r = self.call("POST", "/v2/processes", json=body)
         assert r.status_code == 201, r.text
         assert self.call("POST", f"/v2/processes/{r.json()['id']}/publish").status_code == 201
