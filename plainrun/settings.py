@@ -194,6 +194,18 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+class RemoteSettings(BaseSettings):
+    """Where the command line's everyday commands go when not to the database: ``PLAINRUN_URL``
+    (a service's base URL) and ``PLAINRUN_KEY`` (its API key); ``PLAINRUN_PROFILE`` names the file
+    ``plainrun login`` writes (default: ``profile.json`` in the user's configuration directory)."""
+
+    model_config = SettingsConfigDict(env_prefix="PLAINRUN_", extra="ignore", frozen=True)
+
+    url: str | None = None
+    key: SecretStr | None = None
+    profile: Path | None = None
+
+
 def allowed_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
     """``outbound_allow`` as networks: comma-separated addresses or CIDR networks."""
     return tuple(ip_network(entry.strip(), strict=False) for entry in value.split(",") if entry.strip())

@@ -1,5 +1,11 @@
 """The ``plainrun`` command: serve, worker, migrate, keys, agents, processes, runs, test, check, exec.
 
+The everyday commands (processes, runs, files, schedules, test cases, test, learnings) work on a
+``Backend`` (``cli/backend.py``): the database's services, or a remote service through
+``plainrun.client`` when ``--url``, ``PLAINRUN_URL`` or ``plainrun login`` names one (``cli/remote.py``).
+The administration commands (migrate, keys, users, agents, serve, worker, scheduler, smtp, files
+migrate) work on the database.
+
 ``plainrun check`` and ``plainrun exec`` load only the language (a process author's commands start
 in a fraction of a second); every other command loads the whole command line, built on first use
 of ``app``.
@@ -26,6 +32,7 @@ def _build() -> typer.Typer:
         lang,
         mail,
         processes,
+        remote,
         runs,
         schedules,
         serve,
@@ -39,9 +46,9 @@ def _build() -> typer.Typer:
         name="plainrun",
         help="Run business processes written in plain English.",
         no_args_is_help=True,
-        add_completion=False,
         pretty_exceptions_enable=False,
     )
+    remote.register(app)
     serve.register(app)
     worker.register(app)
     admin.register(app)

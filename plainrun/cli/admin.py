@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from plainrun.cli._common import console, fail, services
+from plainrun.cli.output import JsonOption, QuietOption, print_ids, print_json, print_table
 from plainrun.errors import PlainrunError
+from plainrun.http.api import render
 from plainrun.http.api.render import ts
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import blob_place, store_for
@@ -62,21 +63,29 @@ def keys_create(
 
 
 @keys.command("list")
-def keys_list() -> None:
+def keys_list(as_json: JsonOption = False, quiet: QuietOption = False) -> None:
     """List API keys (never their secrets)."""
     with services() as s:
         rows = s.keys.all()
-    table = Table("id", "prefix", "scope", "name", "created", "revoked")
-    for k in rows:
-        table.add_row(
-            k.id,
-            k.prefix + "…",
-            k.agent_id or "installation",
-            k.name,
-            ts(k.created_at),
-            ts(k.revoked_at) or "",
+    if as_json:
+        print_json({"items": [render.api_key(k) for k in rows], "continuation_token": None})
+    elif quiet:
+        print_ids(k.id for k in rows)
+    else:
+        print_table(
+            ["id", "prefix", "scope", "name", "created", "revoked"],
+            [
+                [
+                    k.id,
+                    k.prefix + "…",
+                    k.agent_id or "installation",
+                    k.name,
+                    ts(k.created_at),
+                    ts(k.revoked_at),
+                ]
+                for k in rows
+            ],
         )
-    console.print(table)
 
 
 @keys.command("revoke")
@@ -96,10 +105,13 @@ def agents_create(name: str) -> None:
 
 
 @agents.command("list")
-def agents_list() -> None:
+def agents_list(as_json: JsonOption = False, quiet: QuietOption = False) -> None:
+    """Every agent (--json: as GET /v2/agents lists them)."""
     with services() as s:
         rows = s.agents.visible(SYSTEM)
-    table = Table("id", "name", "created")
-    for a in rows:
-        table.add_row(a.id, a.name, ts(a.created_at))
-    console.print(table)
+    if as_json:
+        print_json({"items": [render.agent(a) for a in rows], "continuation_token": None})
+    elif quiet:
+        print_ids(a.id for a in rows)
+    else:
+        print_table(["id", "name", "created"], [[a.id, a.name, ts(a.created_at)] for a in rows])

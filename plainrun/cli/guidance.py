@@ -5,15 +5,14 @@ Mount with ``guidance.register_runs(runs.app)`` and ``app.add_typer(guidance.lea
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
-from rich.table import Table
 
-from plainrun.cli._common import console, services
-from plainrun.http.api import render
-from plainrun.services.access import SYSTEM
+from plainrun.cli._common import console
+from plainrun.cli.backend import backend
+from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
+from plainrun.cli.watch import report
 
 learnings = typer.Typer(help="Remembered answers: list, delete.", no_args_is_help=True)
 
@@ -27,16 +26,24 @@ def answer(
     remember: Annotated[
         bool, typer.Option("--remember", help="Answer this question on this line so in later runs")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Answer the question a run waits on; it resumes where it stopped."""
-    chosen = [
-        a for a, on in (("value", value is not None), ("retry", retry), ("skip", skip), ("stop", stop)) if on
-    ]
+    given: dict[Literal["value", "retry", "skip", "stop"], bool] = {
+        "value": value is not None,
+        "retry": retry,
+        "skip": skip,
+        "stop": stop,
+    }
+    chosen = [action for action, on in given.items() if on]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --value, --retry, --skip, --stop")
-    with services() as s:
-        run = s.guidance.answer(SYSTEM, run_id, action=chosen[0], value=value, remember=remember)
-    typer.echo(json.dumps(render.run(run), indent=2))
+    with backend() as b:
+        run = b.answer_run(run_id, chosen[0], value, remember=remember)
+    if as_json:
+        print_json(run)
+    else:
+        report(run, console)
 
 
 def register_runs(app: typer.Typer) -> None:
@@ -45,20 +52,25 @@ def register_runs(app: typer.Typer) -> None:
 
 
 @learnings.command("list")
-def list_cmd(process_id: str) -> None:
+def list_cmd(process_id: str, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
     """A process's remembered answers, newest first."""
-    with services() as s:
-        items = s.guidance.learnings(SYSTEM, process_id=process_id)
-    table = Table("id", "line", "question", "action", "value", "created")
-    for item in items:
-        value = "" if item.value is None else str(item.value)
-        table.add_row(item.id, str(item.line), item.question, item.action, value, render.ts(item.created_at))
-    console.print(table)
+    with backend() as b:
+        items = b.list_learnings(process_id)
+    if as_json:
+        print_json(listing(items))
+    elif quiet:
+        print_ids(i.id for i in items)
+    else:
+        rows = [
+            [i.id, i.line, i.question, i.action, i.value, i.created_at.strftime("%Y-%m-%d %H:%M")]
+            for i in items
+        ]
+        print_table(["id", "line", "question", "action", "value", "created"], rows)
 
 
 @learnings.command("delete")
 def delete(learning_id: str) -> None:
     """Forget a remembered answer."""
-    with services() as s:
-        s.guidance.forget(SYSTEM, learning_id)
-    console.print(f"{learning_id}: deleted")
+    with backend() as b:
+        b.delete_learning(learning_id)
+    console.print(f"{learning_id}: deleted", highlight=False)

@@ -1,24 +1,22 @@
-"""``plainrun runs …``: start (with inputs and files, optionally waiting), get, list, cancel."""
+"""``plainrun runs …``: start (with inputs and files, optionally waiting), watch, get, events, list,
+cancel. Each works on the database or, when one is configured, on a remote service."""
 
 from __future__ import annotations
 
-import json
-import mimetypes
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from plainrun.cli._common import console, err_console, services
+from plainrun.cli._common import console
+from plainrun.cli.backend import LocalBackend, StageName, backend
+from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
+from plainrun.cli.watch import event_line, report, watch_and_exit
+from plainrun.client.models import Run
 from plainrun.domain.bounds import name_problem
-from plainrun.domain.runs import Stage, Trigger
-from plainrun.http.api import render
-from plainrun.services.access import SYSTEM
-from plainrun.services.runs import RunFilter, RunRequest
+from plainrun.domain.runs import RunState, Stage
 
-app = typer.Typer(help="Runs: start, get, list, cancel.", no_args_is_help=True)
+app = typer.Typer(help="Runs: start, watch, get, list, cancel.", no_args_is_help=True)
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, str | int | float]:
@@ -31,6 +29,10 @@ def parse_inputs(pairs: list[str]) -> dict[str, str | int | float]:
     return out
 
 
+def state_of(run: Run) -> str:
+    return run.state.value if run.state else run.status.value
+
+
 @app.command("start")
 def start(
     process_id: str,
@@ -41,89 +43,136 @@ def start(
         typer.Option("--file", "-f", exists=True, dir_okay=False, help="a file (repeatable)"),
     ] = None,
     name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
-    wait: Annotated[bool, typer.Option(help="Wait until the run ends and print it")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Show its state changes and log lines until it ends or asks a question")
+    ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait")] = 600.0,
     fail_fast: Annotated[
-        bool, typer.Option(help="Fail at the first exception instead of waiting for guidance")
+        bool,
+        typer.Option(help="Fail at the first exception instead of waiting for guidance (database only)"),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Start a run of a process (a manual run)."""
+    """Start a run of a process; prints its id (or, with --json, the run). With --wait, exits with
+    the run's code: 0 succeeded, 1 failed, 3 waits for guidance, 6 still running at --timeout."""
     if name is not None and (why := name_problem(name)) is not None:
         raise typer.BadParameter(why, param_hint="--name")
     inputs = parse_inputs(input or [])
-    with services() as s:
-        process = s.processes.get(SYSTEM, process_id)
-        file_ids = []
-        for path in file or []:
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            record = s.files.put(
-                SYSTEM,
-                agent_id=process.agent_id,
-                name=path.name,
-                content_type=content_type,
-                data=path.read_bytes(),
+    with backend() as b:
+        if fail_fast and not isinstance(b, LocalBackend):
+            raise typer.BadParameter("works on the database only: the API has no such option")
+        process = b.get_process(process_id)
+        file_ids = [b.upload_file(path, agent_id=process.agent_id).id for path in file or []]
+        run_name = name or f"{process.name} (manual)"[:100]
+        where: StageName = "Draft" if stage is Stage.DRAFT else "Published"
+        if isinstance(b, LocalBackend) and fail_fast:
+            run = b.start_run(
+                process.id,
+                process.agent_id,
+                name=run_name,
+                stage=where,
+                inputs=inputs,
+                file_ids=file_ids,
+                on_exception="fail",
             )
-            file_ids.append(record.id)
-        request = RunRequest(
-            agent_id=process.agent_id,
-            process_id=process.id,
-            stage=stage,
-            name=name or f"{process.name} (manual)"[:100],
-            inputs=inputs,
-            file_ids=file_ids,
-            trigger=Trigger.MANUAL,
-            on_exception="fail" if fail_fast else None,
-        )
-        run = s.runs.start(SYSTEM, request)
+        else:
+            run = b.start_run(
+                process.id, process.agent_id, name=run_name, stage=where, inputs=inputs, file_ids=file_ids
+            )
         if wait:
-            deadline = time.monotonic() + timeout
-            with err_console.status(f"run {run.id}: {run.state.value}") as status:
-                while not run.state.is_final and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                    run = s.runs.get(SYSTEM, run.id)
-                    status.update(f"run {run.id}: {run.state.value}")
-    if wait:
-        typer.echo(json.dumps(render.run(run), indent=2))
-        if not run.state.is_final:
-            raise typer.Exit(2)
+            if not as_json:
+                console.print(f"run {run.id} started", highlight=False)
+            watch_and_exit(b, run.id, timeout=timeout, as_json=as_json)
+    if as_json:
+        print_json(run)
     else:
         typer.echo(run.id)
 
 
+@app.command("watch")
+def watch(
+    run_id: str,
+    timeout: Annotated[float, typer.Option(help="Seconds to watch at most")] = 3600.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a run's state changes and log lines as they come, until it ends or asks a question;
+    exit with its code. Ctrl-C stops the watching, not the run."""
+    with backend() as b:
+        watch_and_exit(b, run_id, timeout=timeout, as_json=as_json)
+
+
 @app.command("get")
-def get(run_id: str) -> None:
-    """Print a run as JSON, with its timeline."""
-    with services() as s:
-        run = s.runs.get(SYSTEM, run_id)
-        events = s.runs.events(SYSTEM, run_id)
-    typer.echo(json.dumps({**render.run(run), "events": [render.event(e) for e in events]}, indent=2))
+def get(run_id: str, as_json: JsonOption = False) -> None:
+    """A run: its state, inputs, outputs, error or question (--json: the API's run)."""
+    with backend() as b:
+        run = b.get_run(run_id)
+    if as_json:
+        print_json(run)
+        return
+    print_table(
+        ["id", "name", "process", "stage", "version", "trigger", "created"],
+        [[run.id, run.name, run.process_id, run.stage.value, run.version, run.trigger, run.created_at]],
+    )
+    if run.inputs:
+        console.print(f"inputs: {run.inputs}", highlight=False, markup=False)
+    report(run, console)
+
+
+@app.command("events")
+def events(run_id: str, as_json: JsonOption = False) -> None:
+    """A run's timeline: every state change and log line, oldest first."""
+    with backend() as b:
+        found = b.run_events(run_id)
+    if as_json:
+        print_json(listing(found))
+        return
+    for event in found:
+        console.print(event_line(event), highlight=False, markup=False)
 
 
 @app.command("list")
 def list_cmd(
     process_id: str,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many (newest first)")] = 20,
     archived: Annotated[bool, typer.Option(help="List archived runs only")] = False,
+    state: Annotated[list[RunState] | None, typer.Option(help="Only runs in this state (repeatable)")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """The newest runs of a process."""
-    with services() as s:
-        process = s.processes.get(SYSTEM, process_id)
-        page = s.runs.page(
-            SYSTEM,
-            agent_id=process.agent_id,
-            process_id=process_id,
-            where=RunFilter(archived=archived),
-            limit=limit,
-        )
-    table = Table("id", "name", "stage", "state", "created", "outputs")
-    for r in page.items:
-        outputs = ", ".join(f"{o['name']}={o['value']}" for o in r.outputs or [])
-        table.add_row(r.id, r.name, r.stage.value, r.state.value, render.ts(r.created_at), outputs)
-    console.print(table)
+    with backend() as b:
+        process = b.get_process(process_id)
+        found: list[Run] = []
+        for run in b.list_runs(process.id, process.agent_id, archived=archived, states=state or ()):
+            found.append(run)
+            if len(found) >= limit:
+                break
+    if as_json:
+        print_json(listing(found))
+    elif quiet:
+        print_ids(r.id for r in found)
+    else:
+        rows = [
+            [
+                r.id,
+                r.name,
+                r.stage.value,
+                state_of(r),
+                r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                ", ".join(f"{o.name}={o.value}" for o in r.outputs or []),
+            ]
+            for r in found
+        ]
+        print_table(["id", "name", "stage", "state", "created", "outputs"], rows)
 
 
 @app.command("cancel")
-def cancel(run_id: str) -> None:
-    with services() as s:
-        run = s.runs.cancel(SYSTEM, run_id)
-    console.print(f"{run.id}: {'cancel requested' if run.state.value == 'Running' else run.state.value}")
+def cancel(run_id: str, as_json: JsonOption = False) -> None:
+    """Cancel a pending, running or waiting run (a running one stops at its worker's next look)."""
+    with backend() as b:
+        run = b.cancel_run(run_id)
+    if as_json:
+        print_json(run)
+    else:
+        said = "cancel requested" if run.state is RunState.RUNNING else state_of(run)
+        console.print(f"{run.id}: {said}", highlight=False)

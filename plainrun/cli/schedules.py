@@ -11,29 +11,52 @@ import signal
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from plainrun.cli._common import console, services
+from plainrun.cli.backend import backend
+from plainrun.cli.output import JsonOption, QuietOption, print_ids, print_json, print_table
 from plainrun.cli.runs import parse_inputs
-from plainrun.domain.schedules import Schedule
-from plainrun.http.api import render
-from plainrun.services.access import SYSTEM
+from plainrun.client.models import Schedule
 from plainrun.triggers.scheduler import Scheduler
 
 app = typer.Typer(help="Schedules: run a published process by itself.", no_args_is_help=True)
 
 
 def _when(s: Schedule) -> str:
-    spec = " ".join(f"{k}={v}" for k, v in s.spec.items())
+    spec = " ".join(
+        f"{k}={v}"
+        for k in ("at", "day", "minute", "every_minutes", "cron")
+        if (v := getattr(s, k)) is not None
+    )
     return f"{s.kind} {spec} {s.timezone}"
 
 
-def _show(s: Schedule, next_times: list[str]) -> None:
+def _show(s: Schedule, as_json: bool) -> None:
+    if as_json:
+        print_json(s)
+        return
     state = "enabled" if s.enabled else "disabled"
-    console.print(f"schedule {s.id}  {s.name!r}  {_when(s)}  {state}", highlight=False)
-    console.print(f"  process {s.process_id}  inputs {s.inputs}  catch-up {s.catch_up}", highlight=False)
-    for at in next_times:
-        console.print(f"  next {at}", highlight=False)
+    console.print(f"schedule {s.id}  {s.name!r}  {_when(s)}  {state}", highlight=False, markup=False)
+    console.print(
+        f"  process {s.process_id}  inputs {s.inputs}  catch-up {s.catch_up.policy}",
+        highlight=False,
+        markup=False,
+    )
+    for at in s.next_fire_times:
+        console.print(f"  next {at.strftime('%Y-%m-%d %H:%M:%S')} UTC", highlight=False)
+
+
+def _timing(kind: str, value: object) -> dict[str, object]:
+    if kind == "cron":
+        return {"cron": value}
+    if kind == "daily":
+        return {"at": value}
+    if kind == "weekly":
+        day, _, at = str(value).partition(" ")
+        return {"day": day, "at": at.strip()}
+    if kind == "hourly":
+        return {"minute": value}
+    return {"every_minutes": value}
 
 
 @app.command("create")
@@ -50,6 +73,7 @@ def create(
     catch_up: Annotated[str, typer.Option(help="skip, latest or all_within (missed slots)")] = "skip",
     window: Annotated[int | None, typer.Option(help="Seconds back all_within catches up")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Schedule a published process: exactly one of --cron, --daily, --weekly, --hourly, --every."""
     chosen = {k: v for k, v in {"cron": cron, "daily": daily, "weekly": weekly, "hourly": hourly,
@@ -57,90 +81,78 @@ def create(
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --cron, --daily, --weekly, --hourly, --every")
     ((kind, value),) = chosen.items()
-    fields: dict[str, object] = {}
-    if kind == "cron":
-        fields["cron"] = value
-    elif kind == "daily":
-        fields["at"] = value
-    elif kind == "weekly":
-        day, _, at = str(value).partition(" ")
-        fields.update(day=day, at=at.strip())
-    elif kind == "hourly":
-        fields["minute"] = value
-    else:
-        fields["every_minutes"] = value
     inputs = parse_inputs(input or [])
-    with services() as s:
-        process = s.processes.get(SYSTEM, process_id)
-        schedule = s.schedules.create(
-            SYSTEM,
-            agent_id=process.agent_id,
-            process_id=process.id,
+    with backend() as b:
+        process = b.get_process(process_id)
+        schedule = b.create_schedule(
+            process.id,
+            process.agent_id,
             name=name or process.name,
-            kind=kind,
+            kind=kind,  # type: ignore[arg-type]
+            timing=_timing(kind, value),
             timezone=tz,
             inputs=inputs,
             catch_up=catch_up,
-            catch_up_window_s=window,
+            window_s=window,
             enabled=not disabled,
-            **fields,  # type: ignore[arg-type]
         )
-        next_times = [render.ts(t) or "" for t in s.schedules.next_fire_times(schedule)]
-    _show(schedule, next_times)
+    _show(schedule, as_json)
 
 
 @app.command("list")
-def list_(process_id: str) -> None:
+def list_(process_id: str, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
     """A process's schedules, newest first, with each one's next fire time."""
-    with services() as s:
-        process = s.processes.get(SYSTEM, process_id)
-        items = s.schedules.of_agent(SYSTEM, agent_id=process.agent_id, process_id=process.id)
-        rows = [(i, s.schedules.next_fire_times(i, 1)) for i in items]
-    table = Table("name", "when", "enabled", "next (UTC)", "catch-up")
-    table.add_column("id", no_wrap=True)
-    for item, upcoming in rows:
-        table.add_row(
-            item.name,
-            _when(item),
-            "yes" if item.enabled else "no",
-            render.ts(upcoming[0]) if upcoming else "",
-            item.catch_up,
-            item.id,
-        )
-    console.print(table)
+    with backend() as b:
+        process = b.get_process(process_id)
+        items = b.list_schedules(process.agent_id, process.id)
+    if as_json:
+        print_json({"items": items})
+    elif quiet:
+        print_ids(i.id for i in items)
+    else:
+        rows = [
+            [
+                i.id,
+                i.name,
+                _when(i),
+                "yes" if i.enabled else "no",
+                i.next_fire_times[0].strftime("%Y-%m-%d %H:%M") if i.next_fire_times else "",
+                i.catch_up.policy,
+            ]
+            for i in items
+        ]
+        print_table(["id", "name", "when", "enabled", "next (UTC)", "catch-up"], rows)
 
 
 @app.command("show")
-def show(schedule_id: str) -> None:
+def show(schedule_id: str, as_json: JsonOption = False) -> None:
     """A schedule and its next five fire times."""
-    with services() as s:
-        schedule = s.schedules.get(SYSTEM, schedule_id)
-        next_times = [render.ts(t) or "" for t in s.schedules.next_fire_times(schedule)]
-    _show(schedule, next_times)
+    with backend() as b:
+        schedule = b.get_schedule(schedule_id)
+    _show(schedule, as_json)
 
 
 @app.command("enable")
-def enable(schedule_id: str) -> None:
+def enable(schedule_id: str, as_json: JsonOption = False) -> None:
     """Enable a schedule: it fires from the next slot on (missed slots are not caught up)."""
-    with services() as s:
-        schedule = s.schedules.set_enabled(SYSTEM, schedule_id, True)
-        next_times = [render.ts(t) or "" for t in s.schedules.next_fire_times(schedule)]
-    _show(schedule, next_times)
+    with backend() as b:
+        schedule = b.update_schedule(schedule_id, enabled=True)
+    _show(schedule, as_json)
 
 
 @app.command("disable")
-def disable(schedule_id: str) -> None:
+def disable(schedule_id: str, as_json: JsonOption = False) -> None:
     """Disable a schedule: it fires no more until enabled."""
-    with services() as s:
-        schedule = s.schedules.set_enabled(SYSTEM, schedule_id, False)
-    _show(schedule, [])
+    with backend() as b:
+        schedule = b.update_schedule(schedule_id, enabled=False)
+    _show(schedule, as_json)
 
 
 @app.command("delete")
 def delete(schedule_id: str) -> None:
     """Delete a schedule (the runs it started stay)."""
-    with services() as s:
-        s.schedules.delete(SYSTEM, schedule_id)
+    with backend() as b:
+        b.delete_schedule(schedule_id)
     console.print(f"deleted {schedule_id}", highlight=False)
 
 

@@ -6,9 +6,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from plainrun.cli._common import console, services
+from plainrun.cli.output import JsonOption, QuietOption, print_ids, print_json, print_table
 from plainrun.http.api.render import ts
 
 app = typer.Typer(help="Users of the web UI: create, list, delete.", no_args_is_help=True)
@@ -33,14 +33,25 @@ def create(
 
 
 @app.command("list")
-def list_users(agent: Annotated[str | None, typer.Option(help="Only this agent's users")] = None) -> None:
+def list_users(
+    agent: Annotated[str | None, typer.Option(help="Only this agent's users")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
     """List users (never their passwords)."""
     with services() as s:
         rows = s.users.all(agent)
-    table = Table("id", "name", "agent", "created")
-    for u in rows:
-        table.add_row(u.id, u.name, u.agent_id, ts(u.created_at))
-    console.print(table)
+    if as_json:
+        items = [
+            {"id": u.id, "name": u.name, "agent_id": u.agent_id, "created_at": ts(u.created_at)} for u in rows
+        ]
+        print_json({"items": items, "continuation_token": None})
+    elif quiet:
+        print_ids(u.id for u in rows)
+    else:
+        print_table(
+            ["id", "name", "agent", "created"], [[u.id, u.name, u.agent_id, ts(u.created_at)] for u in rows]
+        )
 
 
 @app.command("delete")

@@ -25,7 +25,17 @@ def test_cli_pushes_publishes_runs_and_waits(live_server: LiveServer, tmp_path: 
     process_id = pushed.stdout.strip().splitlines()[-1]
     assert "published version 1" in pushed.stdout
     started = live_server.plainrun(
-        "runs", "start", process_id, "-i", "amount=1,000.50", "-i", "tax=20", "--wait", "--timeout", "30"
+        "runs",
+        "start",
+        process_id,
+        "-i",
+        "amount=1,000.50",
+        "-i",
+        "tax=20",
+        "--wait",
+        "--timeout",
+        "30",
+        "--json",
     )
     run = json.loads(started.stdout)
     assert run["state"] == "Succeeded" and run["trigger"] == "manual"
@@ -46,13 +56,13 @@ def test_cli_pushes_publishes_runs_and_waits(live_server: LiveServer, tmp_path: 
     ]
     assert finished and finished[0] >= 1, metrics
     assert "plainrun_claim_latency_seconds_count" in metrics and "plainrun_runs{state=" in metrics
-    events = json.loads(live_server.plainrun("runs", "get", run["id"]).stdout)["events"]
+    events = json.loads(live_server.plainrun("runs", "events", run["id"], "--json").stdout)["items"]
     assert [e["to_state"] for e in events if e["kind"] == "state"] == ["Running", "Succeeded"]
     assert {"text": "total 1020.5"} in [e["data"] for e in events if e["kind"] == "log"]
     # A process with a syntax error is refused with its line, and the CLI exits non-zero.
     source.write_text("to check an invoice\n  the total is\n")
     refused = live_server.plainrun("processes", "push", str(source), "--agent", agent_id, check=False)
-    assert refused.returncode == 1 and "line 2" in refused.stderr
+    assert refused.returncode == 2 and "line 2" in refused.stderr  # bad input
     keys = live_server.plainrun("keys", "list").stdout
     assert "default" in keys and key[4:] not in "".join(keys.split())  # the secret is never shown again
     # A run's name over the specification's 100 characters is refused, saying so; nothing starts.

@@ -136,8 +136,8 @@ def test_the_cli_answers_a_waiting_run_and_lists_and_deletes_learnings(
         assert runner.invoke(cli, ["answer", run_id]).exit_code != 0  # one of the four is required
         assert runner.invoke(cli, ["answer", run_id, "--skip", "--stop"]).exit_code != 0
         refused = runner.invoke(cli, ["answer", run_id, "--value", "maybe"])
-        assert refused.exit_code == 1
-        answered = runner.invoke(cli, ["answer", run_id, "--value", "no", "--remember"])
+        assert refused.exit_code == 2, refused.output  # bad input
+        answered = runner.invoke(cli, ["answer", run_id, "--value", "no", "--remember", "--json"])
         assert answered.exit_code == 0, answered.output
         assert json.loads(answered.output)["state"] in ("Pending", "Running", "Succeeded")
         run = wait_status(live_server, key, run_id, "Succeeded")
@@ -148,5 +148,5 @@ def test_the_cli_answers_a_waiting_run_and_lists_and_deletes_learnings(
             f"{live_server.url}/v2/learnings", params={"process_id": process_id}, headers={"x-api-key": key}
         ).json()["items"][0]["id"]
         assert runner.invoke(cli, ["learnings", "delete", learning_id]).exit_code == 0
-        assert runner.invoke(cli, ["learnings", "delete", learning_id]).exit_code == 1
+        assert runner.invoke(cli, ["learnings", "delete", learning_id]).exit_code == 4  # not found
         assert book.hits == 1  # type: ignore[attr-defined]

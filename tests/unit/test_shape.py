@@ -3,7 +3,11 @@ functions. Read from the source (``ast``), so it holds for code that no test run
 
 Layers, from the ground up (a package may import its own layer's modules and any layer below):
 
-    errors, settings · domain · language, books · store · services · engine, triggers, demo · http · cli
+    errors, settings · domain · language, books · store · services · engine, triggers, demo, client
+    · http · cli
+
+The client (``plainrun.client``) is an entry point that reaches the service over HTTP only: it imports
+the domain and nothing else of the package.
 
 Imports under ``if TYPE_CHECKING:`` are for the type checker only and are not counted.
 """
@@ -22,7 +26,7 @@ LAYERS = [
     {"plainrun.language", "plainrun.books"},
     {"plainrun.store"},
     {"plainrun.services"},
-    {"plainrun.engine", "plainrun.triggers", "plainrun.demo"},
+    {"plainrun.engine", "plainrun.triggers", "plainrun.demo", "plainrun.client"},
     {"plainrun.http"},
     {"plainrun.cli"},
 ]
@@ -93,6 +97,17 @@ def test_every_import_goes_down_or_stays_in_its_layer() -> None:
         if _layer(target) > _layer(module)
     ]
     assert upward == []
+
+
+def test_the_client_imports_only_the_domain_and_itself() -> None:
+    reached = {
+        target
+        for module, targets in GRAPH.items()
+        if module.startswith("plainrun.client")
+        for target in targets
+        if not target.startswith(("plainrun.client", "plainrun.domain"))
+    }
+    assert reached == set()
 
 
 def test_no_import_cycle_between_modules() -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from starlette.responses import Response
 
-from plainrun.domain.guidance import Learning
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, ErrorModel, RunResource
@@ -51,19 +50,6 @@ class LearningList(BaseModel):
     continuation_token: None = None
 
 
-def learning(item: Learning) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "agent_id": item.agent_id,
-        "process_id": item.process_id,
-        "line": item.line,
-        "question": item.question,
-        "action": item.action,
-        "value": item.value,
-        "created_at": render.ts(item.created_at),
-    }
-
-
 @router.post(
     "/runs/{run_id}/guidance",
     operation_id="answer_run",
@@ -100,7 +86,7 @@ def list_learnings(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> render.JSON:
     items = services.guidance.learnings(principal, process_id=process_id, agent_id=agent_id)
-    return render.JSON({"items": [learning(i) for i in items], "continuation_token": None})
+    return render.JSON({"items": [render.learning(i) for i in items], "continuation_token": None})
 
 
 @router.delete(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,11 @@ from starlette.responses import JSONResponse
 from plainrun.domain import bounds, storable
 from plainrun.domain.agents import Agent, ApiKey
 from plainrun.domain.files import FileRecord
+from plainrun.domain.guidance import Learning
 from plainrun.domain.processes import Process, ProcessVersion
 from plainrun.domain.runs import Run, RunEvent
+from plainrun.domain.schedules import Schedule
+from plainrun.domain.testsuite import TestCase, TestResult, TestRun
 
 
 def ts(value: datetime | None) -> str | None:
@@ -125,4 +129,79 @@ def api_key(k: ApiKey) -> dict[str, Any]:
         "prefix": k.prefix,
         "created_at": ts(k.created_at),
         "revoked_at": ts(k.revoked_at),
+    }
+
+
+def learning(item: Learning) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "agent_id": item.agent_id,
+        "process_id": item.process_id,
+        "line": item.line,
+        "question": item.question,
+        "action": item.action,
+        "value": item.value,
+        "created_at": ts(item.created_at),
+    }
+
+
+def test_case(c: TestCase) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "agent_id": c.agent_id,
+        "process_id": c.process_id,
+        "name": c.name,
+        "inputs": c.inputs,
+        "file_ids": c.file_ids,
+        "expected": c.expected,
+        "source_run_id": c.source_run_id,
+        "created_at": ts(c.created_at),
+    }
+
+
+def test_run(run: TestRun, results: list[TestResult] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": run.id,
+        "agent_id": run.agent_id,
+        "stage": run.stage,
+        "process_ids": run.process_ids,
+        "state": run.state,
+        "created_at": ts(run.created_at),
+        "finished_at": ts(run.finished_at),
+    }
+    if results is not None:
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        out["summary"] = counts
+        out["results"] = [
+            {
+                "test_case_id": r.test_case_id,
+                "process_id": r.process_id,
+                "name": r.name,
+                "run_id": r.run_id,
+                "status": r.status,
+                "diff": r.diff,
+            }
+            for r in results
+        ]
+    return out
+
+
+def schedule(s: Schedule, next_fire_times: Sequence[datetime]) -> dict[str, Any]:
+    """A schedule, with its next fire times (the service reckons them)."""
+    return {
+        "id": s.id,
+        "agent_id": s.agent_id,
+        "process_id": s.process_id,
+        "name": s.name,
+        "kind": s.kind,
+        **s.spec,
+        "timezone": s.timezone,
+        "inputs": s.inputs,
+        "catch_up": {"policy": s.catch_up, "window_s": s.catch_up_window_s},
+        "enabled": s.enabled,
+        "next_fire_times": [ts(t) for t in next_fire_times],
+        "created_at": ts(s.created_at),
+        "updated_at": ts(s.updated_at),
     }

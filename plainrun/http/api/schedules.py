@@ -18,12 +18,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from plainrun.domain.schedules import MAX_EVERY_MINUTES, MAX_WINDOW_S, Schedule
+from plainrun.domain.schedules import MAX_EVERY_MINUTES, MAX_WINDOW_S
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, RunInput, Value
 from plainrun.http.api.runs import ERRORS, check_path_id
-from plainrun.services.schedules import ScheduleService
 
 router = APIRouter(tags=["schedules"])
 
@@ -118,24 +117,6 @@ def _inputs(inputs: Inputs | None) -> Any:
     return [{"name": i.name, "value": i.value} for i in inputs]
 
 
-def _schedule(service: ScheduleService, s: Schedule) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "agent_id": s.agent_id,
-        "process_id": s.process_id,
-        "name": s.name,
-        "kind": s.kind,
-        **s.spec,
-        "timezone": s.timezone,
-        "inputs": s.inputs,
-        "catch_up": {"policy": s.catch_up, "window_s": s.catch_up_window_s},
-        "enabled": s.enabled,
-        "next_fire_times": [render.ts(t) for t in service.next_fire_times(s)],
-        "created_at": render.ts(s.created_at),
-        "updated_at": render.ts(s.updated_at),
-    }
-
-
 @router.post(
     "/schedules",
     operation_id="create_schedule",
@@ -165,7 +146,9 @@ def create_schedule(
         catch_up_window_s=body.catch_up.window_s,
         enabled=body.enabled,
     )
-    return render.JSON(_schedule(services.schedules, schedule), status_code=201)
+    return render.JSON(
+        render.schedule(schedule, services.schedules.next_fire_times(schedule)), status_code=201
+    )
 
 
 @router.get(
@@ -183,7 +166,7 @@ def list_schedules(
     process_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> render.JSON:
     items = services.schedules.of_agent(principal, agent_id=agent_id, process_id=process_id)
-    return render.JSON({"items": [_schedule(services.schedules, s) for s in items]})
+    return render.JSON({"items": [render.schedule(s, services.schedules.next_fire_times(s)) for s in items]})
 
 
 @router.get(
@@ -196,7 +179,7 @@ def list_schedules(
 )
 def get_schedule(schedule_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
     schedule = services.schedules.get(principal, check_path_id(schedule_id, "schedule_id"))
-    return render.JSON(_schedule(services.schedules, schedule))
+    return render.JSON(render.schedule(schedule, services.schedules.next_fire_times(schedule)))
 
 
 @router.patch(
@@ -216,7 +199,7 @@ def update_schedule(
     if body.inputs is not None:
         changes["inputs"] = _inputs(body.inputs)
     schedule = services.schedules.update(principal, check_path_id(schedule_id, "schedule_id"), **changes)
-    return render.JSON(_schedule(services.schedules, schedule))
+    return render.JSON(render.schedule(schedule, services.schedules.next_fire_times(schedule)))
 
 
 @router.delete(

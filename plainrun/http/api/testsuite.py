@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from plainrun.domain.runs import Stage
-from plainrun.domain.testsuite import TestCase, TestResult, TestRun
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, BulkResult, BulkRunsRequest, ProcessStage, SpecId
@@ -107,49 +106,6 @@ class TestRunList(BaseModel):
     continuation_token: str | None
 
 
-def _case(c: TestCase) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "agent_id": c.agent_id,
-        "process_id": c.process_id,
-        "name": c.name,
-        "inputs": c.inputs,
-        "file_ids": c.file_ids,
-        "expected": c.expected,
-        "source_run_id": c.source_run_id,
-        "created_at": render.ts(c.created_at),
-    }
-
-
-def _test_run(run: TestRun, results: list[TestResult] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": run.id,
-        "agent_id": run.agent_id,
-        "stage": run.stage,
-        "process_ids": run.process_ids,
-        "state": run.state,
-        "created_at": render.ts(run.created_at),
-        "finished_at": render.ts(run.finished_at),
-    }
-    if results is not None:
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        out["summary"] = counts
-        out["results"] = [
-            {
-                "test_case_id": r.test_case_id,
-                "process_id": r.process_id,
-                "name": r.name,
-                "run_id": r.run_id,
-                "status": r.status,
-                "diff": r.diff,
-            }
-            for r in results
-        ]
-    return out
-
-
 @router.post(
     "/runs/rerun",
     operation_id="rerun_runs",
@@ -196,7 +152,7 @@ def list_test_cases(
     agent_id: Annotated[str, Query(max_length=64)],
 ) -> render.JSON:
     cases = services.tests.cases(principal, agent_id=agent_id, process_id=process_id)
-    return render.JSON({"items": [_case(c) for c in cases], "continuation_token": None})
+    return render.JSON({"items": [render.test_case(c) for c in cases], "continuation_token": None})
 
 
 @router.delete(
@@ -210,6 +166,7 @@ def remove_test_case(test_case_id: str, services: ServicesDep, principal: Princi
 @router.put(
     "/test-cases/{test_case_id}/outputs",
     operation_id="set_test_case_outputs",
+    response_model=TestCaseResource,
     summary="Choose the outputs a test case compares",
     responses=ERRORS,
     response_class=render.JSON,
@@ -220,12 +177,13 @@ def set_outputs(
     case = services.tests.compare_outputs(
         principal, check_path_id(test_case_id, "test_case_id"), body.outputs
     )
-    return render.JSON(_case(case))
+    return render.JSON(render.test_case(case))
 
 
 @router.post(
     "/test-cases/{test_case_id}/accept",
     operation_id="accept_actual_value",
+    response_model=TestCaseResource,
     summary="Make a test run's actual value of an output the case's expected value",
     responses=ERRORS,
     response_class=render.JSON,
@@ -236,7 +194,7 @@ def accept(
     case = services.tests.accept(
         principal, check_path_id(test_case_id, "test_case_id"), body.test_run_id, body.output
     )
-    return render.JSON(_case(case))
+    return render.JSON(render.test_case(case))
 
 
 @router.post(
@@ -251,7 +209,7 @@ def start_test_run(body: StartTestRunRequest, services: ServicesDep, principal: 
     run, results = services.tests.start(
         principal, agent_id=body.agent_id, process_ids=body.process_ids, stage=Stage(body.stage)
     )
-    return render.JSON(_test_run(run, results), status_code=201)
+    return render.JSON(render.test_run(run, results), status_code=201)
 
 
 @router.get(
@@ -270,7 +228,7 @@ def list_test_runs(
 ) -> render.JSON:
     page = services.tests.history(principal, agent_id, limit=limit, continuation_token=continuation_token)
     return render.JSON(
-        {"items": [_test_run(r) for r in page.items], "continuation_token": page.continuation_token}
+        {"items": [render.test_run(r) for r in page.items], "continuation_token": page.continuation_token}
     )
 
 
@@ -282,7 +240,9 @@ def list_test_runs(
     response_class=render.JSON,
 )
 def get_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
-    return render.JSON(_test_run(*services.tests.get(principal, check_path_id(test_run_id, "test_run_id"))))
+    return render.JSON(
+        render.test_run(*services.tests.get(principal, check_path_id(test_run_id, "test_run_id")))
+    )
 
 
 @router.post(
@@ -293,4 +253,6 @@ def get_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDe
     response_class=render.JSON,
 )
 def stop_test_run(test_run_id: str, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
-    return render.JSON(_test_run(*services.tests.stop(principal, check_path_id(test_run_id, "test_run_id"))))
+    return render.JSON(
+        render.test_run(*services.tests.stop(principal, check_path_id(test_run_id, "test_run_id")))
+    )
