@@ -8,6 +8,7 @@
     ├── Conflict              409: the resource is not in a state that allows the operation
     ├── TooLarge              413: a body, upload or text over its bound
     ├── KeyReused             422: an Idempotency-Key sent again with another request
+    ├── TooManyTries          429: too many failed sign-ins; wait, or the subject is locked
     └── StoreError            the database failed; translated at the store's edge
         └── StoreUnavailable  the database cannot be reached right now
 
@@ -63,6 +64,17 @@ class TooLarge(PlainrunError):
     """The request is too large."""
 
     status_code = 413
+
+
+class TooManyTries(PlainrunError):
+    """Too many failed tries: wait before the next one."""
+
+    status_code = 429
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int = 1):
+        super().__init__(message)
+        #: Seconds until the next try is taken (the ``Retry-After`` header).
+        self.retry_after_s = retry_after_s
 
 
 class KeyReused(PlainrunError):

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     outbound_max_response_bytes: int = Field(default=10_000_000, ge=1024)
     outbound_max_redirects: int = Field(default=5, ge=0, le=20)
 
+    #: A schedule fires at most once every this many seconds; under 60 a cron may have a seconds field.
+    min_schedule_interval_s: int = Field(default=60, ge=1, le=24 * 3600)
+
     #: Webhooks (docs/webhooks.md): whether this host's workers deliver them; how long one try may
     #: take; the pause after a first failed try (doubling after each next one, up to
     #: ``webhook_retry_max_s``); for how long after its event a delivery is tried before it is

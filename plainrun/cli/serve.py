@@ -70,7 +70,7 @@ def _serve(services: Services, *, worker: str) -> None:
     from plainrun.engine.supervisor import WorkerProcess
     from plainrun.engine.worker import WorkerConfig
     from plainrun.http import create_app
-    from plainrun.http.speed import OneWriteHttpProtocol
+    from plainrun.http.server import protocol
     from plainrun.triggers.mail.server import start_smtp
     from plainrun.triggers.scheduler import Scheduler, running
 
@@ -95,7 +95,7 @@ def _serve(services: Services, *, worker: str) -> None:
                 port=settings.port,
                 log_level="warning",
                 access_log=False,
-                http=OneWriteHttpProtocol if settings.fast else "auto",
+                http=protocol(settings),
             )
     finally:
         if child is not None:

@@ -63,3 +63,11 @@ def delete(user: Annotated[str, typer.Argument(help="The user's name or id")]) -
     with services() as s:
         gone = s.users.delete(user)
     console.print(f"deleted {gone.name}", highlight=False)
+
+
+@app.command("unlock")
+def unlock(name: Annotated[str, typer.Argument(help="The user's name")]) -> None:
+    """End a user's sign-in lock (after too many failed sign-ins) and forget their failures."""
+    with services() as s:
+        had = s.users.unlock(name)
+    console.print(f"unlocked {name}" if had else f"{name} had no failed sign-ins", highlight=False)

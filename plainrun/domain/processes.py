@@ -4,6 +4,7 @@ settings a process carries."""
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_concurrency": None,  # at most this many runs Running at once; None: no limit
 }
 MAX_CONCURRENCY = 100_000
+#: The largest version number (versions are 32-bit integers in every database).
+MAX_VERSION = 2**31 - 1
+#: The longest ``timeout_s`` unless the installation says otherwise (``max_run_timeout_s``).
+MAX_TIMEOUT_S = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +64,9 @@ class Runnable:
     settings: dict[str, Any]
 
 
-def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings as given, checked: only known ones, each of its kind."""
+def check_settings(settings: dict[str, Any], *, max_timeout_s: float = MAX_TIMEOUT_S) -> dict[str, Any]:
+    """Settings as given, checked: only known ones, each of its kind; ``timeout_s`` a finite number
+    of seconds up to ``max_timeout_s`` (the installation's ``max_run_timeout_s``)."""
     unknown = set(settings) - set(DEFAULT_SETTINGS)
     if unknown:
         raise InvalidInput("Unknown process settings.", details=[("settings", ", ".join(sorted(unknown)))])
@@ -68,9 +74,16 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("on_exception must be 'pause' or 'fail'.")
     timeout = settings.get("timeout_s")
     if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or not 0 < timeout <= max_timeout_s
     ):
-        raise InvalidInput("timeout_s must be a positive number.")
+        raise InvalidInput(
+            f"timeout_s must be a positive number of seconds, at most {max_timeout_s:g} "
+            "(PLAINRUN_MAX_RUN_TIMEOUT_S).",
+            details=[("timeout_s", str(timeout)[:100])],
+        )
     limit = settings.get("max_concurrency")
     if limit is not None and (
         isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CONCURRENCY

@@ -16,10 +16,14 @@ Two families of schedules, and what daylight-saving changes do to them:
   minutes`` fires at the multiples of N minutes since 1970-01-01T00:00Z.
 
 Cron expressions have five fields (minute hour day month weekday) or six, the sixth being seconds.
+How often a schedule may fire is bounded (:meth:`Timing.check_interval`, the installation's
+``min_schedule_interval_s``): a seconds field is allowed only under a bound below a minute; and a
+cron of a date that never comes (``0 0 30 2 *``) is refused when it is parsed.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from plainrun.errors import InvalidInput
 
@@ -183,7 +187,38 @@ class Timing:
                     details=[("cron", str(expr)[:200])],
                 )
             kept["cron"] = " ".join(expr.split())
+            _check_fires(kept["cron"])
         return cls(kind=kind, spec=kept, timezone=timezone)
+
+    def shortest_gap_s(self) -> int:
+        """The shortest time between two slots, in seconds (for a cron, of its times of day: the
+        gaps between them, and from the day's last to the next day's first)."""
+        if self.kind == "every":
+            return int(self.spec["every_minutes"]) * 60
+        if self.kind == "hourly":
+            return 3600
+        expression = self.expression
+        assert expression is not None
+        return _cron_gap_s(expression)
+
+    def check_interval(self, min_interval_s: int) -> Timing:
+        """This timing, when it fires at most once every ``min_interval_s`` seconds; else invalid
+        input (a cron with a seconds field too, when the bound is a minute or more)."""
+        if self.kind == "cron" and len(self.spec["cron"].split()) == 6 and min_interval_s >= 60:
+            raise InvalidInput(
+                "cron is an expression of five fields (minute hour day month weekday); "
+                "a seconds field is not allowed.",
+                details=[("cron", self.spec["cron"])],
+            )
+        gap = self.shortest_gap_s()
+        if gap < min_interval_s:
+            raise InvalidInput(
+                f"A schedule fires at most once every {min_interval_s} seconds "
+                "(PLAINRUN_MIN_SCHEDULE_INTERVAL_S); this one would fire "
+                f"{gap} seconds apart.",
+                details=[(self.kind, str(self.spec.get(self.kind, self.spec))[:200])],
+            )
+        return self
 
     @property
     def expression(self) -> str | None:
@@ -209,10 +244,13 @@ class Timing:
         expression = self.expression
         assert expression is not None
         cron = croniter(expression, after.astimezone(tz).replace(tzinfo=None))
-        for _ in range(100_000):  # more than a repeated hour of a seconds schedule
-            instant = local_instant(cron.get_next(datetime), tz)
-            if instant > after:
-                return instant
+        try:
+            for _ in range(100_000):  # more than a repeated hour of a seconds schedule
+                instant = local_instant(cron.get_next(datetime), tz)
+                if instant > after:
+                    return instant
+        except (CroniterBadDateError, OverflowError) as exc:  # a date that never comes (again)
+            raise InvalidInput("The schedule has no next slot.", details=[("cron", expression)]) from exc
         raise InvalidInput("The schedule has no next slot.")  # pragma: no cover
 
     def next_times(self, after: datetime, count: int = 5) -> list[datetime]:
@@ -244,6 +282,38 @@ class Timing:
             if start <= lo - _TICK:
                 return None
             reach *= 2
+
+
+def _check_fires(expression: str) -> None:
+    """A cron expression that names a date that comes (``0 0 30 2 *`` never does) or invalid input."""
+    try:
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except (CroniterBadDateError, OverflowError) as exc:
+        raise InvalidInput(
+            "The cron expression names a date that never comes.", details=[("cron", expression)]
+        ) from exc
+
+
+def _cron_gap_s(expression: str) -> int:
+    """The shortest gap between the times of day a cron expression fires at, in seconds, counting
+    the gap from the day's last time to the next day's first."""
+    expanded = croniter(expression).expanded
+    seconds = expanded[5] if len(expanded) > 5 else [0]
+    times = sorted(
+        {
+            hour * 3600 + minute * 60 + second
+            for hour in _values(expanded[1], 24)
+            for minute in _values(expanded[0], 60)
+            for second in _values(seconds, 60)
+        }
+    )
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    return min([*gaps, 86400 - times[-1] + times[0]])
+
+
+def _values(field: list[Any], count: int) -> list[int]:
+    """A croniter field expanded to its numbers (``*`` is every one)."""
+    return list(range(count)) if field == ["*"] else [int(v) for v in field]
 
 
 def _next_local_minute(after: datetime, tz: ZoneInfo, minute: int) -> datetime:

@@ -20,12 +20,13 @@ from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.processes import Runnable, run_timeout
 from plainrun.domain.runs import MAX_CHILDREN, RunState
 from plainrun.engine.live import LiveLog
-from plainrun.errors import InvalidInput
+from plainrun.errors import InvalidInput, TooLarge
 from plainrun.language import (
     BookError,
     Execution,
     Failed,
     FileRef,
+    LimitExceeded,
     Paused,
     Program,
     SmtpSettings,
@@ -105,6 +106,11 @@ class RunEnvironment:
         self.defaults: dict[str, Any] = payload.get("defaults") or {}
         self.new_children: list[dict[str, Any]] = []
         self._children_before: int | None = None
+        bounds = payload.get("file_bounds") or {}
+        #: The bytes of files this attempt may write in all, and the agent's quota.
+        self._attempt_bytes: int | None = bounds.get("attempt_bytes")
+        self._quota_bytes: int | None = bounds.get("agent_quota_bytes")
+        self._written = 0
 
     @property
     def store(self) -> Store:
@@ -130,26 +136,39 @@ class RunEnvironment:
         return record.name, record.size or 0, record.content_type
 
     def write_file(self, name: str, data: bytes, content_type: str) -> FileRef:
+        """Store a file the run wrote, within the attempt's bound and the agent's quota; a file
+        over either fails the run (a limit, not a question) and nothing of it is kept."""
         from plainrun.services.access import Principal
         from plainrun.services.agents import AgentService
         from plainrun.services.files import FileService
 
+        bound = self._attempt_bytes
+        if bound is not None and self._written + len(data) > bound:
+            raise LimitExceeded(
+                f"a run may write at most {bound} bytes of files (PLAINRUN_MAX_RUN_FILE_BYTES); "
+                f"{self._written} are written and this file has {len(data)}"
+            )
         files = FileService(
             self.store,
             AgentService(self.store),
             self._blobs(),
             secret=b"job",
             base_url="",
-            max_bytes=1 << 30,
+            max_bytes=max(bound or 0, 1 << 30),
             ttl_s=60,
+            quota_bytes=self._quota_bytes,
         )
-        record = files.put(
-            Principal("job", self.agent_id),
-            agent_id=self.agent_id,
-            name=name,
-            content_type=content_type,
-            data=data,
-        )
+        try:
+            record = files.put(
+                Principal("job", self.agent_id),
+                agent_id=self.agent_id,
+                name=name,
+                content_type=content_type,
+                data=data,
+            )
+        except TooLarge as exc:
+            raise LimitExceeded(exc.message) from exc
+        self._written += len(data)
         return FileRef(record.id, record.name, record.size or 0, record.content_type)
 
     def box_get(self, key: str) -> Any:

@@ -29,9 +29,9 @@ from plainrun.http.api import (
     testsuite,
     webhooks,
 )
-from plainrun.http.api.errors import install_error_handlers
+from plainrun.http.api.errors import InternalErrors, install_error_handlers
 from plainrun.http.api.limits import BodyLimitMiddleware
-from plainrun.http.api.metrics import StoreCollector
+from plainrun.http.api.metrics import MetricsGuard, StoreCollector
 from plainrun.http.speed import RunsFastPath
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
@@ -70,7 +70,8 @@ def create_app(
     for module in (runs, guidance, testsuite, processes, mail, schedules, webhooks, files, system):
         app.include_router(module.router, prefix="/v2")
     app.include_router(system.probes)
-    app.mount("/metrics", make_asgi_app(_metrics(services, worker_metrics_dir)))
+    metrics = make_asgi_app(_metrics(services, worker_metrics_dir))
+    app.mount("/metrics", MetricsGuard(metrics, services) if settings.metrics_need_key else metrics)
     # The web UI: its own app under /ui (session cookie, CSRF, HTML error pages), beside the API.
     from plainrun.http.web import create_ui
 
@@ -87,6 +88,7 @@ def create_app(
         body_bytes=settings.max_body_bytes,
         upload_bytes=settings.max_upload_bytes + 64 * 1024,
     )
+    app.add_middleware(InternalErrors)  # outermost: no error leaves without the ErrorModel
     return app
 
 

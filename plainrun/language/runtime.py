@@ -115,13 +115,15 @@ class Runtime:
         """The value of an outside effect, run once and then replayed from the journal.
 
         Live, the action's own value is used (the journal keeps a copy in JSON, which a replay
-        reads back as an equal value).
+        reads back as an equal value). An effect that passed one of the run's limits (``LimitExceeded``
+        from the environment: the bytes of files a run may write) fails the run; any other error
+        asks for guidance.
         """
         entry = self._replayed(kind)
         if entry is not None:
             if "ok" in entry:
                 return from_json(entry["ok"])
-            return self.exception("book", f"{question}: {entry['error']}", node)
+            return self._effect_failed(entry, node, question)
         collecting = gc.isenabled()
         gc.disable()  # a book's result is many small containers (a table's rows): collecting cycles
         try:  # while they are built and journaled only walks them again and again
@@ -129,6 +131,8 @@ class Runtime:
             data = to_json(value)
         except ProcessRuntimeError as err:
             entry = {"kind": kind, "error": err.message}
+            if isinstance(err, LimitExceeded):
+                entry["limit"] = True
         else:
             entry = {"kind": kind, "ok": data}
         finally:
@@ -138,7 +142,11 @@ class Runtime:
         self.cursor += 1
         if "ok" in entry:
             return value
-        return self.exception("book", f"{question}: {entry['error']}", node)
+        return self._effect_failed(entry, node, question)
+
+    def _effect_failed(self, entry: dict[str, Any], node: n.Node, question: str) -> Value:
+        kind = "limit" if entry.get("limit") else "book"
+        return self.exception(kind, f"{question}: {entry['error']}", node)
 
     def exception(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from plainrun.domain.agents import SignInPolicy
 from plainrun.domain.outbound import OutboundPolicy
 from plainrun.domain.webhooks import Retry
 from plainrun.errors import InvalidInput
@@ -102,7 +103,13 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
             raise
     secret = _secret(settings, store)
     agents = AgentService(store)
-    processes = ProcessService(store, agents, secret=secret, max_source_bytes=settings.max_source_bytes)
+    processes = ProcessService(
+        store,
+        agents,
+        secret=secret,
+        max_source_bytes=settings.max_source_bytes,
+        max_timeout_s=settings.max_run_timeout_s,
+    )
     runs = RunService(
         store, processes, secret=secret, timeout_s=settings.run_timeout_s, max_attempts=settings.max_attempts
     )
@@ -114,7 +121,7 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         secret=secret,
         agents=agents,
         keys=KeyService(store, cache_s=settings.key_cache_s),
-        users=UserService(store),
+        users=_users(settings, store),
         processes=processes,
         runs=runs,
         files=files(settings.max_upload_bytes),
@@ -134,13 +141,19 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
             max_hops=settings.max_mail_hops,
             per_minute=settings.mail_runs_per_minute,
         ),
-        schedules=ScheduleService(store, processes, runs),
+        schedules=ScheduleService(store, processes, runs, min_interval_s=settings.min_schedule_interval_s),
         execution=ExecutionService(store, settings, blob_place(settings)),
         installation=installation,
         routing=RoutingService(store, processes, settings),
         overview=OverviewService(store),
         webhooks=_webhooks(settings, store, processes, secret),
     )
+
+
+def _users(settings: Settings, store: Store) -> UserService:
+    """Users, with the installation's bounds on failed sign-ins and on password hashes at once."""
+    policy = SignInPolicy(lock_after=settings.sign_in_lock_after, lock_s=settings.sign_in_lock_s)
+    return UserService(store, policy=policy, hash_slots=settings.sign_in_hash_slots)
 
 
 def _webhooks(settings: Settings, store: Store, processes: ProcessService, secret: bytes) -> WebhookService:
@@ -180,6 +193,7 @@ def _files(
             base_url=settings.base_url,
             max_bytes=max_bytes,
             ttl_s=settings.upload_ttl_s,
+            quota_bytes=settings.agent_quota_bytes,
         )
 
     return files

@@ -95,6 +95,10 @@ class ExecutionService:
                 "inputs": run.inputs,
             },
             "defaults": {"timeout_s": settings.run_timeout_s, "max_attempts": settings.max_attempts},
+            "file_bounds": {
+                "attempt_bytes": settings.max_run_file_bytes,
+                "agent_quota_bytes": settings.agent_quota_bytes,
+            },
             "sha256": run.sha256,
             "source": self._source(run.sha256),
             "files": [

@@ -12,7 +12,7 @@ from plainrun.domain import ids
 from plainrun.domain.clock import utcnow
 from plainrun.domain.files import FileRecord, clean_content_type, clean_filename
 from plainrun.domain.pages import Signer
-from plainrun.errors import Conflict, InvalidInput, NotFound
+from plainrun.errors import Conflict, InvalidInput, NotFound, TooLarge
 from plainrun.services.access import Principal
 from plainrun.services.agents import AgentService
 from plainrun.store import Store
@@ -53,8 +53,11 @@ class FileService:
         base_url: str,
         max_bytes: int,
         ttl_s: int,
+        quota_bytes: int | None = None,
     ):
         self.store = store
+        #: The bytes of files one agent may keep in all (uploaded, received, written by runs).
+        self.quota_bytes = quota_bytes
         self.agents = agents
         self.blobs = blobs
         self.base_url = base_url
@@ -102,15 +105,35 @@ class FileService:
             raise NotFound("The file was not found.")
         if record.ready:
             raise Conflict("The file was already uploaded.")
-        size, sha256 = self.blobs.put(file_id, chunks, max_bytes=self.max_bytes)
+        room = self._room(record.agent_id)
+        try:
+            size, sha256 = self.blobs.put(file_id, chunks, max_bytes=min(self.max_bytes, room))
+        except TooLarge:
+            if room < self.max_bytes:
+                raise TooLarge(
+                    f"The agent's files would pass its quota of {self.quota_bytes} bytes "
+                    f"(PLAINRUN_AGENT_QUOTA_BYTES); {max(room, 0)} bytes are left."
+                ) from None
+            raise
         return self.store.files.mark_ready(file_id, size=size, sha256=sha256)
+
+    def _room(self, agent_id: str) -> int:
+        """The bytes the agent may still store."""
+        if self.quota_bytes is None:
+            return self.max_bytes
+        return max(self.quota_bytes - self.store.files.agent_bytes(agent_id), 0)
 
     def put(
         self, principal: Principal, *, agent_id: str, name: str, content_type: str, data: bytes
     ) -> FileRecord:
-        """Store a file in one step (CLI, e-mail attachments, files a process writes)."""
+        """Store a file in one step (CLI, e-mail attachments, files a process writes); a file
+        refused (over a bound, over the quota) leaves nothing behind, not even its record."""
         target = self.create_upload(principal, agent_id=agent_id, name=name, content_type=content_type)
-        return self.receive(target.file.id, token=target.fields["token"], key=None, chunks=iter([data]))
+        try:
+            return self.receive(target.file.id, token=target.fields["token"], key=None, chunks=iter([data]))
+        except BaseException:
+            self.store.files.delete(target.file.id)
+            raise
 
     def get(self, principal: Principal, file_id: str) -> FileRecord:
         record = self.store.files.get(file_id) if ids.is_id(file_id) else None

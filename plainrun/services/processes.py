@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from plainrun.domain.pages import Page, Pager
 from plainrun.domain.processes import (
     DEFAULT_SETTINGS,
+    MAX_TIMEOUT_S,
+    MAX_VERSION,
     DiffLine,
     Process,
     ProcessVersion,
@@ -45,10 +47,19 @@ class Draft:
 
 
 class ProcessService:
-    def __init__(self, store: Store, agents: AgentService, *, secret: bytes, max_source_bytes: int):
+    def __init__(
+        self,
+        store: Store,
+        agents: AgentService,
+        *,
+        secret: bytes,
+        max_source_bytes: int,
+        max_timeout_s: float = MAX_TIMEOUT_S,
+    ):
         self.store = store
         self.agents = agents
         self.max_source_bytes = max_source_bytes
+        self.max_timeout_s = max_timeout_s
         self._pages = Pager(secret, "processes")
         self._parsed: dict[str, ProcessInfo] = {}  # by source hash: a source parses the same forever
 
@@ -94,7 +105,7 @@ class ProcessService:
             name=check_name(name, MAX_NAME) if name else info.name,
             source=source,
             description=description,
-            settings={**DEFAULT_SETTINGS, **check_settings(settings or {})},
+            settings={**DEFAULT_SETTINGS, **self._checked(settings or {})},
         )
 
     def get(self, principal: Principal, process_id: str, agent_id: str | None = None) -> Process:
@@ -161,9 +172,12 @@ class ProcessService:
             source=source,
             name=name,
             description=description,
-            settings=check_settings(settings) if settings is not None else None,
+            settings=self._checked(settings) if settings is not None else None,
             archived=archived,
         )
+
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return check_settings(settings, max_timeout_s=self.max_timeout_s)
 
     def publish(self, principal: Principal, process_id: str) -> ProcessVersion:
         """Publish the draft as version n+1; a draft with syntax errors is refused with every error.
@@ -200,6 +214,11 @@ class ProcessService:
     def version(self, principal: Principal, process_id: str, version: int) -> tuple[ProcessVersion, str]:
         """A published version and its text."""
         self.get(principal, process_id)
+        if isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+            raise InvalidInput(
+                f"A version number is a whole number from 1 to {MAX_VERSION}.",
+                details=[("version", str(version)[:30])],
+            )
         found = self.store.processes.version(process_id, version)
         if found is None:
             raise NotFound("The process version was not found.")

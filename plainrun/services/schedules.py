@@ -3,7 +3,8 @@
 A schedule belongs to one process of one agent and runs its **published** version (a Draft never
 runs on a schedule), with the inputs the schedule gives. Kinds: ``hourly`` (at ``minute``),
 ``daily`` (``at`` HH:MM), ``weekly`` (``day`` and ``at``), ``every`` (``every_minutes``) and
-``cron`` (five fields, or six with seconds); see ``plainrun.domain.schedules`` for what each does
+``cron`` (five fields; six, the last the seconds, only where the installation's
+``min_schedule_interval_s`` is under a minute); see ``plainrun.domain.schedules`` for what each does
 across daylight-saving changes.
 
 Schedulers call ``fire_due``: each due slot is fired once across any number of schedulers (the
@@ -15,8 +16,9 @@ latest missed slot once) or ``all_within`` (run each missed slot at most ``windo
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from plainrun.domain import ids
@@ -24,13 +26,16 @@ from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import NewRun, Stage, Trigger
 from plainrun.domain.schedule_words import describe
 from plainrun.domain.schedules import CatchUp, Fire, Schedule, Timing, due_slots, slot_ref
-from plainrun.errors import InvalidInput, NotFound, PlainrunError
+from plainrun.errors import InvalidInput, NotFound, PlainrunError, StoreError
 from plainrun.services.access import SYSTEM, Principal
 from plainrun.services.processes import ProcessService
 from plainrun.services.runs import RunRequest, RunService, input_key, normalize_inputs
 from plainrun.store import Store
 
 MAX_LIST = 100
+#: A schedule whose slots could not be worked out (an error of its own) is looked at again this late.
+RETRY_AFTER = timedelta(minutes=1)
+log = logging.getLogger(__name__)
 _TIMING_FIELDS = ("at", "day", "minute", "every_minutes", "cron")
 
 
@@ -42,8 +47,11 @@ class ScheduleService:
         runs: RunService,
         *,
         clock: Callable[[], datetime] = utcnow,
+        min_interval_s: int = 60,
     ):
         self.store = store
+        #: A schedule fires at most once every this many seconds.
+        self.min_interval_s = min_interval_s
         self.processes = processes
         self.runs = runs
         self.clock = clock
@@ -73,7 +81,7 @@ class ScheduleService:
         enabled: bool = True,
     ) -> Schedule:
         spec = {"at": at, "day": day, "minute": minute, "every_minutes": every_minutes, "cron": cron}
-        timing = Timing.parse(kind, spec, timezone)
+        timing = Timing.parse(kind, spec, timezone).check_interval(self.min_interval_s)
         policy = CatchUp.parse(catch_up, catch_up_window_s)
         given = normalize_inputs(inputs)
         self._check_process(principal, process_id, agent_id, given)
@@ -131,6 +139,7 @@ class ScheduleService:
             base = current.spec if kind == current.kind else {}
             spec = {**base, **{f: changes[f] for f in _TIMING_FIELDS if f in changes}}
             timing = Timing.parse(kind, spec, changes.get("timezone", current.timezone))
+            timing.check_interval(self.min_interval_s)
             values.update(kind=timing.kind, spec=timing.spec, timezone=timing.timezone)
         if "catch_up" in changes or "catch_up_window_s" in changes:
             policy = CatchUp.parse(
@@ -190,16 +199,31 @@ class ScheduleService:
         now = now or self.clock()
         fired: list[Fire] = []
         for schedule in self.store.schedules.due(now):
-            assert schedule.next_at is not None
-            timing = Timing.parse(schedule.kind, schedule.spec, schedule.timezone)
-            slots = due_slots(timing, schedule.catch_up, schedule.catch_up_window_s, schedule.next_at, now)
-            start = self._starter(schedule)
-            for slot in slots:
-                run, error = start(slot)
-                done = self.store.schedules.fire(schedule, slot, run=run, error=error)
-                if done is not None:
-                    fired.append(done)
-            self.store.schedules.advance(schedule, timing.next_after(now))
+            try:
+                fired.extend(self._fire(schedule, now))
+            except StoreError:
+                raise  # the database, not this schedule: the scheduler tries again
+            except Exception:  # one schedule's error never stops the others
+                log.exception(
+                    "schedule failed",
+                    extra={"action": "schedule_failed", "schedule": schedule.id},
+                )
+                self.store.schedules.advance(schedule, now + RETRY_AFTER)
+        return fired
+
+    def _fire(self, schedule: Schedule, now: datetime) -> list[Fire]:
+        """Fire one schedule's due slots and move it on."""
+        assert schedule.next_at is not None
+        timing = Timing.parse(schedule.kind, schedule.spec, schedule.timezone)
+        slots = due_slots(timing, schedule.catch_up, schedule.catch_up_window_s, schedule.next_at, now)
+        start = self._starter(schedule)
+        fired: list[Fire] = []
+        for slot in slots:
+            run, error = start(slot)
+            done = self.store.schedules.fire(schedule, slot, run=run, error=error)
+            if done is not None:
+                fired.append(done)
+        self.store.schedules.advance(schedule, timing.next_after(now))
         return fired
 
     # --- helpers ---------------------------------------------------------------------------

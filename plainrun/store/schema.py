@@ -163,6 +163,8 @@ files = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=True),
     sa.Column("ready", sa.Boolean, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # An agent's bytes of files, summed from the index alone (its quota).
+    sa.Index("ix_files_agent_size", "agent_id", "size"),
 )
 
 # File contents kept in the database (the ``database`` file storage): chunk ``seq`` of a file's
@@ -456,6 +458,18 @@ users = sa.Table(
     sa.Column("email", sa.String(254), nullable=True),
     sa.UniqueConstraint("name"),
     sa.Index("ix_users_agent", "agent_id", "id"),
+)
+
+# Failed sign-ins in a row, by user name (``user:<name>``) and by address (``address:<ip>``),
+# shared by every server; a subject's row goes at its next success, or when it has gone stale.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("subject", sa.String(160), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_at", Timestamp, nullable=False),
+    sa.Column("locked_until", Timestamp, nullable=True),
+    sa.Index("ix_sign_in_failures_last", "last_at"),
 )
 
 # Webhooks: an agent's subscriptions to run events (one process's, or every process's when

@@ -87,6 +87,9 @@ class Scheduler:
                 except StoreError as exc:
                     log.warning("tick failed", extra={"action": "tick_failed", "error": str(exc)})
                     earliest = None
+                except Exception:  # any other error: logged, and the loop goes on
+                    log.exception("tick failed", extra={"action": "tick_failed"})
+                    earliest = None
                 delay = self.max_sleep
                 if earliest is not None:
                     delay = min(delay, max(0.0, (earliest - self.clock()).total_seconds()))

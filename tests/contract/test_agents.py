@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from plainrun.domain.agents import SignInFailures
 from plainrun.errors import Conflict
 from plainrun.store import Store
 
@@ -35,3 +38,32 @@ def test_agents_users_and_the_installation(store: Store) -> None:
     assert store.installation.set_once("k", "first") == "first" == store.installation.set_once("k", "second")
     store.installation.set("k", "third")
     assert store.installation.value("k") == "third" and store.installation.value("nope") is None
+
+
+def test_failed_sign_ins_count_up_lock_and_are_forgotten(store: Store) -> None:
+    now = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+    later = now + timedelta(minutes=15)
+
+    def fail(subject: str, at: datetime) -> SignInFailures:
+        return store.agents.sign_in_failed(
+            subject,
+            now=at,
+            lock_after=3,
+            locked_until=at + timedelta(minutes=15),
+            stale=at - timedelta(hours=1),
+        )
+
+    assert fail("user:ann", now) == SignInFailures("user:ann", 1, now, None)
+    assert fail("user:ann", now).failures == 2
+    assert fail("user:ann", now) == SignInFailures("user:ann", 3, now, later)  # locked at the third
+    assert fail("user:ann", now + timedelta(minutes=1)).locked_until == later  # a lock is not extended
+    fail("address:192.0.2.1", now)
+    found = {r.subject: r for r in store.agents.sign_in_failures(["user:ann", "address:192.0.2.1", "user:x"])}
+    assert set(found) == {"user:ann", "address:192.0.2.1"} and found["user:ann"].failures == 4
+    assert store.agents.clear_sign_in_failures("user:ann") and not store.agents.clear_sign_in_failures(
+        "user:ann"
+    )
+    fail("user:bob", now + timedelta(hours=2))  # the address's lone failure went stale: forgotten
+    assert [r.subject for r in store.agents.sign_in_failures(["address:192.0.2.1", "user:bob"])] == [
+        "user:bob"
+    ]

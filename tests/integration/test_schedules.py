@@ -73,7 +73,10 @@ class Env:
 
 
 def _env(database_url: str, tmp_path: Path, source: str = SOURCE) -> Iterator[Env]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, key_cache_s=0)
+    # Slots seconds apart, so that a real clock drives them quickly.
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, key_cache_s=0, min_schedule_interval_s=1
+    )
     services = build_services(settings, migrate=True)
     try:
         agent = services.store.agents.create("acme")

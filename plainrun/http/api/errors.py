@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plainrun.errors import PlainrunError
 
@@ -56,7 +57,31 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "The resource was not found."
         return error_response(exc.status_code, message)
 
-    @app.exception_handler(Exception)
-    async def _internal_error(_request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"action": "internal_error"})
-        return error_response(500, "Internal server error")
+
+class InternalErrors:
+    """The outermost middleware: an error nothing else handled is logged and answered as the
+    ErrorModel 500, and goes no further. (An error that reaches the server after an answer was
+    sent makes uvicorn close the connection, and Starlette's last-resort handler re-raises what it
+    answers: a keep-alive connection would be lost to every internal error.) An error after the
+    answer started is logged only: uvicorn closes a connection whose answer is unfinished."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            log.exception("unhandled error", extra={"action": "internal_error"})
+            if not started:
+                await error_response(500, "Internal server error")(scope, receive, send)

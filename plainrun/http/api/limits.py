@@ -1,6 +1,7 @@
 """Bounds on what a request may carry: body sizes, enforced while the body streams in (not after it
 was buffered), and no NUL character in the query (no database stores one in text; PostgreSQL refuses
-it). NUL characters in JSON bodies are refused by the request models (``models.Body``).
+it). Values no database keeps in JSON bodies (NUL, lone surrogates, numbers it cannot hold) are
+refused by the request models (``models.Body``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from plainrun.domain import files
+from plainrun.domain.storable import problem
 
 SpecId = Annotated[str, Field(min_length=1, max_length=26, pattern=r"^[a-zA-Z0-9-_]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -23,20 +24,14 @@ Value = StrictStr | StrictInt | StrictFloat
 ProcessStage = Literal["Draft", "Published"]
 
 
-def refuse_nul(data: Any) -> Any:
-    """``data`` as it is, unless a string in it (a key or a value, at any depth) has a NUL character:
-    no database stores one in text (PostgreSQL refuses it), so it is invalid input, not a 500."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise ValueError("NUL characters are not allowed in text")
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+def refuse_unstorable(data: Any) -> Any:
+    """``data`` as it is, unless a value in it (a key or a value, at any depth) is one no database
+    keeps (``plainrun.domain.storable``): text with a NUL character or a lone surrogate, a whole
+    number of more digits than it keeps, a number that is not finite. Such a value is invalid
+    input, not a 500."""
+    found = problem(data)
+    if found is not None:
+        raise ValueError(found)
     return data
 
 
@@ -45,8 +40,8 @@ class Body(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return refuse_nul(data)
+    def _storable(cls, data: Any) -> Any:
+        return refuse_unstorable(data)
 
 
 class ErrorDetail(BaseModel):

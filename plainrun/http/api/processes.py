@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
+from plainrun.domain.processes import MAX_VERSION
 from plainrun.http.api import render
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import (
@@ -156,6 +157,11 @@ def list_versions(process_id: str, services: ServicesDep, principal: PrincipalDe
     responses={**ERRORS, 404: {"model": ErrorModel, "description": "No such version"}},
     response_class=render.JSON,
 )
-def get_version(process_id: str, version: int, services: ServicesDep, principal: PrincipalDep) -> render.JSON:
+def get_version(
+    process_id: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number, from 1")],
+    services: ServicesDep,
+    principal: PrincipalDep,
+) -> render.JSON:
     found, source = services.processes.version(principal, check_path_id(process_id, "process_id"), version)
     return render.JSON(render.version(found, source=source))

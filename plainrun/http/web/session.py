@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from plainrun.errors import Unauthenticated
+from plainrun.errors import TooManyTries, Unauthenticated
 from plainrun.http.web.templating import UI, pages
 from plainrun.services.access import Principal
 from plainrun.services.container import Services
@@ -135,7 +135,8 @@ def sign_in(
             principal = services.keys.authenticate(api_key.strip())
             _start_session(request, ["key", principal.key_id])
         elif name and password:
-            user = users_of(request).sign_in(name, password)
+            address = request.client.host if request.client else None
+            user = users_of(request).sign_in(name, password, address=address)
             _start_session(request, ["user", user.id])
         else:
             raise Unauthenticated("Give an API key, or a name and a password.")
@@ -143,6 +144,12 @@ def sign_in(
         return pages(request).render(
             request, "sign_in.html", status_code=401, next=_next(next), error=exc.message
         )
+    except TooManyTries as exc:
+        page = pages(request).render(
+            request, "sign_in.html", status_code=429, next=_next(next), error=exc.message
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     return RedirectResponse(_next(next), status_code=303)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from plainrun.domain import ids
-from plainrun.domain.agents import Agent, ApiKey, User
+from plainrun.domain.agents import Agent, ApiKey, SignInFailures, User
 from plainrun.domain.clock import utcnow
 from plainrun.errors import Conflict
 from plainrun.store import schema as t
-from plainrun.store.sql._part import Part, param
+from plainrun.store.sql._part import Part, param, params_in
 
 a, k, u = t.agents.c, t.api_keys.c, t.users.c
 _INSERT_AGENT = sa.insert(t.agents)
@@ -35,6 +38,30 @@ _USER_BY_NAME = sa.select(*_USER_COLUMNS).where(u.name == param(u.name))
 _USERS = sa.select(*_USER_COLUMNS).order_by(u.name)
 _USERS_OF = _USERS.where(u.agent_id == param(u.agent_id))
 _DELETE_USER = sa.delete(t.users).where(u.id == param(u.id))
+sf = t.sign_in_failures.c
+_FAILURES = sa.select(t.sign_in_failures).where(sf.subject.in_(params_in(sf.subject, "subjects")))
+_FAILED = (
+    sa.update(t.sign_in_failures)
+    .where(sf.subject == param(sf.subject, "b_subject"))
+    .values(failures=sf.failures + 1, last_at=param(sf.last_at))
+    .returning(*t.sign_in_failures.c)
+)
+_FIRST_FAILURE = {
+    "sqlite": sqlite.insert(t.sign_in_failures).on_conflict_do_nothing().returning(*t.sign_in_failures.c),
+    "postgresql": postgresql.insert(t.sign_in_failures)
+    .on_conflict_do_nothing()
+    .returning(*t.sign_in_failures.c),
+}
+_LOCK = (
+    sa.update(t.sign_in_failures)
+    .where(sf.subject == param(sf.subject, "b_subject"))
+    .values(locked_until=param(sf.locked_until))
+)
+_CLEAR = sa.delete(t.sign_in_failures).where(sf.subject == param(sf.subject))
+_STALE = sa.delete(t.sign_in_failures).where(
+    sf.last_at < param(sf.last_at, "stale"),
+    sa.or_(sf.locked_until.is_(None), sf.locked_until < param(sf.locked_until, "stale_lock")),
+)
 
 
 class AgentsSql(Part):
@@ -113,3 +140,33 @@ class AgentsSql(Part):
     def delete_user(self, user_id: str) -> bool:
         with self.db.write() as tx:
             return tx.run(_DELETE_USER, {"id": user_id}) == 1
+
+    # --- failed sign-ins ---------------------------------------------------------------------
+
+    def sign_in_failures(self, subjects: Sequence[str]) -> list[SignInFailures]:
+        with self.db.read() as tx:
+            return [SignInFailures(**row) for row in tx.rows(_FAILURES, {"subjects": list(subjects)})]
+
+    def sign_in_failed(
+        self, subject: str, *, now: datetime, lock_after: int, locked_until: datetime, stale: datetime
+    ) -> SignInFailures:
+        """One more failure in a row of ``subject`` (locked until ``locked_until`` when it reaches
+        ``lock_after``); the failures of every subject last seen before ``stale`` are forgotten."""
+        with self.db.write() as tx:
+            tx.run(_STALE, {"stale": stale, "stale_lock": now})
+            rows = tx.rows(_FAILED, {"b_subject": subject, "last_at": now})
+            if not rows:
+                first = {"subject": subject, "failures": 1, "last_at": now, "locked_until": None}
+                rows = tx.rows(_FIRST_FAILURE[tx.dialect], first) or tx.rows(
+                    _FAILED, {"b_subject": subject, "last_at": now}
+                )
+            record = SignInFailures(**rows[0])
+            expired = record.locked_until is None or record.locked_until <= now
+            if record.failures >= lock_after and expired:
+                tx.run(_LOCK, {"b_subject": subject, "locked_until": locked_until})
+                record = SignInFailures(record.subject, record.failures, now, locked_until)
+        return record
+
+    def clear_sign_in_failures(self, subject: str) -> bool:
+        with self.db.write() as tx:
+            return tx.run(_CLEAR, {"subject": subject}) > 0

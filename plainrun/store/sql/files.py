@@ -27,6 +27,8 @@ _ADD_CHUNK = sa.insert(t.file_chunks)
 _CHUNK = sa.select(ch.data).where(ch.file_id == param(ch.file_id), ch.seq == param(ch.seq))
 _DELETE_CHUNKS = sa.delete(t.file_chunks).where(ch.file_id == param(ch.file_id))
 _READY_FILES = sa.select(t.files).where(f.ready.is_(True)).order_by(f.id)
+_AGENT_BYTES = sa.select(sa.func.coalesce(sa.func.sum(f.size), 0)).where(f.agent_id == param(f.agent_id))
+_DELETE = sa.delete(t.files).where(f.id == param(f.id))
 
 
 class FilesSql(Part):
@@ -51,6 +53,16 @@ class FilesSql(Part):
         """Every file whose contents arrived, oldest first (for moving contents between storages)."""
         with self.db.read() as tx:
             return [FileRecord(**row) for row in tx.rows(_READY_FILES)]
+
+    def agent_bytes(self, agent_id: str) -> int:
+        """The bytes of all the agent's files (its quota's use)."""
+        with self.db.read() as tx:
+            return int(tx.scalar(_AGENT_BYTES, {"agent_id": agent_id}) or 0)
+
+    def delete(self, file_id: str) -> None:
+        """Forget a file's record (one whose contents never arrived)."""
+        with self.db.write() as tx:
+            tx.run(_DELETE, {"id": file_id})
 
     # --- contents in the database (the ``database`` file storage) -------------------------------
 

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from plainrun.domain.processes import DEFAULT_SETTINGS, MAX_CONCURRENCY, check_settings, run_timeout
+from plainrun.domain.processes import (
+    DEFAULT_SETTINGS,
+    MAX_CONCURRENCY,
+    MAX_TIMEOUT_S,
+    check_settings,
+    run_timeout,
+)
 from plainrun.errors import InvalidInput
 
 
@@ -47,15 +53,20 @@ def test_a_setting_out_of_its_bounds_is_refused(settings: dict[str, object]) -> 
         check_settings(settings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_settings accepts NaN and infinite timeouts; the store keeps them as null, so the "
-    "process silently gets the service's default timeout",
-)
-@pytest.mark.parametrize("timeout", [math.nan, math.inf])
+@pytest.mark.parametrize("timeout", [math.nan, math.inf, -math.inf, 1e308, 2**64])
 def test_a_timeout_that_is_not_a_finite_number_is_refused(timeout: float) -> None:
     with pytest.raises(InvalidInput, match="timeout_s"):
         check_settings({"timeout_s": timeout})
+
+
+def test_a_timeout_is_at_most_the_installations_longest() -> None:
+    assert check_settings({"timeout_s": MAX_TIMEOUT_S}) == {"timeout_s": MAX_TIMEOUT_S}
+    with pytest.raises(InvalidInput, match="at most 86400") as caught:
+        check_settings({"timeout_s": MAX_TIMEOUT_S + 1})
+    assert caught.value.details == [("timeout_s", "86401.0")]
+    assert check_settings({"timeout_s": 60}, max_timeout_s=60) == {"timeout_s": 60}
+    with pytest.raises(InvalidInput, match="at most 60 "):
+        check_settings({"timeout_s": 61}, max_timeout_s=60)
 
 
 def test_a_runs_timeout_is_its_processes_else_the_services_default() -> None:

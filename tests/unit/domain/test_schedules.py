@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from croniter import CroniterBadDateError
 
 from plainrun.domain.schedules import (
     DEFAULT_WINDOW_S,
@@ -128,16 +127,52 @@ def test_invalid_timings_are_refused(kind: str, fields: dict[str, Any]) -> None:
         Timing.parse(kind, fields, "UTC")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CroniterBadDateError,
-    reason="Timing.parse accepts a cron of a date that never comes and next_after then raises "
-    "croniter's CroniterBadDateError, not InvalidInput (POST /v2/schedules answers 500)",
-)
-@pytest.mark.parametrize("expression", ["0 0 30 2 *", "0 9 31 4 *"])
+@pytest.mark.parametrize("expression", ["0 0 30 2 *", "0 9 31 4 *", "0 0 31 2,4,6,9,11 *"])
 def test_a_cron_that_never_fires_is_refused(expression: str) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="never comes"):
         Timing.parse("cron", {"cron": expression}, "UTC").next_after(T)
+
+
+def test_a_cron_of_a_day_that_comes_only_in_leap_years_is_kept() -> None:
+    leap = Timing.parse("cron", {"cron": "0 0 29 2 *"}, "UTC")
+    assert leap.next_after(T) == datetime(2028, 2, 29, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "gap"),
+    [
+        ("cron", {"cron": "* * * * *"}, 60),
+        ("cron", {"cron": "*/5 * * * *"}, 300),
+        ("cron", {"cron": "0,59 */2 * * *"}, 59 * 60),  # 00:00, 00:59, 02:00, 02:59 …
+        ("cron", {"cron": "30 0,23 * * *"}, 3600),  # 23:30 to the next day's 00:30
+        ("cron", {"cron": "0 9 * * 1-5"}, 86400),
+        ("cron", {"cron": "* * * * * */2"}, 2),
+        ("every", {"every_minutes": 3}, 180),
+        ("hourly", {"minute": 5}, 3600),
+        ("daily", {"at": "09:00"}, 86400),
+    ],
+)
+def test_a_timings_shortest_gap_between_slots(kind: str, fields: dict[str, Any], gap: int) -> None:
+    assert Timing.parse(kind, fields, "UTC").shortest_gap_s() == gap
+
+
+def test_a_timing_firing_more_often_than_the_bound_is_refused() -> None:
+    every_minute = Timing.parse("cron", {"cron": "* * * * *"}, "UTC")
+    assert every_minute.check_interval(60) == every_minute
+    with pytest.raises(InvalidInput, match="at most once every 300 seconds"):
+        every_minute.check_interval(300)
+    with pytest.raises(InvalidInput, match="at most once every 300 seconds"):
+        Timing.parse("every", {"every_minutes": 4}, "UTC").check_interval(300)
+    Timing.parse("every", {"every_minutes": 5}, "UTC").check_interval(300)
+
+
+def test_a_seconds_field_is_refused_unless_the_bound_is_under_a_minute() -> None:
+    once_a_minute = Timing.parse("cron", {"cron": "* * * * * 0"}, "UTC")  # 60 s apart, yet seconds
+    with pytest.raises(InvalidInput, match="seconds field is not allowed"):
+        once_a_minute.check_interval(60)
+    assert once_a_minute.check_interval(1) == once_a_minute
+    with pytest.raises(InvalidInput, match="at most once every 5 seconds"):
+        Timing.parse("cron", {"cron": "* * * * * */2"}, "UTC").check_interval(5)
 
 
 @pytest.mark.parametrize("name", ["Mars/Olympus_Mons", "europe/berlin", "", "A" * 65, 5, None])

@@ -75,6 +75,11 @@ def test_a_payload_carries_everything_one_attempt_needs_as_json(services: Servic
         },
         "email": None,
         "outbound": OutboundPolicy.from_settings(settings).to_json(),  # what the HTTP book may reach
+        # the bytes of files the attempt may write, and its agent's quota
+        "file_bounds": {
+            "attempt_bytes": settings.max_run_file_bytes,
+            "agent_quota_bytes": settings.agent_quota_bytes,
+        },
     }
     assert orjson.loads(orjson.dumps(payload)) == payload
     assert BlobPlace.from_json(payload["blobs"]) == services.execution.blobs
