@@ -128,25 +128,37 @@ def build_services(settings: Settings, *, store: Store | None = None, migrate: b
         guidance=GuidanceService(store, processes),
         tests=TestSuiteService(store, runs, secret=secret),
         # E-mail attachments are bounded by the e-mail's size.
-        mail=MailService(
-            store,
-            agents,
-            processes,
-            runs,
-            files(settings.max_email_bytes),
-            domain=settings.mail_domain,
-            max_bytes=settings.max_email_bytes,
-            # A body is bounded by the text a run holds (and can never decode past the message's size).
-            max_text_chars=min(settings.max_email_bytes, Limits().max_text_chars),
-            max_hops=settings.max_mail_hops,
-            per_minute=settings.mail_runs_per_minute,
-        ),
+        mail=_mail(settings, store, agents, processes, runs, files(settings.max_email_bytes)),
         schedules=ScheduleService(store, processes, runs, min_interval_s=settings.min_schedule_interval_s),
         execution=ExecutionService(store, settings, blob_place(settings)),
         installation=installation,
         routing=RoutingService(store, processes, settings),
         overview=OverviewService(store),
         webhooks=_webhooks(settings, store, processes, secret),
+    )
+
+
+def _mail(
+    settings: Settings,
+    store: Store,
+    agents: AgentService,
+    processes: ProcessService,
+    runs: RunService,
+    files: FileService,
+) -> MailService:
+    """The e-mail receiver's service, with the installation's bounds on messages."""
+    return MailService(
+        store,
+        agents,
+        processes,
+        runs,
+        files,
+        domain=settings.mail_domain,
+        max_bytes=settings.max_email_bytes,
+        # A body is bounded by the text a run holds (and can never decode past the message's size).
+        max_text_chars=min(settings.max_email_bytes, Limits().max_text_chars),
+        max_hops=settings.max_mail_hops,
+        per_minute=settings.mail_runs_per_minute,
     )
 
 

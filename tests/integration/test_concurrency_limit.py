@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from plainrun.domain.runs import RunState, Stage, Trigger
+from plainrun.domain.runs import RunQuery, RunState, Stage, Trigger
 from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
@@ -139,7 +139,9 @@ def test_a_limited_process_never_has_more_runs_running_than_its_limit(
     def sample() -> None:
         nonlocal running_peak
         while not sampling.is_set():
-            count = len(services.store.runs.page(limited, states=[RunState.RUNNING], limit=100))
+            count = len(
+                services.store.runs.page(RunQuery(process_id=limited, states=(RunState.RUNNING,)), limit=100)
+            )
             running_peak = max(running_peak, count)
             time.sleep(0.01)
 

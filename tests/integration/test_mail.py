@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfWriter
 
-from plainrun.domain.runs import Run, RunState, Trigger
+from plainrun.domain.runs import Run, RunQuery, RunState, Trigger
 from plainrun.http.app import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.services.mail import TryLater
@@ -53,7 +53,7 @@ class Env:
             client.send_message(message, from_addr=sender, to_addrs=to or [self.address()])
 
     def runs(self) -> list[Run]:
-        return self.services.store.runs.page(self.process_id, limit=100)
+        return self.services.store.runs.page(RunQuery(process_id=self.process_id), limit=100)
 
 
 @pytest.fixture

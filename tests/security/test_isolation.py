@@ -74,6 +74,12 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case({"process_id": "{process_b}", "agent_id": "{agent_a}"}),
     ],
     ("DELETE", "/v2/test-cases/{test_case_id}"): c(path="/v2/test-cases/{test_case_b}"),
+    ("PUT", "/v2/test-cases/{test_case_id}/outputs"): c(
+        path="/v2/test-cases/{test_case_b}/outputs", body={"outputs": ["x"]}
+    ),
+    ("POST", "/v2/test-cases/{test_case_id}/accept"): c(
+        path="/v2/test-cases/{test_case_b}/accept", body={"test_run_id": "{test_case_b}", "output": "x"}
+    ),
     ("POST", "/v2/test-runs"): [
         Case(body={"agent_id": "{agent_b}", "process_ids": ["{process_b}"]}),
         Case(body={"agent_id": "{agent_a}", "process_ids": ["{process_b}"]}),

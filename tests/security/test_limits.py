@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from plainrun.domain.runs import RunQuery
 from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services, build_services
@@ -106,7 +107,7 @@ def test_a_ten_megabyte_json_body_is_refused_with_413_by_length_and_while_stream
     assert_error(env.call("POST", "/v2/runs", content=chunks(), headers=headers), 413)
     # A lying Content-Length does not get past the bound either.
     assert_error(env.call("POST", f"/v2/processes/{process_id}/publish", content=big, headers=headers), 413)
-    assert env.services.store.runs.page(process_id, limit=10) == []
+    assert env.services.store.runs.page(RunQuery(process_id=process_id), limit=10) == []
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from plainrun.domain.clock import utcnow
-from plainrun.domain.runs import Run, RunState
+from plainrun.domain.runs import Run, RunQuery, RunState
 from plainrun.engine.worker import WorkerConfig
 from plainrun.http.app import create_app
 from plainrun.language.limits import Limits
@@ -76,7 +76,7 @@ class Mail:
         return code, reply.decode()
 
     def runs(self) -> list[Run]:
-        return self.services.store.runs.page(self.process_id, limit=100)
+        return self.services.store.runs.page(RunQuery(process_id=self.process_id), limit=100)
 
     def file_ids(self) -> set[str]:
         """Every file of which anything is kept: its record, or its contents (in the data

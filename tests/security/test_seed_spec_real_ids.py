@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plainrun.domain.runs import Stage
+from plainrun.domain.runs import RunQuery, Stage
 from plainrun.http import create_app
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
@@ -60,7 +60,9 @@ def _drawn(services: Any) -> dict[str, list[Any]]:
     store = services.store
     agents = [a.id for a in store.agents.all()]
     processes = [p for a in agents for p in store.processes.page(a, limit=100)]
-    runs = [r.id for p in processes for r in store.runs.page(p.id, archived=None, limit=100)]
+    runs = [
+        r.id for p in processes for r in store.runs.page(RunQuery(process_id=p.id, archived=None), limit=100)
+    ]
     files = [f.id for f in store.files.ready_files()]
     assert agents and processes and runs and files
     return {

@@ -37,6 +37,17 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _validation_message(exc: RequestValidationError) -> str:
+    """The ErrorModel's message: what was refused, when a check of ours said why (a value no
+    database keeps: not finite, too many digits, NUL); the details name every field either way."""
+    reasons = [
+        str(err.get("msg", "")).removeprefix("Value error, ")
+        for err in exc.errors()
+        if str(err.get("msg", "")).startswith("Value error, ")
+    ]
+    return f"Invalid input values: {reasons[0][:300]}" if reasons else "Invalid input values"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PlainrunError)
     async def _plainrun_error(_request: Request, exc: PlainrunError) -> Response:
@@ -47,7 +58,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
-        return error_response(400, "Invalid input values", _validation_details(exc))
+        return error_response(400, _validation_message(exc), _validation_details(exc))
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> Response:
