@@ -32,8 +32,9 @@ def test_the_cli_subscribes_lists_and_shows_deliveries(server: LiveServer, tmp_p
     source.write_text('to greet\n  the output greeting is "hello"\n')
     process_id = server.plainrun("processes", "push", str(source), "--agent", agent_id, "--publish").stdout
     process_id = process_id.strip().splitlines()[-1]
+    # The command line's exit codes (README): 2 bad input, 4 not found.
     refused = server.plainrun("webhooks", "create", "http://10.0.0.1/hook", "--agent", agent_id, check=False)
-    assert refused.returncode == 1 and "not a public address" in refused.stderr
+    assert refused.returncode == 2 and "not a public address" in refused.stderr
     with receiving(receiver) as url:
         made = server.plainrun(
             "webhooks", "create", url, "--process", process_id, "-e", "run.succeeded"
@@ -41,7 +42,8 @@ def test_the_cli_subscribes_lists_and_shows_deliveries(server: LiveServer, tmp_p
         subscription_id = re.search(r"webhook (\w+)", made)[1]  # type: ignore[index]
         receiver.secret = re.search(r"secret (whsec_\S+)", made)[1]  # type: ignore[index]
         assert "run.succeeded" in made and "run.failed" not in made
-        run = json.loads(server.plainrun("runs", "start", process_id, "--wait", "--timeout", "60").stdout)
+        started = server.plainrun("runs", "start", process_id, "--wait", "--timeout", "60", "--json")
+        run = json.loads(started.stdout)
         assert run["state"] == "Succeeded"
         wait_for(lambda: len(receiver.hits) == 1, 60, "the delivery")
         wait_for(
@@ -58,4 +60,4 @@ def test_the_cli_subscribes_lists_and_shows_deliveries(server: LiveServer, tmp_p
     shown = server.plainrun("webhooks", "deliveries", subscription_id).stdout
     assert run["id"] in shown and "200" in shown
     assert "deleted" in server.plainrun("webhooks", "delete", subscription_id).stdout
-    assert server.plainrun("webhooks", "show", subscription_id, check=False).returncode == 1
+    assert server.plainrun("webhooks", "show", subscription_id, check=False).returncode == 4

@@ -33,7 +33,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from plainrun.domain.runs import Run, RunState
+from plainrun.domain.runs import Run, RunQuery, RunState
 from plainrun.domain.schedules import Schedule
 from plainrun.services.access import SYSTEM
 from plainrun.services.container import build_services
@@ -141,7 +141,9 @@ class Deployment:
         self.net, self.sink, self.tmp = net, sink, tmp
         self.logs = tmp / "logs"
         self.logs.mkdir()
-        self.services = build_services(Settings(database_url=pg_url, data_dir=tmp / "test"), migrate=True)
+        self.services = build_services(
+            Settings(database_url=pg_url, data_dir=tmp / "test", min_schedule_interval_s=1), migrate=True
+        )
         self.agent_id = self.services.store.agents.create("acme").id
         _, key = self.services.keys.create(agent_id=None, name="hosts")
         self.apis = [Api(net.hosts["a"], key), Api(net.hosts["b"], key)]
@@ -157,6 +159,7 @@ class Deployment:
             "PLAINRUN_DATABASE_URL": forwarded,
             "PLAINRUN_OUTBOUND_ALLOW": f"{net.gateway}/32",  # the sink, in the root namespace
             "PLAINRUN_KEY_CACHE_S": "0",
+            "PLAINRUN_MIN_SCHEDULE_INTERVAL_S": "1",  # the schedule fires every few seconds
         }
         #: Every acknowledged run started through the API, and the text of its file.
         self.expected: dict[str, str] = {}
@@ -273,7 +276,7 @@ class Deployment:
             return False
 
     def runs_of(self, process_id: str, *states: RunState) -> list[Run]:
-        return self.services.store.runs.page(process_id, states=states, limit=1000)
+        return self.services.store.runs.page(RunQuery(process_id=process_id, states=states), limit=1000)
 
     def holders(self) -> list[tuple[str, int]]:
         """Each Running run's name and the pid of the worker holding it (its id is host-pid-suffix)."""
