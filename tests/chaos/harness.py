@@ -240,6 +240,7 @@ def cluster(database_url: str, tmp: Path, **env: str) -> Iterator[Cluster]:
         "PLAINRUN_DATA_DIR": str(tmp / "var"),
         "PLAINRUN_KEY_CACHE_S": "0",
         "PLAINRUN_OUTBOUND_ALLOW": "127.0.0.1",  # the sink the process posts to is local
+        "PLAINRUN_MIN_SCHEDULE_INTERVAL_S": "1",
         **env,
     }
     c = Cluster(base, logs)
@@ -279,6 +280,7 @@ class Installation:
             max_attempts=max_attempts,
             key_cache_s=0,
             outbound_allow="127.0.0.1",
+            min_schedule_interval_s=1,  # the restart test's schedule fires every second
         )
         services = build_services(settings, migrate=True)
         agent_id = services.store.agents.create("chaos").id
