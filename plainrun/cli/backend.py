@@ -1,35 +1,26 @@
-"""What the everyday commands work on: a :class:`Backend`, the service's operations in the API's shapes.
+"""What the everyday commands work on: a :class:`Backend`, a driver of the client's calls
+(:mod:`plainrun.client.calls`), whose methods are the client's.
 
-Two implementations: :class:`plainrun.client.Client` (a remote service, through its HTTP API and
-the key's scope) and :class:`LocalBackend` (the services over the configured database, as the
-installation). Each command is written once over the protocol; both give the same typed results
-(the client's models), so a command prints the same either way.
+Two drivers: :class:`plainrun.client.Client` (a remote service, through its HTTP API and the key's
+scope) and :class:`LocalBackend` (the services over the configured database, as the installation),
+which answers each call with its handler below in the API's shapes, read as the client reads the
+service's answers. Each command is written once over the client's methods; both give the same
+typed results (the client's models), so a command prints the same either way.
 """
 
 from __future__ import annotations
 
 import contextlib
-import mimetypes
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Literal, TypeVar
 
 from plainrun.cli import remote
 from plainrun.cli._common import fail, services
-from plainrun.client import Client, ClientError
-from plainrun.client.models import (
-    BulkResult,
-    File,
-    Learning,
-    Process,
-    ProcessVersion,
-    Run,
-    RunEvent,
-    Schedule,
-    TestCase,
-    TestRun,
-    Value,
-)
+from plainrun.client import Client, ClientError, calls
+from plainrun.client.models import Run
+from plainrun.client.sync import Driver
+from plainrun.client.wire import Call, read_result
 from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.errors import InvalidInput
 from plainrun.http.api import render
@@ -37,355 +28,283 @@ from plainrun.services.access import SYSTEM
 from plainrun.services.container import Services
 from plainrun.services.runs import RunFilter, RunRequest
 
-StageName = Literal["Draft", "Published"]
-Action = Literal["value", "retry", "skip", "stop"]
-Kind = Literal["hourly", "daily", "weekly", "every", "cron"]
+#: What the everyday commands work on: the client's methods, answered at once.
+Backend = Driver
+StageName = calls.Stage
+
+C = TypeVar("C", bound=Call[Any])
+T = TypeVar("T")
+#: A call's result in the API's JSON shapes (``render``'s), read as the client reads an answer.
+Wire = dict[str, Any] | list[Any] | None
+Handler = Callable[[Services, C], Wire]
+_HANDLERS: dict[type[Call[Any]], Handler[Any]] = {}
 
 
-class Backend(Protocol):
-    """The operations the everyday commands use (the names and arguments of the client's)."""
+def _handles(kind: type[C]) -> Callable[[Handler[C]], Handler[C]]:
+    """The local answer to the calls of ``kind``."""
 
-    def list_processes(self, agent_id: str) -> Iterator[Process]: ...
-    def get_process(self, process_id: str) -> Process: ...
-    def create_process(
-        self,
-        agent_id: str,
-        source: str,
-        *,
-        name: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> Process: ...
-    def update_process(
-        self,
-        process_id: str,
-        *,
-        source: str | None = None,
-        name: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> Process: ...
-    def publish_process(self, process_id: str) -> ProcessVersion: ...
-    def process_versions(self, process_id: str) -> list[ProcessVersion]: ...
+    def register(handler: Handler[C]) -> Handler[C]:
+        _HANDLERS[kind] = handler
+        return handler
 
-    def start_run(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        name: str,
-        stage: StageName = "Published",
-        inputs: Mapping[str, Value] | None = None,
-        file_ids: Sequence[str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Run: ...
-    def get_run(self, run_id: str) -> Run: ...
-    def list_runs(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        stage: StageName | None = None,
-        archived: bool = False,
-        states: Sequence[str] = (),
-    ) -> Iterator[Run]: ...
-    def run_events(self, run_id: str) -> list[RunEvent]: ...
-    def cancel_run(self, run_id: str) -> Run: ...
-    def rerun_runs(
-        self, run_ids: Sequence[str], *, idempotency_key: str | None = None
-    ) -> list[BulkResult]: ...
-    def archive_runs(self, run_ids: Sequence[str]) -> list[BulkResult]: ...
-    def unarchive_runs(self, run_ids: Sequence[str]) -> list[BulkResult]: ...
-
-    def answer_run(
-        self, run_id: str, action: Action, value: Value | None = None, *, remember: bool = False
-    ) -> Run: ...
-    def list_learnings(self, process_id: str) -> list[Learning]: ...
-    def delete_learning(self, learning_id: str) -> None: ...
-
-    def upload_file(
-        self,
-        source: bytes | str | Path,
-        *,
-        name: str | None = None,
-        agent_id: str | None = None,
-        content_type: str | None = None,
-    ) -> File: ...
-    def get_file(self, file_id: str) -> File: ...
-
-    def create_schedule(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        name: str,
-        kind: Kind,
-        timing: Mapping[str, Any],
-        timezone: str = "UTC",
-        inputs: Mapping[str, Value] | None = None,
-        catch_up: str = "skip",
-        window_s: int | None = None,
-        enabled: bool = True,
-    ) -> Schedule: ...
-    def list_schedules(self, agent_id: str, process_id: str | None = None) -> list[Schedule]: ...
-    def get_schedule(self, schedule_id: str) -> Schedule: ...
-    def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule: ...
-    def delete_schedule(self, schedule_id: str) -> None: ...
-
-    def add_test_cases(
-        self, run_ids: Sequence[str], outputs: Sequence[str] | None = None
-    ) -> list[BulkResult]: ...
-    def list_test_cases(self, process_id: str, agent_id: str) -> list[TestCase]: ...
-    def remove_test_case(self, test_case_id: str) -> None: ...
-    def start_test_run(
-        self, agent_id: str, process_ids: Sequence[str], stage: StageName = "Published"
-    ) -> TestRun: ...
-    def get_test_run(self, test_run_id: str) -> TestRun: ...
-    def stop_test_run(self, test_run_id: str) -> TestRun: ...
+    return register
 
 
-def _bulk(results: Mapping[str, str] | Sequence[Mapping[str, Any]]) -> list[BulkResult]:
-    if isinstance(results, Mapping):
-        return [BulkResult(run_id=run_id, result=result) for run_id, result in results.items()]
-    return [BulkResult.model_validate(r) for r in results]
-
-
-class LocalBackend:
-    """The operations over the services of the configured database, as the installation (every
-    agent). A manual run (trigger ``manual``) may fail at its first exception (``on_exception``)."""
+class LocalBackend(Driver):
+    """The client's calls answered by the services of the configured database, as the installation
+    (every agent), in the shapes the API answers with. A manual run (trigger ``manual``) may fail
+    at its first exception (``on_exception``)."""
 
     def __init__(self, services: Services):
         self.s = services
 
-    # --- processes -------------------------------------------------------------------------
+    def drive(self, call: Call[T], /) -> T:
+        handler = _HANDLERS.get(type(call))
+        if handler is None:
+            raise NotImplementedError(f"{type(call).__name__} works on a remote service only")
+        return read_result(type(call), handler(self.s, call))
 
-    def list_processes(self, agent_id: str) -> Iterator[Process]:
-        token = None
-        while True:
-            page = self.s.processes.page(SYSTEM, agent_id, limit=100, continuation_token=token)
-            yield from (Process.model_validate(render.process(p)) for p in page.items)
-            if not (token := page.continuation_token):
-                return
+    def start_failing_fast(self, call: calls.StartRun) -> Run:
+        """Start a run that fails at its first exception instead of waiting for guidance."""
+        return Run.model_validate(_start(self.s, call, on_exception="fail"))
 
-    def _full(self, draft: Any) -> Process:
-        return Process.model_validate(render.process(draft.process, source=draft.source, inputs=draft.inputs))
 
-    def get_process(self, process_id: str) -> Process:
-        return self._full(self.s.processes.draft(SYSTEM, process_id))
+def _bulk(results: Mapping[str, str] | Sequence[Mapping[str, Any]]) -> Wire:
+    if isinstance(results, Mapping):
+        return [{"run_id": run_id, "result": result} for run_id, result in results.items()]
+    return list(results)
 
-    def create_process(
-        self,
-        agent_id: str,
-        source: str,
-        *,
-        name: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> Process:
-        process = self.s.processes.create(
-            SYSTEM, agent_id=agent_id, source=source, name=name, settings=dict(settings or {}) or None
-        )
-        return self._full(self.s.processes.as_draft(process))
 
-    def update_process(
-        self,
-        process_id: str,
-        *,
-        source: str | None = None,
-        name: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> Process:
-        process = self.s.processes.update_draft(
-            SYSTEM, process_id, source=source, name=name, settings=dict(settings) if settings else None
-        )
-        return self._full(self.s.processes.as_draft(process))
+def _page(page: Any, render_item: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    return {"items": [render_item(i) for i in page.items], "continuation_token": page.continuation_token}
 
-    def publish_process(self, process_id: str) -> ProcessVersion:
-        version = self.s.processes.publish(SYSTEM, process_id)
-        return ProcessVersion.model_validate(render.version(version, created=version.created))
 
-    def process_versions(self, process_id: str) -> list[ProcessVersion]:
-        versions = self.s.processes.versions(SYSTEM, process_id)
-        return [ProcessVersion.model_validate(render.version(v)) for v in versions]
+# --- processes -------------------------------------------------------------------------------
 
-    # --- runs ------------------------------------------------------------------------------
 
-    def start_run(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        name: str,
-        stage: StageName = "Published",
-        inputs: Mapping[str, Value] | None = None,
-        file_ids: Sequence[str] | None = None,
-        idempotency_key: str | None = None,
-        on_exception: Literal["fail"] | None = None,
-    ) -> Run:
-        request = RunRequest(
-            agent_id=agent_id,
-            process_id=process_id,
-            stage=Stage(stage),
-            name=name,
-            inputs=dict(inputs or {}),
-            file_ids=list(file_ids or []),
-            trigger=Trigger.MANUAL,
-            on_exception=on_exception,
-        )
-        return Run.model_validate(render.run(self.s.runs.start(SYSTEM, request)))
+@_handles(calls.ListProcesses)
+def _list_processes(s: Services, c: calls.ListProcesses) -> Wire:
+    page = s.processes.page(SYSTEM, c.agent_id, limit=c.page_size, continuation_token=c.continuation_token)
+    return _page(page, render.process)
 
-    def get_run(self, run_id: str) -> Run:
-        return Run.model_validate(render.run(self.s.runs.get(SYSTEM, run_id)))
 
-    def list_runs(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        stage: StageName | None = None,
-        archived: bool = False,
-        states: Sequence[str] = (),
-    ) -> Iterator[Run]:
-        where = RunFilter(
-            stage=Stage(stage) if stage else None, archived=archived, states=[RunState(s) for s in states]
-        )
-        token = None
-        while True:
-            page = self.s.runs.page(
-                SYSTEM,
-                agent_id=agent_id,
-                process_id=process_id,
-                where=where,
-                limit=100,
-                continuation_token=token,
-            )
-            yield from (Run.model_validate(render.run(r)) for r in page.items)
-            if not (token := page.continuation_token):
-                return
+def _full(draft: Any) -> Wire:
+    return render.process(draft.process, source=draft.source, inputs=draft.inputs)
 
-    def run_events(self, run_id: str) -> list[RunEvent]:
-        return [RunEvent.model_validate(render.event(e)) for e in self.s.runs.events(SYSTEM, run_id)]
 
-    def cancel_run(self, run_id: str) -> Run:
-        return Run.model_validate(render.run(self.s.runs.cancel(SYSTEM, run_id)))
+@_handles(calls.GetProcess)
+def _get_process(s: Services, c: calls.GetProcess) -> Wire:
+    return _full(s.processes.draft(SYSTEM, c.process_id))
 
-    def rerun_runs(self, run_ids: Sequence[str], *, idempotency_key: str | None = None) -> list[BulkResult]:
-        return _bulk(self.s.tests.rerun(SYSTEM, run_ids))
 
-    def archive_runs(self, run_ids: Sequence[str]) -> list[BulkResult]:
-        return _bulk(self.s.runs.set_archived(SYSTEM, run_ids, True))
+@_handles(calls.CreateProcess)
+def _create_process(s: Services, c: calls.CreateProcess) -> Wire:
+    settings = dict(c.settings or {}) or None
+    process = s.processes.create(SYSTEM, agent_id=c.agent_id, source=c.source, name=c.name, settings=settings)
+    return _full(s.processes.as_draft(process))
 
-    def unarchive_runs(self, run_ids: Sequence[str]) -> list[BulkResult]:
-        return _bulk(self.s.runs.set_archived(SYSTEM, run_ids, False))
 
-    # --- guidance --------------------------------------------------------------------------
+@_handles(calls.UpdateProcess)
+def _update_process(s: Services, c: calls.UpdateProcess) -> Wire:
+    settings = dict(c.settings) if c.settings else None
+    process = s.processes.update_draft(SYSTEM, c.process_id, source=c.source, name=c.name, settings=settings)
+    return _full(s.processes.as_draft(process))
 
-    def answer_run(
-        self, run_id: str, action: Action, value: Value | None = None, *, remember: bool = False
-    ) -> Run:
-        run = self.s.guidance.answer(SYSTEM, run_id, action=action, value=value, remember=remember)
-        return Run.model_validate(render.run(run))
 
-    def list_learnings(self, process_id: str) -> list[Learning]:
-        items = self.s.guidance.learnings(SYSTEM, process_id=process_id)
-        return [Learning.model_validate(render.learning(i)) for i in items]
+@_handles(calls.PublishProcess)
+def _publish_process(s: Services, c: calls.PublishProcess) -> Wire:
+    version = s.processes.publish(SYSTEM, c.process_id)
+    return render.version(version, created=version.created)
 
-    def delete_learning(self, learning_id: str) -> None:
-        self.s.guidance.forget(SYSTEM, learning_id)
 
-    # --- files -----------------------------------------------------------------------------
+@_handles(calls.ProcessVersions)
+def _process_versions(s: Services, c: calls.ProcessVersions) -> Wire:
+    return [render.version(v) for v in s.processes.versions(SYSTEM, c.process_id)]
 
-    def upload_file(
-        self,
-        source: bytes | str | Path,
-        *,
-        name: str | None = None,
-        agent_id: str | None = None,
-        content_type: str | None = None,
-    ) -> File:
-        if agent_id is None:
-            raise InvalidInput("A file needs the agent it belongs to.", details=[("agent_id", "missing")])
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        name = name or (Path(source).name if not isinstance(source, bytes) else "file")
-        kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        record = self.s.files.put(SYSTEM, agent_id=agent_id, name=name, content_type=kind, data=data)
-        return File.model_validate(render.file(record))
 
-    def get_file(self, file_id: str) -> File:
-        return File.model_validate(render.file(self.s.files.get(SYSTEM, file_id)))
+# --- runs ------------------------------------------------------------------------------------
 
-    # --- schedules -------------------------------------------------------------------------
 
-    def _schedule(self, schedule: Any) -> Schedule:
-        times = self.s.schedules.next_fire_times(schedule)
-        return Schedule.model_validate(render.schedule(schedule, times))
+def _start(s: Services, c: calls.StartRun, on_exception: Literal["fail"] | None = None) -> Wire:
+    request = RunRequest(
+        agent_id=c.agent_id,
+        process_id=c.process_id,
+        stage=Stage(c.stage),
+        name=c.name,
+        inputs=dict(c.inputs or {}),
+        file_ids=list(c.file_ids or []),
+        trigger=Trigger.MANUAL,
+        on_exception=on_exception,
+    )
+    return render.run(s.runs.start(SYSTEM, request))
 
-    def create_schedule(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        name: str,
-        kind: Kind,
-        timing: Mapping[str, Any],
-        timezone: str = "UTC",
-        inputs: Mapping[str, Value] | None = None,
-        catch_up: str = "skip",
-        window_s: int | None = None,
-        enabled: bool = True,
-    ) -> Schedule:
-        schedule = self.s.schedules.create(
-            SYSTEM,
-            agent_id=agent_id,
-            process_id=process_id,
-            name=name,
-            kind=kind,
-            timezone=timezone,
-            inputs=dict(inputs or {}),
-            catch_up=catch_up,
-            catch_up_window_s=window_s,
-            enabled=enabled,
-            **timing,
-        )
-        return self._schedule(schedule)
 
-    def list_schedules(self, agent_id: str, process_id: str | None = None) -> list[Schedule]:
-        items = self.s.schedules.of_agent(SYSTEM, agent_id=agent_id, process_id=process_id)
-        return [self._schedule(i) for i in items]
+_handles(calls.StartRun)(_start)
 
-    def get_schedule(self, schedule_id: str) -> Schedule:
-        return self._schedule(self.s.schedules.get(SYSTEM, schedule_id))
 
-    def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
-        return self._schedule(self.s.schedules.update(SYSTEM, schedule_id, **changes))
+@_handles(calls.GetRun)
+def _get_run(s: Services, c: calls.GetRun) -> Wire:
+    return render.run(s.runs.get(SYSTEM, c.run_id))
 
-    def delete_schedule(self, schedule_id: str) -> None:
-        self.s.schedules.delete(SYSTEM, schedule_id)
 
-    # --- the Test Suite --------------------------------------------------------------------
+@_handles(calls.ListRuns)
+def _list_runs(s: Services, c: calls.ListRuns) -> Wire:
+    states = [RunState(state) for state in c.states]
+    where = RunFilter(stage=Stage(c.stage) if c.stage else None, archived=c.archived, states=states)
+    page = s.runs.page(
+        SYSTEM,
+        agent_id=c.agent_id,
+        process_id=c.process_id,
+        where=where,
+        limit=c.page_size,
+        continuation_token=c.continuation_token,
+    )
+    return _page(page, render.run)
 
-    def add_test_cases(
-        self, run_ids: Sequence[str], outputs: Sequence[str] | None = None
-    ) -> list[BulkResult]:
-        return _bulk(self.s.tests.add_cases(SYSTEM, run_ids, outputs=outputs))
 
-    def list_test_cases(self, process_id: str, agent_id: str) -> list[TestCase]:
-        cases = self.s.tests.cases(SYSTEM, agent_id=agent_id, process_id=process_id)
-        return [TestCase.model_validate(render.test_case(c)) for c in cases]
+@_handles(calls.RunEvents)
+def _run_events(s: Services, c: calls.RunEvents) -> Wire:
+    return [render.event(e) for e in s.runs.events(SYSTEM, c.run_id)]
 
-    def remove_test_case(self, test_case_id: str) -> None:
-        self.s.tests.remove_case(SYSTEM, test_case_id)
 
-    def start_test_run(
-        self, agent_id: str, process_ids: Sequence[str], stage: StageName = "Published"
-    ) -> TestRun:
-        started = self.s.tests.start(
-            SYSTEM, agent_id=agent_id, process_ids=list(process_ids), stage=Stage(stage)
-        )
-        return TestRun.model_validate(render.test_run(*started))
+@_handles(calls.CancelRun)
+def _cancel_run(s: Services, c: calls.CancelRun) -> Wire:
+    return render.run(s.runs.cancel(SYSTEM, c.run_id))
 
-    def get_test_run(self, test_run_id: str) -> TestRun:
-        return TestRun.model_validate(render.test_run(*self.s.tests.get(SYSTEM, test_run_id)))
 
-    def stop_test_run(self, test_run_id: str) -> TestRun:
-        return TestRun.model_validate(render.test_run(*self.s.tests.stop(SYSTEM, test_run_id)))
+@_handles(calls.RerunRuns)
+def _rerun_runs(s: Services, c: calls.RerunRuns) -> Wire:
+    return _bulk(s.tests.rerun(SYSTEM, c.run_ids))
+
+
+@_handles(calls.ArchiveRuns)
+def _archive_runs(s: Services, c: calls.ArchiveRuns) -> Wire:
+    return _bulk(s.runs.set_archived(SYSTEM, c.run_ids, True))
+
+
+@_handles(calls.UnarchiveRuns)
+def _unarchive_runs(s: Services, c: calls.UnarchiveRuns) -> Wire:
+    return _bulk(s.runs.set_archived(SYSTEM, c.run_ids, False))
+
+
+# --- guidance --------------------------------------------------------------------------------
+
+
+@_handles(calls.AnswerRun)
+def _answer_run(s: Services, c: calls.AnswerRun) -> Wire:
+    run = s.guidance.answer(SYSTEM, c.run_id, action=c.action, value=c.value, remember=c.remember)
+    return render.run(run)
+
+
+@_handles(calls.ListLearnings)
+def _list_learnings(s: Services, c: calls.ListLearnings) -> Wire:
+    items = s.guidance.learnings(SYSTEM, process_id=c.process_id)
+    return [render.learning(i) for i in items]
+
+
+@_handles(calls.DeleteLearning)
+def _delete_learning(s: Services, c: calls.DeleteLearning) -> None:
+    s.guidance.forget(SYSTEM, c.learning_id)
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+@_handles(calls.UploadFile)
+def _upload_file(s: Services, c: calls.UploadFile) -> Wire:
+    if c.agent_id is None:
+        raise InvalidInput("A file needs the agent it belongs to.", details=[("agent_id", "missing")])
+    name, data, kind = replace(c, name=c.name or ("file" if isinstance(c.source, bytes) else None)).contents()
+    record = s.files.put(SYSTEM, agent_id=c.agent_id, name=name, content_type=kind, data=data)
+    return render.file(record)
+
+
+@_handles(calls.GetFile)
+def _get_file(s: Services, c: calls.GetFile) -> Wire:
+    return render.file(s.files.get(SYSTEM, c.file_id))
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+
+def _schedule(s: Services, schedule: Any) -> Wire:
+    return render.schedule(schedule, s.schedules.next_fire_times(schedule))
+
+
+@_handles(calls.CreateSchedule)
+def _create_schedule(s: Services, c: calls.CreateSchedule) -> Wire:
+    schedule = s.schedules.create(
+        SYSTEM,
+        agent_id=c.agent_id,
+        process_id=c.process_id,
+        name=c.name,
+        kind=c.kind,
+        timezone=c.timezone,
+        inputs=dict(c.inputs or {}),
+        catch_up=c.catch_up,
+        catch_up_window_s=c.window_s,
+        enabled=c.enabled,
+        **c.timing,
+    )
+    return _schedule(s, schedule)
+
+
+@_handles(calls.ListSchedules)
+def _list_schedules(s: Services, c: calls.ListSchedules) -> Wire:
+    items = s.schedules.of_agent(SYSTEM, agent_id=c.agent_id, process_id=c.process_id)
+    return [_schedule(s, i) for i in items]
+
+
+@_handles(calls.GetSchedule)
+def _get_schedule(s: Services, c: calls.GetSchedule) -> Wire:
+    return _schedule(s, s.schedules.get(SYSTEM, c.schedule_id))
+
+
+@_handles(calls.UpdateSchedule)
+def _update_schedule(s: Services, c: calls.UpdateSchedule) -> Wire:
+    return _schedule(s, s.schedules.update(SYSTEM, c.schedule_id, **c.changes))
+
+
+@_handles(calls.DeleteSchedule)
+def _delete_schedule(s: Services, c: calls.DeleteSchedule) -> None:
+    s.schedules.delete(SYSTEM, c.schedule_id)
+
+
+# --- the Test Suite --------------------------------------------------------------------------
+
+
+@_handles(calls.AddTestCases)
+def _add_test_cases(s: Services, c: calls.AddTestCases) -> Wire:
+    return _bulk(s.tests.add_cases(SYSTEM, c.run_ids, outputs=c.outputs))
+
+
+@_handles(calls.ListTestCases)
+def _list_test_cases(s: Services, c: calls.ListTestCases) -> Wire:
+    cases = s.tests.cases(SYSTEM, agent_id=c.agent_id, process_id=c.process_id)
+    return [render.test_case(i) for i in cases]
+
+
+@_handles(calls.RemoveTestCase)
+def _remove_test_case(s: Services, c: calls.RemoveTestCase) -> None:
+    s.tests.remove_case(SYSTEM, c.test_case_id)
+
+
+@_handles(calls.StartTestRun)
+def _start_test_run(s: Services, c: calls.StartTestRun) -> Wire:
+    started = s.tests.start(
+        SYSTEM, agent_id=c.agent_id, process_ids=list(c.process_ids), stage=Stage(c.stage)
+    )
+    return render.test_run(*started)
+
+
+@_handles(calls.GetTestRun)
+def _get_test_run(s: Services, c: calls.GetTestRun) -> Wire:
+    return render.test_run(*s.tests.get(SYSTEM, c.test_run_id))
+
+
+@_handles(calls.StopTestRun)
+def _stop_test_run(s: Services, c: calls.StopTestRun) -> Wire:
+    return render.test_run(*s.tests.stop(SYSTEM, c.test_run_id))
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from plainrun.cli._common import console
 from plainrun.cli.backend import LocalBackend, StageName, backend
 from plainrun.cli.output import JsonOption, QuietOption, listing, print_ids, print_json, print_table
 from plainrun.cli.watch import event_line, report, watch_and_exit
+from plainrun.client import calls
 from plainrun.client.models import Run
 from plainrun.domain.bounds import name_problem
 from plainrun.domain.runs import RunState, Stage
@@ -65,20 +66,10 @@ def start(
         file_ids = [b.upload_file(path, agent_id=process.agent_id).id for path in file or []]
         run_name = name or f"{process.name} (manual)"[:100]
         where: StageName = "Draft" if stage is Stage.DRAFT else "Published"
-        if isinstance(b, LocalBackend) and fail_fast:
-            run = b.start_run(
-                process.id,
-                process.agent_id,
-                name=run_name,
-                stage=where,
-                inputs=inputs,
-                file_ids=file_ids,
-                on_exception="fail",
-            )
-        else:
-            run = b.start_run(
-                process.id, process.agent_id, name=run_name, stage=where, inputs=inputs, file_ids=file_ids
-            )
+        call = calls.StartRun(
+            process.id, process.agent_id, name=run_name, stage=where, inputs=inputs, file_ids=file_ids
+        )
+        run = b.start_failing_fast(call) if isinstance(b, LocalBackend) and fail_fast else b.drive(call)
         if wait:
             if not as_json:
                 console.print(f"run {run.id} started", highlight=False)

@@ -1,63 +1,46 @@
-"""The synchronous client. Each method sends a call of :mod:`plainrun.client.calls`."""
+"""The synchronous client: a driver of the calls of :mod:`plainrun.client.calls` over HTTP."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from plainrun.client import calls
-from plainrun.client.calls import Call, Flow, Inputs, Sleep, Stage
-from plainrun.client.models import (
-    Agent,
-    BulkResult,
-    File,
-    Learning,
-    Page,
-    Process,
-    ProcessVersion,
-    Resource,
-    Run,
-    RunEvent,
-    Schedule,
-    TestCase,
-    TestRun,
-    Value,
-)
-from plainrun.client.retries import (
-    Retries,
-    again_after_error,
-    again_after_response,
-    request_options,
-    result,
-    unreachable,
-)
+from plainrun.client.connection import Connection
+from plainrun.client.methods import Methods
+from plainrun.client.models import Resource
+from plainrun.client.retries import Exchanges, request_options
+from plainrun.client.wire import Call, Listing, Request, Sleep
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Resource)
 
 
-class Client:
+class Driver(Methods):
+    """The methods of :class:`~plainrun.client.methods.Methods`, answered at once by ``drive``."""
+
+    def drive(self, call: Call[T], /) -> T:
+        """The result of a call."""
+        raise NotImplementedError
+
+    def every(self, call: Listing[R], /) -> Iterator[R]:
+        """Every item of a list, page after page."""
+        page_call: Listing[R] | None = call
+        while page_call is not None:
+            page = self.drive(page_call)
+            yield from page.items or []
+            page_call = page_call.after(page)
+
+
+class Client(Driver, Connection[httpx.Client, httpx.BaseTransport]):
     """A client of a plainrun service: ``Client("http://host:8080", key="…")``; close it, or use
     it as a context manager. ``transport`` is httpx's (tests pass ``httpx.MockTransport``)."""
 
-    def __init__(
-        self,
-        url: str,
-        key: str | None = None,
-        *,
-        timeout: float = 30.0,
-        retries: Retries | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ):
-        self.url = url.rstrip("/")
-        self.key = key
-        self.retries = retries or Retries()
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+    def _open(self, timeout: float, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self._http.close()
@@ -68,255 +51,18 @@ class Client:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    # --- sending ---------------------------------------------------------------------------
+    def drive(self, call: Call[T], /) -> T:
+        """Send a call's requests (retried as :mod:`plainrun.client.retries` says); its result or error."""
+        exchanges = Exchanges(call, self.retries, self.url)
+        for step in exchanges:
+            exchanges.answer = self._carry_out(step)
+        return exchanges.result
 
-    def send(self, call: Call[T]) -> T:
-        """Send one call, retrying as :mod:`plainrun.client.retries` says; its result or its error."""
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(call.method, call.path, **request_options(call, self.key))
-            except httpx.TransportError as exc:
-                if attempt >= self.retries.attempts or not again_after_error(call, exc):
-                    raise unreachable(self.url, exc) from exc
-                time.sleep(self.retries.wait(attempt))
-            else:
-                if attempt >= self.retries.attempts or not again_after_response(call, response):
-                    return result(call, response)  # type: ignore[no-any-return]
-                time.sleep(self.retries.wait(attempt, response))
-            attempt += 1
-
-    def drive(self, flow: Flow[T]) -> T:
-        """Run a flow of calls to its end."""
-        answer: Any = None
+    def _carry_out(self, step: Request[Any] | Sleep) -> httpx.Response | httpx.TransportError | None:
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            return None
         try:
-            while True:
-                step = flow.send(answer)
-                if isinstance(step, Sleep):
-                    time.sleep(step.seconds)
-                    answer = None
-                else:
-                    answer = self.send(step)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
-    def every(self, call: Call[Page[R]]) -> Iterator[R]:
-        """Every item of a list, page after page."""
-        page_call: Call[Page[R]] | None = call
-        while page_call is not None:
-            page = self.send(page_call)
-            yield from page.items or []
-            page_call = calls.next_page(page_call, page)
-
-    # --- runs ------------------------------------------------------------------------------
-
-    def start_run(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        name: str,
-        stage: Stage = "Published",
-        inputs: Inputs = None,
-        file_ids: Sequence[str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Run:
-        """Start a run; a retry carries the same ``Idempotency-Key`` (made here unless given)."""
-        call = calls.start_run(
-            process_id,
-            agent_id,
-            name=name,
-            stage=stage,
-            inputs=inputs,
-            file_ids=file_ids,
-            idempotency_key=idempotency_key,
-        )
-        return self.send(call)
-
-    def get_run(self, run_id: str) -> Run:
-        return self.send(calls.get_run(run_id))
-
-    def list_runs(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        stage: Stage | None = None,
-        archived: bool = False,
-        states: Sequence[str] = (),
-        page_size: int = 100,
-    ) -> Iterator[Run]:
-        """Every run of a process, newest first (the pages are read as the iterator goes)."""
-        return self.every(
-            calls.list_runs(
-                process_id, agent_id, stage=stage, archived=archived, states=states, limit=page_size
-            )
-        )
-
-    def wait_for_run(
-        self, run_id: str, *, timeout: float = 600.0, interval: float = 0.5, guidance_ends: bool = True
-    ) -> Run:
-        """The run once it ended or (with ``guidance_ends``) waits for a person; WaitTimedOut after
-        ``timeout`` seconds."""
-        return self.drive(
-            calls.wait_for_run(run_id, timeout=timeout, interval=interval, guidance_ends=guidance_ends)
-        )
-
-    def run_events(self, run_id: str) -> list[RunEvent]:
-        return self.send(calls.run_events(run_id))
-
-    def cancel_run(self, run_id: str) -> Run:
-        return self.send(calls.cancel_run(run_id))
-
-    def rerun_runs(self, run_ids: Sequence[str], *, idempotency_key: str | None = None) -> list[BulkResult]:
-        return self.send(calls.rerun_runs(run_ids, idempotency_key=idempotency_key))
-
-    def archive_runs(self, run_ids: Sequence[str]) -> list[BulkResult]:
-        return self.send(calls.archive_runs(run_ids, True))
-
-    def unarchive_runs(self, run_ids: Sequence[str]) -> list[BulkResult]:
-        return self.send(calls.archive_runs(run_ids, False))
-
-    # --- guidance --------------------------------------------------------------------------
-
-    def answer_run(
-        self,
-        run_id: str,
-        action: Literal["value", "retry", "skip", "stop"],
-        value: Value | None = None,
-        *,
-        remember: bool = False,
-    ) -> Run:
-        """Answer the question a run waits on."""
-        return self.send(calls.answer_run(run_id, action, value, remember=remember))
-
-    def list_learnings(self, process_id: str) -> list[Learning]:
-        return self.send(calls.list_learnings(process_id))
-
-    def delete_learning(self, learning_id: str) -> None:
-        self.send(calls.delete_learning(learning_id))
-
-    # --- files -----------------------------------------------------------------------------
-
-    def upload_file(
-        self,
-        source: bytes | str | Path,
-        *,
-        name: str | None = None,
-        agent_id: str | None = None,
-        content_type: str | None = None,
-    ) -> File:
-        """Upload a file from a path or from bytes (give its ``name``); its id goes in ``file_ids``."""
-        flow = calls.upload_file(source, name=name, agent_id=agent_id, content_type=content_type)
-        return self.drive(flow)
-
-    def get_file(self, file_id: str) -> File:
-        return self.send(calls.get_file(file_id))
-
-    def download_file(self, file_id: str) -> bytes:
-        return self.send(calls.download_file(file_id))
-
-    def list_agents(self) -> list[Agent]:
-        """The agents the key sees."""
-        return self.send(calls.list_agents())
-
-    # --- processes -------------------------------------------------------------------------
-
-    def list_processes(self, agent_id: str, *, page_size: int = 100) -> Iterator[Process]:
-        return self.every(calls.list_processes(agent_id, limit=page_size))
-
-    def get_process(self, process_id: str) -> Process:
-        return self.send(calls.get_process(process_id))
-
-    def create_process(
-        self,
-        agent_id: str,
-        source: str,
-        *,
-        name: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> Process:
-        return self.send(calls.create_process(agent_id, source, name=name, settings=settings))
-
-    def update_process(
-        self,
-        process_id: str,
-        *,
-        source: str | None = None,
-        name: str | None = None,
-        settings: Mapping[str, Any] | None = None,
-    ) -> Process:
-        return self.send(calls.update_process(process_id, source=source, name=name, settings=settings))
-
-    def publish_process(self, process_id: str) -> ProcessVersion:
-        return self.send(calls.publish_process(process_id))
-
-    def process_versions(self, process_id: str) -> list[ProcessVersion]:
-        return self.send(calls.process_versions(process_id))
-
-    # --- schedules -------------------------------------------------------------------------
-
-    def create_schedule(
-        self,
-        process_id: str,
-        agent_id: str,
-        *,
-        name: str,
-        kind: Literal["hourly", "daily", "weekly", "every", "cron"],
-        timing: Mapping[str, Any],
-        timezone: str = "UTC",
-        inputs: Inputs = None,
-        catch_up: str = "skip",
-        window_s: int | None = None,
-        enabled: bool = True,
-    ) -> Schedule:
-        """Schedule a published process; ``timing``: e.g. ``{"cron": "0 9 * * 1-5"}``, ``{"at": "07:30"}``."""
-        call = calls.create_schedule(
-            process_id,
-            agent_id,
-            name=name,
-            kind=kind,
-            timing=timing,
-            timezone=timezone,
-            inputs=inputs,
-            catch_up=catch_up,
-            window_s=window_s,
-            enabled=enabled,
-        )
-        return self.send(call)
-
-    def list_schedules(self, agent_id: str, process_id: str | None = None) -> list[Schedule]:
-        return self.send(calls.list_schedules(agent_id, process_id))
-
-    def get_schedule(self, schedule_id: str) -> Schedule:
-        return self.send(calls.get_schedule(schedule_id))
-
-    def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
-        return self.send(calls.update_schedule(schedule_id, **changes))
-
-    def delete_schedule(self, schedule_id: str) -> None:
-        self.send(calls.delete_schedule(schedule_id))
-
-    # --- the Test Suite --------------------------------------------------------------------
-
-    def add_test_cases(
-        self, run_ids: Sequence[str], outputs: Sequence[str] | None = None
-    ) -> list[BulkResult]:
-        return self.send(calls.add_test_cases(run_ids, outputs))
-
-    def list_test_cases(self, process_id: str, agent_id: str) -> list[TestCase]:
-        return self.send(calls.list_test_cases(process_id, agent_id))
-
-    def remove_test_case(self, test_case_id: str) -> None:
-        self.send(calls.remove_test_case(test_case_id))
-
-    def start_test_run(
-        self, agent_id: str, process_ids: Sequence[str], stage: Stage = "Published"
-    ) -> TestRun:
-        return self.send(calls.start_test_run(agent_id, process_ids, stage))
-
-    def get_test_run(self, test_run_id: str) -> TestRun:
-        return self.send(calls.get_test_run(test_run_id))
-
-    def stop_test_run(self, test_run_id: str) -> TestRun:
-        return self.send(calls.stop_test_run(test_run_id))
+            return self._http.request(step.method, step.path, **request_options(step, self.key))
+        except httpx.TransportError as exc:
+            return exc
