@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh database per test on SQLite and on the machine's PostgreSQL.
+"""Shared fixtures: a fresh database per test on SQLite and on the machine's PostgreSQL, each a copy
+of a database migrated once per session (migrating costs far more than copying).
 
 PostgreSQL tests use the real server (``PLAINRUN_TEST_PG``, default the local trust-auth server).
 When it cannot be reached they are skipped on a developer's machine and fail under ``CI=true``.
@@ -6,12 +7,17 @@ When it cannot be reached they are skipped on a developer's machine and fail und
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import itertools
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,9 +70,33 @@ def pg_url(pg_template: str) -> Iterator[str]:
     _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@functools.cache
+def _sqlite_template() -> Path:
+    """An SQLite database migrated once per process, which each SQLite test copies (as each
+    PostgreSQL test copies ``pg_template``)."""
+    directory = Path(tempfile.mkdtemp(prefix="plainrun-template-"))
+    atexit.register(shutil.rmtree, directory, True)
+    path = directory / "plainrun.db"
+    store = open_store(f"sqlite:///{path}")
+    store.create_schema()
+    store.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+    return path
+
+
+def migrated_sqlite(directory: Path) -> str:
+    """The URL of ``directory/plainrun.db``, a fresh migrated database unless it is there already."""
+    path = directory / "plainrun.db"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_sqlite_template(), path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'plainrun.db'}"
+    return migrated_sqlite(tmp_path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -74,6 +104,22 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")  # type: ignore[no-any-return]
     return request.getfixturevalue("pg_url")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database for a module whose tests share it: what they build once is only read (or
+    refused) after, or each test has agents of its own."""
+    if request.param == "sqlite":
+        yield migrated_sqlite(tmp_path_factory.mktemp("db"))
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"plainrun_t{os.getpid()}_m{next(_counter)}"
+    _admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield _pg_url(name)
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +21,8 @@ def _config() -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    if revision == "head" and current(engine) == head():
+        return  # nothing to run (and Alembic need not read every migration to find that out)
     config = _config()
     with engine.connect() as conn:
         config.attributes["connection"] = conn
@@ -33,4 +36,10 @@ def current(engine: sa.Engine) -> str | None:
 
 
 def head() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return _scripts().get_current_head()
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migrations, read once per process (they do not change while it runs)."""
+    return ScriptDirectory.from_config(_config())

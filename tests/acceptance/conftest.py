@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import migrated_sqlite
+
 BIN = Path(sys.executable).parent
 
 
@@ -54,7 +56,7 @@ def start_server(
     env = {
         **os.environ,
         "PLAINRUN_DATA_DIR": str(tmp / "var"),
-        "PLAINRUN_DATABASE_URL": database_url or f"sqlite:///{tmp / 'var' / 'plainrun.db'}",
+        "PLAINRUN_DATABASE_URL": database_url or migrated_sqlite(tmp / "var"),
         "PLAINRUN_PORT": str(port),
         "PLAINRUN_SMTP_LISTEN_PORT": str(free_port()),
         **(settings or {}),
@@ -68,7 +70,7 @@ def start_server(
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # a loaded 2-core machine can take this long to import and migrate
+    deadline = time.monotonic() + 120  # a loaded 2-core machine can take this long to import and start
     while True:
         try:
             if httpx.get(f"{url}/v2/health", timeout=1).status_code == 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,22 +80,45 @@ def assert_error(response: object, status: int) -> dict[str, object]:
     return body  # type: ignore[no-any-return]
 
 
+@contextlib.contextmanager
+def serving(database_url: str, data_dir: Path, fast: bool) -> Iterator[tuple[TestClient, Services]]:
+    settings = Settings(
+        database_url=database_url, data_dir=data_dir, key_cache_s=0, max_upload_bytes=64 * 1024, fast=fast
+    )
+    services = build_services(settings, migrate=True)
+    with TestClient(create_app(settings, services=services), raise_server_exceptions=False) as client:
+        yield client, services
+    services.close()
+
+
+def agent_api(client: TestClient, services: Services) -> Api:
+    """The API as a new agent's key sees it."""
+    agent = services.store.agents.create("acme")
+    _, key = services.keys.create(agent_id=agent.id)
+    return Api(client=client, services=services, agent_id=agent.id, key=key)
+
+
 @pytest.fixture(params=[True, False], ids=["fast", "general"])
 def api(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
     """The API, with its speed devices (``fast``) and without them (``general``)."""
-    settings = Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        key_cache_s=0,
-        max_upload_bytes=64 * 1024,
-        fast=request.param,
-    )
-    services = build_services(settings, migrate=True)
-    agent = services.store.agents.create("acme")
-    _, key = services.keys.create(agent_id=agent.id)
-    with TestClient(create_app(settings, services=services), raise_server_exceptions=False) as client:
-        yield Api(client=client, services=services, agent_id=agent.id, key=key)
-    services.close()
+    with serving(database_url, tmp_path, request.param) as (client, services):
+        yield agent_api(client, services)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["fast", "general"])
+def module_api(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[TestClient, Services]]:
+    """One API for the module's tests of refused requests."""
+    with serving(module_database_url, tmp_path_factory.mktemp("api"), request.param) as served:
+        yield served
+
+
+@pytest.fixture
+def refusing_api(module_api: tuple[TestClient, Services]) -> Api:
+    """The module's API as an agent of the test's own sees it: its refusals change nothing, and
+    nothing another test made is visible to it."""
+    return agent_api(*module_api)
 
 
 def test_start_get_and_list_runs_as_the_spec_describes(api: Api) -> None:
@@ -151,7 +175,8 @@ def test_pages_follow_the_continuation_token_and_refuse_forged_ones(api: Api) ->
         ({"agent_id": "0" * 25}, 404),
     ],
 )
-def test_list_runs_rejects_bad_queries(api: Api, params: dict[str, object], status: int) -> None:
+def test_list_runs_rejects_bad_queries(refusing_api: Api, params: dict[str, object], status: int) -> None:
+    api = refusing_api
     process_id = api.process()
     assert_error(
         api.get("/v2/runs", params={"process_id": process_id, "agent_id": api.agent_id, **params}), status
@@ -178,7 +203,8 @@ def test_list_runs_rejects_bad_queries(api: Api, params: dict[str, object], stat
         ({"stage": "Draft", "name": 5}, 400),
     ],
 )
-def test_create_run_rejects_bad_bodies(api: Api, body: dict[str, object], status: int) -> None:
+def test_create_run_rejects_bad_bodies(refusing_api: Api, body: dict[str, object], status: int) -> None:
+    api = refusing_api
     process_id = api.process()
     err = assert_error(api.start(process_id, **body), status)
     if status == 400 and err["details"]:

@@ -8,8 +8,6 @@ A's key and B's ids.
 
 from __future__ import annotations
 
-import itertools
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +22,6 @@ from plainrun.engine.worker import WorkerConfig
 from plainrun.http import create_app
 from plainrun.services.container import Services, build_services
 from plainrun.settings import Settings
-from tests.conftest import _admin, _pg_url
 
 GREET = 'to greet a customer\n  the output greeting is "Hello, {the customer name}!"\n'
 GREET_V2 = 'to greet a customer\n  the output greeting is "Hi, {the customer name}!"\n'
@@ -36,7 +33,6 @@ HOLD = 'to hold a request\n  ask "Ready to go on?"\n  the output answer is the a
 MAX_UPLOAD = 64 * 1024
 MAX_BODY = 256 * 1024
 MAX_SOURCE = 8 * 1024
-_counter = itertools.count()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -100,21 +96,6 @@ def settings_for(database_url: str, data_dir: Path, **extra: Any) -> Settings:
         public_url="http://testserver",
         **extra,
     )
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def module_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A fresh database for the module: the world is built once and only read (or refused) after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'plainrun.db'}"
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"plainrun_t{os.getpid()}_sec{next(_counter)}"
-    _admin(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield _pg_url(name)
-    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _build(world: World) -> None:
