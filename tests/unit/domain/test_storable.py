@@ -127,3 +127,12 @@ def test_a_number_the_search_passes_by_is_one_a_double_holds(number: Decimal) ->
     else:
         with pytest.raises(storable.Unstorable):
             storable.read_json(body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=' \t\n:,[]{}"-0123456789.eENIax', max_size=60))
+def test_the_quick_look_misses_nothing_the_search_finds(text: str) -> None:
+    raw = text.encode()
+    if storable._MAY_LOSE.search(raw) is not None:
+        assert storable.may_lose(raw)
+    assert storable.may_lose(b"3.14159265358979323846264338") and storable.may_lose(b" NaN")
