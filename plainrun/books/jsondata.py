@@ -1,4 +1,5 @@
-"""JSON: reading a JSON text into values and writing values as JSON text."""
+"""JSON: reading a JSON text into values (its numbers to the last digit) and writing values as JSON
+text."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import json
 from typing import Any
 
 from plainrun.language.books import procedure
-from plainrun.language.values import to_plain
+from plainrun.language.values import json_fraction, to_plain
 
 
 @procedure("to parse a (text) as json")
 def parse_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=json_fraction)
     except json.JSONDecodeError as err:
         raise ValueError(f"the text is not JSON (line {err.lineno}, column {err.colno})") from None
 

@@ -10,7 +10,7 @@ from typing import Any
 from plainrun.books.outbound import Reply, request
 from plainrun.language.books import procedure
 from plainrun.language.environment import Environment
-from plainrun.language.values import to_plain, to_text
+from plainrun.language.values import json_fraction, to_plain, to_text
 
 
 def _seconds(timeout: Any) -> float | None:
@@ -37,7 +37,7 @@ def _answer(reply: Reply) -> Any:
     if reply.status >= 400:
         raise ValueError(f"the server answered {reply.status} {reply.reason[:100]}")
     try:
-        return json.loads(reply.content)
+        return json.loads(reply.content, parse_float=json_fraction)
     except ValueError:
         if "json" in reply.headers.get("content-type", ""):
             raise ValueError("the server's answer is not valid JSON") from None

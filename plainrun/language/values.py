@@ -206,6 +206,18 @@ def from_python_number(value: float) -> Number:
     return Decimal(repr(value))
 
 
+def json_fraction(text: str) -> Decimal:
+    """A number with a fraction or an exponent in a JSON document a process reads, every digit of
+    it (``json.loads(text, parse_float=json_fraction)``; a float would round it to a double); one
+    of the language's numbers, or an error of the step that read it."""
+    number = Decimal(text)
+    if number and number.adjusted() >= storable.MAX_DIGITS:
+        raise ProcessRuntimeError(
+            f"the number {text[:40]} is larger than the language's numbers go (10^{storable.MAX_DIGITS})"
+        )
+    return number
+
+
 def format_number(value: Number) -> str:
     if isinstance(value, int):
         try:

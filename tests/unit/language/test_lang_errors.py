@@ -45,9 +45,9 @@ PYTHON_TEXT = re.compile(
         ),
         (
             "parse the body as json",
-            {"body": "[1e400]"},
+            {"body": "[-Infinity]"},
             3,
-            "parse a (text) as json: the number inf is not finite",
+            "parse a (text) as json: the number -inf is not finite",
         ),
         (
             "say 9999-12-31 + 1",

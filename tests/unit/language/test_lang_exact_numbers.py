@@ -99,13 +99,39 @@ def test_a_result_past_4000_digits_waits_at_its_line_and_column(run: Run) -> Non
     assert not PYTHON_TEXT.search(outcome.question), outcome.question
 
 
-@pytest.mark.parametrize("body", ["[1e400]", "[-1e999]", '{"a": NaN}'])
-def test_a_number_from_outside_that_is_not_finite_is_an_error_of_its_step(run: Run, body: str) -> None:
+def test_numbers_in_a_json_document_are_read_to_the_last_digit(run: Run) -> None:
+    source = (
+        "to read a document\n"
+        "  parse the body as json\n"
+        "  the document is the above\n"
+        '  the output rate is "{the document\'s rate}"\n'
+        "  the output huge is the document's huge\n"
+        "  the output count is the document's count + 1\n"
+    )
+    body = '{"rate": 0.1000000000000000000001, "huge": 1e400, "count": 1180591620717411303424}'
+    assert outputs(run(source, {"body": body})) == {
+        "rate": "0.1000000000000000000001",
+        "huge": 10**400,
+        "count": 2**70 + 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("[1e5000]", "the number 1e5000 is larger than the language's numbers go (10^4000)"),
+        ("[-Infinity]", "the number -inf is not finite"),
+        ('{"a": NaN}', "the number nan is not finite"),
+    ],
+)
+def test_a_number_from_outside_beyond_the_language_is_an_error_of_its_step(
+    run: Run, body: str, why: str
+) -> None:
     source = "to go\n  the x is 1\n  parse the body as json\n  the output x is the above\n"
     outcome = run(source, {"body": body})
     assert isinstance(outcome, Paused), outcome
     assert (outcome.line, outcome.column) == (3, 3)
-    assert "is not finite" in outcome.question
+    assert why in outcome.question
     assert not PYTHON_TEXT.search(outcome.question), outcome.question
 
 
