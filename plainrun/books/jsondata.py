@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from plainrun.language.books import procedure
-from plainrun.language.values import json_fraction, to_plain
+from plainrun.language.values import json_fraction, json_text
 
 
 @procedure("to parse a (text) as json")
@@ -20,4 +20,4 @@ def parse_json(text: str) -> Any:
 
 @procedure("to encode a (value) as json")
 def encode_json(value: Any) -> str:
-    return json.dumps(to_plain(value), ensure_ascii=False)
+    return json_text(value)

@@ -34,6 +34,7 @@ import datetime as dt
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
@@ -247,10 +248,35 @@ def to_text(value: Value) -> str:
     if isinstance(value, list):
         return ", ".join(to_text(item) for item in value)
     if isinstance(value, dict):
-        return json.dumps(to_plain(value), ensure_ascii=False)
+        return json_text(value)
     if value is None:
         return ""
     return str(value)
+
+
+#: Marks a number's digits while ``json_text`` writes them (unique to this process: no text holds it).
+_MARK = f"\x00{secrets.token_hex(8)}:"
+_MARKED = re.compile(f'"\\\\u0000{_MARK[1:]}([^"]*)"')
+
+
+def json_text(value: Value) -> str:
+    """``value`` as JSON text, the data of ``to_plain`` with every number to its last digit: a
+    number with a fraction is written as the language holds it (``to_plain`` gives the nearest
+    double, for the API's outputs)."""
+    text = json.dumps(_exact_plain(value), ensure_ascii=False)
+    return _MARKED.sub(lambda found: found.group(1), text) if _MARK[1:] in text else text
+
+
+def _exact_plain(value: Value) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _exact_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_exact_plain(item) for item in value]
+    plain = to_plain(value)
+    number = value.amount if isinstance(value, Money) else value
+    if isinstance(plain, float) and isinstance(number, Decimal):
+        return _MARK + format_number(number)
+    return plain
 
 
 def to_plain(value: Value) -> Any:
@@ -297,7 +323,7 @@ def output_value(value: Value) -> str | int | float:
     if isinstance(value, FileRef):
         return value.id
     if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
-        return json.dumps(to_plain(value), ensure_ascii=False)
+        return json_text(value)
     return to_text(value)
 
 

@@ -156,3 +156,17 @@ def test_outputs_keep_whole_numbers_exactly_and_never_write_an_infinity(value: o
         assert isinstance(found, str) and found.startswith(out)
     else:
         assert found == out and type(found) is type(out)
+
+
+def test_a_record_written_as_json_keeps_every_digit(run: Run) -> None:
+    source = (
+        "to write a record\n"
+        "  the invoice's total is 0.1000000000000000000001 * 3\n"
+        "  the invoice's count is the count * the count\n"
+        "  the output invoice is the invoice\n"
+        "  encode the invoice as json\n"
+        "  the output encoded is the above\n"
+    )
+    found = outputs(run(source, {"invoice": {"total": 0}, "count": 2**70}))
+    text = '{"total": 0.3000000000000000000003, "count": ' + str(2**140) + "}"
+    assert found == {"invoice": text, "encoded": text}
