@@ -3,13 +3,17 @@ with plainrun's protocol, a worker inside) on SQLite and PostgreSQL: numbers wit
 double does not hold as written are refused on every path that takes values in (the fast path, the
 route, schedules, settings, guidance answers), the ones it holds are served back as sent, and whole
 numbers the language computes beyond 10^30 come back exact from the engine, the store, the API, the
-Python client and the Test Suite's comparison."""
+Python client, the command line (both ways, ``--json``) and the Test Suite's comparison."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -257,3 +261,38 @@ def test_whole_numbers_beyond_10_to_the_30_are_exact_from_the_language_to_the_te
     assert result["diff"] == [
         {"problem": "Output Mismatch", "name": "power", "expected": 2**140, "actual": 2**140 + 1}
     ]
+
+
+def test_the_command_line_sends_and_prints_them_exactly_both_ways(
+    served: Served, database_url: str, tmp_path: Path
+) -> None:
+    process_id = served.process(POWER.format(plus=""))
+    amount = "9" * 50  # given as text by --input: read exactly by the language
+    base = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "COLUMNS": "200"}
+    ways = {
+        "database": {**base, "PLAINRUN_DATABASE_URL": database_url, "PLAINRUN_DATA_DIR": str(tmp_path)},
+        "url": {
+            **base,
+            "PLAINRUN_URL": served.url,
+            "PLAINRUN_KEY": served.key,
+            "PLAINRUN_DATABASE_URL": f"sqlite:///{tmp_path / 'elsewhere.db'}",
+            "PLAINRUN_DATA_DIR": str(tmp_path / "elsewhere"),
+        },
+    }
+    for way, env in ways.items():
+        command = [str(Path(sys.executable).parent / "plainrun"), "runs", "start", process_id]
+        command += ["--input", f"twos={TWOS}", "--input", f"amount={amount}", "--wait", "--json"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (way, done.stdout, done.stderr)
+        run_id = json.loads(done.stdout)["id"]
+        got = subprocess.run(
+            [*command[:2], "get", run_id, "--json"], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert got.returncode == 0, (way, got.stdout, got.stderr)
+        printed = json.loads(got.stdout)
+        assert printed["inputs"] == [{"name": "twos", "value": TWOS}, {"name": "amount", "value": amount}]
+        assert printed["outputs"] == [
+            {"name": "power", "value": 2**140},
+            {"name": "literal", "value": 1234567890123456789012345678901234567890},
+            {"name": "amount", "value": int(amount)},
+        ], way
