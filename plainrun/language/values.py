@@ -261,8 +261,8 @@ _MARKED = re.compile(f'"\\\\u0000{_MARK[1:]}([^"]*)"')
 
 def json_text(value: Value) -> str:
     """``value`` as JSON text, the data of ``to_plain`` with every number to its last digit: a
-    number with a fraction is written as the language holds it (``to_plain`` gives the nearest
-    double, for the API's outputs)."""
+    number with a fraction that the nearest double (``to_plain``'s, for the API's outputs) would
+    round is written as the language holds it."""
     text = json.dumps(_exact_plain(value), ensure_ascii=False)
     return _MARKED.sub(lambda found: found.group(1), text) if _MARK[1:] in text else text
 
@@ -274,8 +274,8 @@ def _exact_plain(value: Value) -> Any:
         return [_exact_plain(item) for item in value]
     plain = to_plain(value)
     number = value.amount if isinstance(value, Money) else value
-    if isinstance(plain, float) and isinstance(number, Decimal):
-        return _MARK + format_number(number)
+    if isinstance(plain, float) and isinstance(number, Decimal) and Decimal(repr(plain)) != number:
+        return _MARK + format_number(number)  # more digits than the double has
     return plain
 
 
