@@ -273,10 +273,27 @@ def _exact_plain(value: Value) -> Any:
     if isinstance(value, list):
         return [_exact_plain(item) for item in value]
     plain = to_plain(value)
-    number = value.amount if isinstance(value, Money) else value
-    if isinstance(plain, float) and isinstance(number, Decimal) and Decimal(repr(plain)) != number:
-        return _MARK + format_number(number)  # more digits than the double has
-    return plain
+    return _MARK + format_number(_number(value)) if _rounded(value, plain) else plain
+
+
+def input_value(value: Value) -> Any:
+    """``value`` as another run's input (a child run's): ``to_plain``'s, except that a number the
+    nearest double would round is its text to the last digit, which the language reads back as the
+    very number (so a re-run of that run computes what it did)."""
+    plain = to_plain(value)
+    if not _rounded(value, plain):
+        return plain
+    return str(value) if isinstance(value, Money) else format_number(_number(value))
+
+
+def _number(value: Value) -> Any:
+    return value.amount if isinstance(value, Money) else value
+
+
+def _rounded(value: Value, plain: Any) -> bool:
+    """Whether ``plain``, ``to_plain``'s double of ``value``, lost digits of it."""
+    number = _number(value)
+    return isinstance(plain, float) and isinstance(number, Decimal) and Decimal(repr(plain)) != number
 
 
 def to_plain(value: Value) -> Any:

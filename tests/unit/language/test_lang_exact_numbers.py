@@ -12,7 +12,7 @@ import pytest
 
 from plainrun.domain import storable
 from plainrun.language import Outcome, Paused, ProcessSyntaxError, Succeeded, parse
-from plainrun.language.values import output_value, parse_number
+from plainrun.language.values import Money, input_value, output_value, parse_number
 from tests.unit.language.test_lang_errors import PYTHON_TEXT
 
 Run = Callable[..., Outcome]
@@ -170,3 +170,20 @@ def test_a_record_written_as_json_keeps_every_digit(run: Run) -> None:
     found = outputs(run(source, {"invoice": {"total": 0}, "count": 2**70}))
     text = '{"total": 0.3000000000000000000003, "count": ' + str(2**140) + "}"
     assert found == {"invoice": text, "encoded": text}
+
+
+@pytest.mark.parametrize(
+    ("value", "given"),
+    [
+        (Decimal("0.1000000000000000000001"), "0.1000000000000000000001"),
+        (Decimal("2.5"), 2.5),
+        (2**140, 2**140),
+        (Money(Decimal("12345678901234567.25"), "$"), "$12,345,678,901,234,567.25"),
+        (Money(Decimal("19.99"), "$"), 19.99),
+    ],
+)
+def test_a_child_runs_input_is_the_very_number(value: object, given: object) -> None:
+    found = input_value(value)
+    assert found == given and type(found) is type(given)
+    if isinstance(found, str):
+        assert parse_number(found) == value  # the language reads the text back as the number
