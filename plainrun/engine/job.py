@@ -35,7 +35,7 @@ from plainrun.language import (
     Waiting,
     parse,
 )
-from plainrun.language.values import to_plain
+from plainrun.language.values import input_value
 from plainrun.services.box import BoxService
 from plainrun.store import Store, open_store
 from plainrun.store.blobs import BlobPlace, BlobStorage, open_blobs
@@ -225,7 +225,7 @@ class RunEnvironment:
                 "stage": found.stage,
                 "version": found.version,
                 "sha256": found.sha256,
-                "inputs": [{"name": name, "value": to_plain(value)} for name, value in inputs.items()],
+                "inputs": [{"name": name, "value": input_value(value)} for name, value in inputs.items()],
                 "file_ids": [],
                 "trigger_ref": self.run["id"],
                 "parent_run_id": self.run["id"],
@@ -256,25 +256,10 @@ class RunEnvironment:
         return results
 
 
-def _warm(env: RunEnvironment) -> None:
-    """Open the store in the background the first time an executor process runs a job: the first
-    open imports the database layer (seconds on a loaded machine), which a run's first live log
-    line would otherwise wait for. Once per executor process, beside its first job."""
-    global _warming
-    if _warming is None:
-        _warming = threading.Thread(target=lambda: env.store, name="plainrun-open-store", daemon=True)
-        with contextlib.suppress(RuntimeError):  # no thread to be had: opened when first needed
-            _warming.start()
-
-
-_warming: threading.Thread | None = None
-
-
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
     """One attempt of a run: started afresh, or resumed from its saved execution by replay."""
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
-    _warm(env)
     execution = _execution(payload, program, env)
     try:
         outcome = execution.run()
