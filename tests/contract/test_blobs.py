@@ -14,17 +14,13 @@ from plainrun.domain import ids
 from plainrun.errors import NotFound, TooLarge
 from plainrun.store import Store, open_store
 from plainrun.store.blobs import CHUNK_BYTES, BlobPlace, BlobStorage, open_blobs
-from tests.conftest import s3_place
+from tests.conftest import migrated_sqlite, s3_place
 
 
 @pytest.fixture(params=["local", "database-sqlite", "database-postgres", "s3"])
 def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStorage]:
     kind = str(request.param)
-    url = (
-        request.getfixturevalue("pg_url")
-        if kind == "database-postgres"
-        else f"sqlite:///{tmp_path}/db.sqlite"
-    )
+    url = request.getfixturevalue("pg_url") if kind == "database-postgres" else migrated_sqlite(tmp_path)
     store: Store = open_store(url)
     store.create_schema()
     s3 = s3_place(request.getfixturevalue("s3_endpoint")) if kind == "s3" else None
