@@ -1,26 +1,33 @@
-"""An agent's home page: its runs of the last 30 days in figures (see ``domain/overview.py``)."""
+"""An agent's home page: its runs of the last 30 days in figures (see ``domain/overview.py``).
+
+Past days come from the store's roll-up (``store.days``): a day that ended ``SETTLE`` ago and was
+not counted yet is counted on the first read that needs it, once; today (and a day not settled
+yet), and the runs of counted days that had not ended then, are read afresh on every count.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from plainrun.domain.clock import utcnow
-from plainrun.domain.overview import DAYS, Overview, ProcessRecord, by_day, percentile
-from plainrun.domain.runs import RunState
+from plainrun.domain.overview import (
+    DAYS,
+    SETTLE,
+    Overview,
+    Tally,
+    count_days,
+    day_of,
+    figures,
+    first_id,
+    tally,
+)
 from plainrun.errors import NotFound
 from plainrun.services.access import Principal
 from plainrun.store import Store
 
-#: The newest succeeded runs of each process whose durations make its p50 and p95.
-DURATION_SAMPLE = 1000
-#: The most processes a home page gives a record of (those with the most runs).
-MAX_PROCESSES = 50
-
-
-#: How long an agent's figures are reused before they are counted again (the counting reads every
-#: run of the last 30 days from an index: at 100,000 runs it costs more than a page should).
+#: How long an agent's figures are reused before they are counted again (0: counted on every read).
 FRESH_S = 15.0
 
 
@@ -38,14 +45,14 @@ class OverviewService:
             raise NotFound("The agent was not found.")
         recent = self._recent.get(agent_id)
         if recent is not None and time.monotonic() - recent[0] < self.fresh_s:
-            figures = recent[1]
+            counted = recent[1]
         else:
-            figures = self._count(agent_id)
+            counted = self._count(agent_id)
             if len(self._recent) > 1000:
                 self._recent.clear()
-            self._recent[agent_id] = (time.monotonic(), figures)
+            self._recent[agent_id] = (time.monotonic(), counted)
         return dataclasses.replace(
-            figures,
+            counted,
             waiting=self.store.guidance.count_waiting(agent_id),
             queued=self.store.execution.queued(agent_id),
         )
@@ -53,30 +60,31 @@ class OverviewService:
     def _count(self, agent_id: str) -> Overview:
         now = utcnow()
         today = now.date()
-        since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS - 1)
-        days, per_day, per_process = by_day(self.store.runs.per_day(agent_id, since), today)
+        first = today - timedelta(days=DAYS - 1)
+        days, tallies = self.store.days.counted(agent_id, first)
+        # The last day read from the roll-up: settled by this host's clock, or counted already by a
+        # host whose clock runs ahead (a day is never both counted and read afresh).
+        settled = max([(now - SETTLE).date() - timedelta(days=1), *days])
+        missing = [d for d in _days(first, settled) if d not in days]
+        extra: list[Tally] = []
+        if missing:
+            tallies, extra = self._count_days(agent_id, first, missing)
+        fresh = self.store.days.facts(agent_id, first_id(settled + timedelta(days=1)))
+        fresh += self.store.days.open_facts(agent_id, first)
         names = {p.id: p.name for p in self.store.processes.page(agent_id, limit=1000)}
-        busiest = sorted(per_process.items(), key=lambda item: -sum(item[1].values()))[:MAX_PROCESSES]
-        records = []
-        for process_id, counts in busiest:
-            durations = self.store.runs.durations(process_id, since, limit=DURATION_SAMPLE)
-            ended = sum(n for s, n in counts.items() if s.is_final)
-            records.append(
-                ProcessRecord(
-                    process_id=process_id,
-                    name=names.get(process_id, process_id),
-                    runs=sum(counts.values()),
-                    succeeded=counts.get(RunState.SUCCEEDED, 0),
-                    ended=ended,
-                    p50_s=percentile(durations, 0.50),
-                    p95_s=percentile(durations, 0.95),
-                )
-            )
-        return Overview(
-            days=days,
-            per_day=per_day,
-            processes=records,
-            waiting=0,
-            queued=0,
-            total=sum(sum(v) for v in per_day.values()),
+        return figures([*tallies, *extra, *tally(fresh)], today, names)
+
+    def _count_days(self, agent_id: str, first: date, missing: list[date]) -> tuple[list[Tally], list[Tally]]:
+        """Count the days missing from the roll-up; the roll-up's tallies then, and those of any day
+        that still is not in it (counted here from what was read)."""
+        facts = self.store.days.facts(
+            agent_id, first_id(missing[0]), first_id(missing[-1] + timedelta(days=1))
         )
+        self.store.days.record(agent_id, count_days(facts, missing), forget_before=first - timedelta(days=1))
+        days, tallies = self.store.days.counted(agent_id, first)
+        left = set(missing) - days
+        return tallies, tally(f for f in facts if day_of(f.id) in left)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
