@@ -153,11 +153,11 @@ def plans(services: Any, agent_id: str) -> list[str]:
             guidance._waiting_statement(True, False, False, True),
             {"agent_id": agent_id},
         ),
-        ("home, the roll-up", days._COUNTED, {"agent_id": agent_id, "since": window}),
+        ("home, the roll-up's days", days._MARKS, {"agent_id": agent_id, "since": window}),
         (
             "home, today's runs",
             days._FACTS,
-            {"agent_id": agent_id, "since": first_id(today), "until": days._LAST_ID},
+            {"agent_id": agent_id, "since": first_id(today), "until": first_id(today + dt.timedelta(days=1))},
         ),
         (
             "home, runs not ended when their day was counted",

@@ -88,20 +88,21 @@ def first_id(day: date) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunFacts:
-    """What the home page reads of one run."""
+    """What the home page reads of one run: the day it was made, and how long it ran (seconds,
+    from its start to its end, as the database computes it; None until it ended)."""
 
     id: str
+    day: date
     process_id: str
     state: RunState
-    started_at: datetime | None
-    finished_at: datetime | None
+    seconds: float | None
 
     @property
     def duration_s(self) -> float | None:
         """How long a succeeded run ran; None for any other."""
-        if self.state is not RunState.SUCCEEDED or self.started_at is None or self.finished_at is None:
+        if self.state is not RunState.SUCCEEDED or self.seconds is None:
             return None
-        return max(0.0, (self.finished_at - self.started_at).total_seconds())
+        return max(0.0, self.seconds)
 
 
 @dataclass(slots=True)
@@ -114,24 +115,34 @@ class Tally:
     runs: int = 0
     durations: dict[int, int] = field(default_factory=dict)
 
-    def add(self, facts: RunFacts) -> None:
-        self.runs += 1
-        seconds = facts.duration_s
-        if seconds is not None:
-            index = bucket(seconds)
-            self.durations[index] = self.durations.get(index, 0) + 1
-
 
 def tally(runs: Iterable[RunFacts]) -> list[Tally]:
     """The runs counted by (day, process, state)."""
     out: dict[tuple[date, str, RunState], Tally] = {}
     for facts in runs:
-        key = (day_of(facts.id), facts.process_id, facts.state)
+        key = (facts.day, facts.process_id, facts.state)
         found = out.get(key)
         if found is None:
             found = out[key] = Tally(*key)
-        found.add(facts)
+        found.runs += 1
+        if facts.state is RunState.SUCCEEDED and facts.seconds is not None:
+            index = bucket(facts.seconds)
+            found.durations[index] = found.durations.get(index, 0) + 1
     return list(out.values())
+
+
+def merge_durations(
+    tallies: Iterable[Tally], into: dict[str, dict[int, int]] | None = None
+) -> dict[str, dict[int, int]]:
+    """The tallies' sketches merged per process (into ``into`` when given)."""
+    out: dict[str, dict[int, int]] = {} if into is None else into
+    for one in tallies:
+        if not one.durations:
+            continue
+        sketch = out.setdefault(one.process_id, {})
+        for index, n in one.durations.items():
+            sketch[index] = sketch.get(index, 0) + n
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +155,16 @@ class DayCount:
     open_ids: list[str]
 
 
-def count_days(runs: Iterable[RunFacts], days: Iterable[date]) -> list[DayCount]:
-    """Each of ``days`` counted from the runs made on it (a day with no run is counted too)."""
-    wanted: dict[date, tuple[list[RunFacts], list[str]]] = {d: ([], []) for d in days}
+def count_day(day: date, runs: Iterable[RunFacts]) -> DayCount:
+    """A day counted from the runs made on it (a day with no run is counted too)."""
+    ended: list[RunFacts] = []
+    open_ids: list[str] = []
     for facts in runs:
-        slot = wanted.get(day_of(facts.id))
-        if slot is None:
-            continue
         if facts.state.is_final:
-            slot[0].append(facts)
+            ended.append(facts)
         else:
-            slot[1].append(facts.id)
-    return [DayCount(d, tally(ended), open_ids) for d, (ended, open_ids) in sorted(wanted.items())]
+            open_ids.append(facts.id)
+    return DayCount(day, tally(ended), open_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,23 +194,29 @@ class Overview:
     total: int = field(default=0)
 
 
-def figures(tallies: Iterable[Tally], today: date, names: Mapping[str, str], days: int = DAYS) -> Overview:
-    """The home page's figures from the tallies of the last ``days`` days up to ``today``."""
+def figures(
+    tallies: Iterable[Tally],
+    today: date,
+    names: Mapping[str, str],
+    days: int = DAYS,
+    durations: Mapping[str, Mapping[int, int]] | None = None,
+) -> Overview:
+    """The home page's figures from the tallies of the last ``days`` days up to ``today`` (and,
+    when given, ``durations``: sketches per process merged already, of more tallies of those days)."""
     series = [today - timedelta(days=days - 1 - i) for i in range(days)]
     index = {d: i for i, d in enumerate(series)}
     per_day: dict[RunState, list[int]] = {}
     counts: dict[str, dict[RunState, int]] = {}
-    sketches: dict[str, dict[int, int]] = {}
+    inside = []
     for one in tallies:
         at = index.get(one.day)
         if at is None:
             continue
+        inside.append(one)
         per_day.setdefault(one.state, [0] * days)[at] += one.runs
         mine = counts.setdefault(one.process_id, {})
         mine[one.state] = mine.get(one.state, 0) + one.runs
-        sketch = sketches.setdefault(one.process_id, {})
-        for bucket_index, n in one.durations.items():
-            sketch[bucket_index] = sketch.get(bucket_index, 0) + n
+    sketches = merge_durations(inside, {p: dict(sketch) for p, sketch in (durations or {}).items()})
     busiest = sorted(counts.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:MAX_PROCESSES]
     records = [
         ProcessRecord(

@@ -2,7 +2,8 @@
 
 Past days come from the store's roll-up (``store.days``): a day that ended ``SETTLE`` ago and was
 not counted yet is counted on the first read that needs it, once; today (and a day not settled
-yet), and the runs of counted days that had not ended then, are read afresh on every count.
+yet), and the runs of counted days that had not ended then, are read afresh on every count. A
+counted day never changes, so its tallies are kept in memory once read.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from plainrun.domain.overview import (
     DAYS,
     SETTLE,
     Overview,
+    RunFacts,
     Tally,
-    count_days,
-    day_of,
+    count_day,
     figures,
-    first_id,
+    merge_durations,
     tally,
 )
 from plainrun.errors import NotFound
@@ -29,6 +30,8 @@ from plainrun.store import Store
 
 #: How long an agent's figures are reused before they are counted again (0: counted on every read).
 FRESH_S = 15.0
+#: The most agents whose counted days are kept in memory.
+AGENTS_KEPT = 1000
 
 
 class OverviewService:
@@ -36,6 +39,9 @@ class OverviewService:
         self.store = store
         self.fresh_s = fresh_s
         self._recent: dict[str, tuple[float, Overview]] = {}
+        #: Each agent's counted days read so far, and their tallies.
+        self._days: dict[str, dict[date, list[Tally]]] = {}
+        self._merged: dict[str, tuple[frozenset[date], list[Tally], dict[str, dict[int, int]]]] = {}
 
     def of_agent(self, principal: Principal, agent_id: str) -> Overview:
         """An agent's figures, counted at most ``fresh_s`` seconds ago (the waiting runs and the
@@ -48,7 +54,7 @@ class OverviewService:
             counted = recent[1]
         else:
             counted = self._count(agent_id)
-            if len(self._recent) > 1000:
+            if len(self._recent) > AGENTS_KEPT:
                 self._recent.clear()
             self._recent[agent_id] = (time.monotonic(), counted)
         return dataclasses.replace(
@@ -61,29 +67,56 @@ class OverviewService:
         now = utcnow()
         today = now.date()
         first = today - timedelta(days=DAYS - 1)
-        days, tallies = self.store.days.counted(agent_id, first)
+        days = self._counted(agent_id, first)
         # The last day read from the roll-up: settled by this host's clock, or counted already by a
         # host whose clock runs ahead (a day is never both counted and read afresh).
         settled = max([(now - SETTLE).date() - timedelta(days=1), *days])
+        fresh: list[RunFacts] = []
         missing = [d for d in _days(first, settled) if d not in days]
-        extra: list[Tally] = []
         if missing:
-            tallies, extra = self._count_days(agent_id, first, missing)
-        fresh = self.store.days.facts(agent_id, first_id(settled + timedelta(days=1)))
+            fresh = self._count_days(agent_id, first, missing)
+            days = self._counted(agent_id, first)
+            fresh = [f for f in fresh if f.day not in days]  # a day that could not be recorded
+        for day in _days(settled + timedelta(days=1), today):
+            fresh += self.store.days.facts(agent_id, day)
         fresh += self.store.days.open_facts(agent_id, first)
         names = {p.id: p.name for p in self.store.processes.page(agent_id, limit=1000)}
-        return figures([*tallies, *extra, *tally(fresh)], today, names)
+        counts, durations = self._merged_days(agent_id, days)
+        return figures([*counts, *tally(fresh)], today, names, durations=durations)
 
-    def _count_days(self, agent_id: str, first: date, missing: list[date]) -> tuple[list[Tally], list[Tally]]:
-        """Count the days missing from the roll-up; the roll-up's tallies then, and those of any day
-        that still is not in it (counted here from what was read)."""
-        facts = self.store.days.facts(
-            agent_id, first_id(missing[0]), first_id(missing[-1] + timedelta(days=1))
-        )
-        self.store.days.record(agent_id, count_days(facts, missing), forget_before=first - timedelta(days=1))
-        days, tallies = self.store.days.counted(agent_id, first)
-        left = set(missing) - days
-        return tallies, tally(f for f in facts if day_of(f.id) in left)
+    def _merged_days(
+        self, agent_id: str, days: dict[date, list[Tally]]
+    ) -> tuple[list[Tally], dict[str, dict[int, int]]]:
+        """The counted days' tallies without their sketches, and the sketches merged per process
+        (merged once for each set of days)."""
+        key = frozenset(days)
+        kept = self._merged.get(agent_id)
+        if kept is None or kept[0] != key:
+            tallies = [t for ts in days.values() for t in ts]
+            bare = [dataclasses.replace(t, durations={}) for t in tallies]
+            kept = self._merged[agent_id] = (key, bare, merge_durations(tallies))
+        return kept[1], kept[2]
+
+    def _counted(self, agent_id: str, first: date) -> dict[date, list[Tally]]:
+        """The agent's counted days from ``first`` on with their tallies (those read before from memory)."""
+        kept = {d: ts for d, ts in self._days.get(agent_id, {}).items() if d >= first}
+        days, tallies = self.store.days.counted(agent_id, first, known=kept.keys())
+        for day in days - kept.keys():
+            kept[day] = []
+        for one in tallies:
+            kept[one.day].append(one)
+        if len(self._days) > AGENTS_KEPT:
+            self._days.clear()
+            self._merged.clear()
+        self._days[agent_id] = kept
+        return kept
+
+    def _count_days(self, agent_id: str, first: date, missing: list[date]) -> list[RunFacts]:
+        """Count the days missing from the roll-up into it; the runs read to count them."""
+        read = {day: self.store.days.facts(agent_id, day) for day in missing}
+        counts = [count_day(day, facts) for day, facts in read.items()]
+        self.store.days.record(agent_id, counts, forget_before=first - timedelta(days=1))
+        return [f for facts in read.values() for f in facts]
 
 
 def _days(first: date, last: date) -> list[date]:

@@ -9,7 +9,7 @@ SQLite or PostgreSQL, which are siblings behind ``plainrun.store.database.Databa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Executor
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
@@ -129,9 +129,11 @@ class RunStore(Protocol):
 class RunDaysStore(Protocol):
     """The home page's roll-up: past days of an agent's runs counted once, and the runs read afresh."""
 
-    def facts(self, agent_id: str, since_id: str, until_id: str | None = None) -> list[RunFacts]: ...
+    def facts(self, agent_id: str, day: date) -> list[RunFacts]: ...
     def open_facts(self, agent_id: str, since: date) -> list[RunFacts]: ...
-    def counted(self, agent_id: str, since: date) -> tuple[set[date], list[Tally]]: ...
+    def counted(
+        self, agent_id: str, since: date, *, known: Collection[date] = ()
+    ) -> tuple[set[date], list[Tally]]: ...
     def record(self, agent_id: str, counts: Sequence[DayCount], *, forget_before: date) -> list[date]: ...
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 from plainrun.domain import ids
-from plainrun.domain.overview import count_days, first_id
+from plainrun.domain.overview import count_day
 from plainrun.domain.runs import Outcome, RunQuery, RunState
 from plainrun.store import Store
 from tests.contract.conftest import make_process, new_runs
@@ -30,13 +30,17 @@ def test_a_day_is_counted_once_and_its_runs_not_ended_are_read_as_they_are_now(s
     store.execution.finish([*ended, Outcome(run_ids[2], claimed[run_ids[2]].attempt, RunState.FAILED)])
     store.runs.set_archived([run_ids[0]], True)  # an archived run is still counted
 
-    facts = store.days.facts(agent, first_id(day), first_id(day + timedelta(days=1)))
-    assert sorted(f.id for f in facts) == sorted(run_ids)
+    facts = store.days.facts(agent, day)
+    assert sorted(f.id for f in facts) == sorted(run_ids) and {f.day for f in facts} == {day}
     assert {f.id: f.state for f in facts}[run_ids[3]] is RunState.RUNNING
+    seconds = {f.id: f.seconds for f in facts}
+    assert seconds[run_ids[3]] is None and all(0 <= seconds[i] < 60 for i in run_ids[:3])  # type: ignore[operator]
     next_day = day + timedelta(days=1)
-    assert store.days.record(agent, count_days(facts, [day, next_day]), forget_before=day) == [day, next_day]
-    assert store.days.record(agent, count_days(facts, [day]), forget_before=day) == []  # once
+    counts = [count_day(day, facts), count_day(next_day, [])]
+    assert store.days.record(agent, counts, forget_before=day) == [day, next_day]
+    assert store.days.record(agent, counts[:1], forget_before=day) == []  # once
 
+    assert store.days.counted(agent, day, known=[day]) == ({day, next_day}, [])
     counted, tallies = store.days.counted(agent, day)
     assert counted == {day, next_day}
     by_state = {(t.day, t.process_id, t.state): t for t in tallies}
@@ -53,27 +57,23 @@ def test_a_day_is_counted_once_and_its_runs_not_ended_are_read_as_they_are_now(s
     assert store.days.open_facts(agent, next_day) == []
     assert store.days.counted(make_process(store).agent_id, day) == (set(), [])  # per agent
 
-    store.days.record(agent, count_days([], [next_day + timedelta(days=1)]), forget_before=next_day)
+    store.days.record(agent, [count_day(next_day + timedelta(days=1), [])], forget_before=next_day)
     counted, tallies = store.days.counted(agent, day)
     assert day not in counted and next_day in counted and tallies == []
     assert store.days.open_facts(agent, day) == []
 
 
-def test_facts_are_the_runs_of_an_id_range_of_one_agent(store: Store) -> None:
+def test_facts_are_the_runs_one_agent_made_on_a_day(store: Store) -> None:
     process = make_process(store)
     today = datetime.now(UTC).date()
     old = _made_on(store, today - timedelta(days=2), 2, process=process)
     _made_on(store, today - timedelta(days=2), 1)  # another agent's
     recent = _made_on(store, today - timedelta(days=1), 3, process=process)
-    assert {f.id for f in store.days.facts(process.agent_id, first_id(today - timedelta(days=1)))} == set(
-        recent
-    )
-    assert {
-        f.id for f in store.days.facts(process.agent_id, first_id(today - timedelta(days=2)), recent[0])
-    } == set(old)
-    assert all(
-        f.state is RunState.PENDING and f.duration_s is None for f in store.days.facts(process.agent_id, "")
-    )
+    assert {f.id for f in store.days.facts(process.agent_id, today - timedelta(days=1))} == set(recent)
+    older = store.days.facts(process.agent_id, today - timedelta(days=2))
+    assert {f.id for f in older} == set(old)
+    assert all(f.state is RunState.PENDING and f.seconds is None and f.duration_s is None for f in older)
+    assert store.days.facts(process.agent_id, today) == []
 
 
 def test_a_search_by_name_finds_any_part_of_a_name_in_any_case(store: Store) -> None:

@@ -7,13 +7,14 @@ service decides which days to count (``services/overview.py``); see ``domain/ove
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Collection, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
-from plainrun.domain.overview import DayCount, RunFacts, Tally
+from plainrun.domain.overview import DayCount, RunFacts, Tally, first_id
 from plainrun.domain.runs import RunState
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
@@ -21,10 +22,31 @@ from plainrun.store.sql._part import Part, param, params_in
 r, d, o = t.runs.c, t.run_days.c, t.run_days_open.c
 #: The process and state of the row that marks a day as counted.
 _MARK = ""
-_LAST_ID = "z" * 25
+_STATES = {s.value: s for s in RunState}
 
-_FACT_COLUMNS = (r.id, r.process_id, r.state, r.started_at, r.finished_at)
-# Through ix_runs_agent_list: both values of ``archived`` are two ranges of ids.
+
+class _Seconds(sa.sql.functions.FunctionElement[float]):
+    """How long a run ran, in seconds, from ``started_at`` to ``finished_at`` (NULL until both are
+    set), computed by the database: no timestamp is decoded to count a day."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "plainrun_seconds"
+
+
+@compiles(_Seconds, "sqlite")
+def _seconds_sqlite(element: _Seconds, compiler: Any, **kw: Any) -> str:
+    # SQLite's date functions work in milliseconds.
+    return "(julianday(runs.finished_at) - julianday(runs.started_at)) * 86400.0"
+
+
+@compiles(_Seconds)
+def _seconds(element: _Seconds, compiler: Any, **kw: Any) -> str:
+    return "CAST(EXTRACT(EPOCH FROM (runs.finished_at - runs.started_at)) AS DOUBLE PRECISION)"
+
+
+_FACT_COLUMNS = (r.id, r.process_id, r.state, _Seconds())
+# A day's runs through ix_runs_agent_list: both values of ``archived`` are two ranges of ids.
 _FACTS = sa.select(*_FACT_COLUMNS).where(
     r.agent_id == param(r.agent_id),
     r.archived.in_([False, True]),
@@ -32,12 +54,15 @@ _FACTS = sa.select(*_FACT_COLUMNS).where(
     r.id < param(r.id, "until"),
 )
 _OPEN_FACTS = (
-    sa.select(*_FACT_COLUMNS)
+    sa.select(*_FACT_COLUMNS, o.day)
     .select_from(t.run_days_open.join(t.runs, r.id == o.run_id))
     .where(o.agent_id == param(o.agent_id), o.day >= param(o.day, "since"))
 )
+_MARKS = sa.select(d.day).where(
+    d.agent_id == param(d.agent_id), d.day >= param(d.day, "since"), d.process_id == _MARK, d.state == _MARK
+)
 _COUNTED = sa.select(d.day, d.process_id, d.state, d.runs, d.durations).where(
-    d.agent_id == param(d.agent_id), d.day >= param(d.day, "since")
+    d.agent_id == param(d.agent_id), d.day.in_(params_in(d.day, "days")), d.process_id != _MARK
 )
 _MARKED = sa.select(d.day).where(
     d.agent_id == param(d.agent_id),
@@ -51,10 +76,6 @@ _FORGET_DAYS = sa.delete(t.run_days).where(d.agent_id == param(d.agent_id), d.da
 _FORGET_OPEN = sa.delete(t.run_days_open).where(
     o.agent_id == param(o.agent_id), o.day < param(o.day, "before")
 )
-
-
-def _facts(rows: Iterable[Sequence[Any]]) -> list[RunFacts]:
-    return [RunFacts(i, p, RunState(s), start, end) for i, p, s, start, end in rows]
 
 
 def _day_rows(agent_id: str, count: DayCount) -> list[dict[str, Any]]:
@@ -76,30 +97,35 @@ def _day_rows(agent_id: str, count: DayCount) -> list[dict[str, Any]]:
 
 
 class RunDaysSql(Part):
-    def facts(self, agent_id: str, since_id: str, until_id: str | None = None) -> list[RunFacts]:
-        """The runs of an agent (archived or not) with ids in [``since_id``, ``until_id``)."""
-        params = {"agent_id": agent_id, "since": since_id, "until": until_id or _LAST_ID}
+    def facts(self, agent_id: str, day: date) -> list[RunFacts]:
+        """The runs an agent made on ``day`` (UTC), archived or not."""
+        since, until = first_id(day), first_id(day + timedelta(days=1))
         with self.db.read() as tx:
-            return _facts(tx.execute(_FACTS, params).rows)
+            rows = tx.execute(_FACTS, {"agent_id": agent_id, "since": since, "until": until}).rows
+        return [RunFacts(i, day, p, _STATES[s], sec) for i, p, s, sec in rows]
 
     def open_facts(self, agent_id: str, since: date) -> list[RunFacts]:
         """The runs that had not ended when their day (``since`` or later) was counted, as they are now."""
         with self.db.read() as tx:
-            return _facts(tx.execute(_OPEN_FACTS, {"agent_id": agent_id, "since": since.isoformat()}).rows)
+            rows = tx.execute(_OPEN_FACTS, {"agent_id": agent_id, "since": since.isoformat()}).rows
+        return [RunFacts(i, date.fromisoformat(day), p, _STATES[s], sec) for i, p, s, sec, day in rows]
 
-    def counted(self, agent_id: str, since: date) -> tuple[set[date], list[Tally]]:
-        """The days from ``since`` on that were counted, and their tallies."""
-        days: set[date] = set()
-        tallies = []
+    def counted(
+        self, agent_id: str, since: date, *, known: Collection[date] = ()
+    ) -> tuple[set[date], list[Tally]]:
+        """The days from ``since`` on that were counted, and the tallies of those not ``known``
+        already (a counted day never changes)."""
         with self.db.read() as tx:
-            rows = tx.execute(_COUNTED, {"agent_id": agent_id, "since": since.isoformat()}).rows
-        for day, process_id, state, runs, durations in rows:
-            when = date.fromisoformat(day)
-            if process_id == _MARK and state == _MARK:
-                days.add(when)
-                continue
-            sketch = {int(k): int(n) for k, n in durations or []}
-            tallies.append(Tally(when, process_id, RunState(state), int(runs), sketch))
+            days = {
+                date.fromisoformat(day)
+                for day in tx.scalars(_MARKS, {"agent_id": agent_id, "since": since.isoformat()})
+            }
+            wanted = sorted(day.isoformat() for day in days - set(known))
+            rows = tx.execute(_COUNTED, {"agent_id": agent_id, "days": wanted}).rows if wanted else []
+        tallies = [
+            Tally(date.fromisoformat(day), process_id, _STATES[state], runs, dict(durations or ()))
+            for day, process_id, state, runs, durations in rows
+        ]
         return days, tallies
 
     def record(self, agent_id: str, counts: Sequence[DayCount], *, forget_before: date) -> list[date]:

@@ -144,13 +144,14 @@ def _like(text: str) -> str:
 _TRIGRAM = 3
 
 
-class _NameHas(sa.sql.expression.ColumnElement[bool]):
+class _NameHas(sa.sql.expression.ColumnElement[Any]):
     """Whether a run's ``name_key`` holds the folded text ``:name`` (``:name_like``: the same as a
     LIKE pattern), found through the names' trigram index: ``ix_runs_name_trgm`` on PostgreSQL, the
     FTS5 table ``run_names`` on SQLite (both then compare the names themselves, so the answer is a
     plain substring test on either)."""
 
-    type = sa.Boolean()
+    # Not Boolean: SQLite would be given "(…) = 1", which hides the index from its planner.
+    type = sa.types.NullType()
     inherit_cache = True
 
 
@@ -167,11 +168,44 @@ def _bind(compiler: Any, name: str, **kw: Any) -> str:
 @compiles(_NameHas, "sqlite")
 def _name_sqlite(element: _NameHas, compiler: Any, **kw: Any) -> str:
     text = _bind(compiler, "name", **kw)
-    test = f"instr(runs.name_key, {text}) > 0"
     if isinstance(element, _NameHasShort):
-        return test
-    phrase = f"""'"' || replace({_bind(compiler, "name", **kw)}, '"', '""') || '"'"""
-    return f"{test} AND runs.rowid IN (SELECT rowid FROM run_names WHERE run_names MATCH {phrase})"
+        return f"instr(runs.name_key, {text}) > 0"
+    # A phrase of trigrams matches exactly the names that hold the text.
+    return f"runs.rowid IN (SELECT rowid FROM run_names WHERE run_names MATCH {_phrase(text)})"
+
+
+def _phrase(text: str) -> str:
+    """The FTS5 phrase query of a text (SQL of the bound text): its trigrams in a row."""
+    return f"""'"' || replace({text}, '"', '""') || '"'"""
+
+
+#: On SQLite, a page of a search whose newest matches are among the newest runs reads the newest
+#: names in order (the index would read every match); this is how near they must be.
+_NEAR = 5000
+
+
+class _NewestMatches(sa.sql.functions.FunctionElement[int]):
+    """How far back (in rowids, the order runs were written in) the ``:nth`` newest name holding
+    ``:name`` is: about how many rows a search in order reads to fill a page (SQLite only)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "plainrun_newest_matches"
+
+
+@compiles(_NewestMatches, "sqlite")
+def _newest_matches(element: _NewestMatches, compiler: Any, **kw: Any) -> str:
+    text, nth = (
+        _bind(compiler, "name", **kw),
+        str(compiler.process(sa.bindparam("nth", type_=sa.Integer), **kw)),
+    )
+    return (
+        "(SELECT max(rowid) FROM runs) - coalesce((SELECT rowid FROM run_names WHERE run_names"
+        f" MATCH {_phrase(text)} ORDER BY rowid DESC LIMIT 1 OFFSET {nth}), 0)"
+    )
+
+
+_NEWEST_MATCHES = sa.select(_NewestMatches())
 
 
 @compiles(_NameHas)
@@ -228,6 +262,10 @@ class RunsSql(Part):
         row of a page."""
         shape, params = _list_params(where, before_id)
         with self.db.read() as tx:
+            if "name" in shape and self.db.dialect == "sqlite":
+                distance = tx.scalar(_NEWEST_MATCHES, {"name": params["name"], "nth": limit - 1})
+                if distance is not None and distance <= _NEAR:
+                    shape = (shape - {"name"}) | {"name_short"}
             return [Run.from_row(row) for row in tx.rows(_page_statement(shape), {**params, "limit": limit})]
 
     def count(self, where: RunQuery, *, most: int = 1_000_000_000) -> int:

@@ -15,7 +15,7 @@ from plainrun.domain.overview import (
     Tally,
     bucket,
     bucket_value,
-    count_days,
+    count_day,
     day_of,
     figures,
     first_id,
@@ -62,8 +62,7 @@ def test_every_duration_is_within_its_bucket_s_value() -> None:
 
 def _facts(at: datetime, state: RunState, seconds: float | None = None, process: str = "p") -> RunFacts:
     run_id = ids.made_at(int(at.timestamp() * 1000))
-    end = at + timedelta(seconds=seconds) if seconds is not None else None
-    return RunFacts(run_id, process, state, at if seconds is not None else None, end)
+    return RunFacts(run_id, day_of(run_id), process, state, seconds)
 
 
 def test_a_run_s_day_is_the_day_its_id_was_made() -> None:
@@ -71,6 +70,8 @@ def test_a_run_s_day_is_the_day_its_id_was_made() -> None:
     just_before = _facts(midnight - timedelta(milliseconds=1), RunState.PENDING)
     assert day_of(just_before.id) == midnight.date() - timedelta(days=1)
     assert just_before.id < first_id(midnight.date()) <= _facts(midnight, RunState.PENDING).id
+    assert _facts(midnight, RunState.SUCCEEDED, -0.5).duration_s == 0.0  # clocks apart
+    assert _facts(midnight, RunState.FAILED, 2.0).duration_s is None
 
 
 def test_a_day_is_counted_from_its_ended_runs_and_keeps_the_others_open() -> None:
@@ -80,10 +81,9 @@ def test_a_day_is_counted_from_its_ended_runs_and_keeps_the_others_open() -> Non
         _facts(day, RunState.SUCCEEDED, 3.0),
         _facts(day, RunState.FAILED, 1.0),
         _facts(day, RunState.AWAITING_GUIDANCE),
-        _facts(day + timedelta(days=1), RunState.SUCCEEDED, 1.0),
     ]
-    [counted, empty] = count_days(runs, [day.date(), day.date() - timedelta(days=1)])[::-1]
-    assert empty.tallies == [] and empty.open_ids == []
+    counted = count_day(day.date(), runs)
+    assert count_day(day.date(), []) == count_day(day.date(), []) and not count_day(day.date(), []).tallies
     assert counted.open_ids == [runs[3].id]
     by_state = {t.state: t for t in counted.tallies}
     assert (
