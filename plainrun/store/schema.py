@@ -184,8 +184,7 @@ runs = sa.Table(
     sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
     sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
-    # The name case-folded (``domain/runs.py``, ``name_key``): what a search by name looks in, the
-    # same on both databases. Filled for every run (by migration 0017 for the older ones).
+    # The name case-folded (``domain/runs.py``): what a search by name compares, on both databases.
     sa.Column("name_key", sa.Text, nullable=True),
     sa.Column("stage", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -256,18 +255,14 @@ runs = sa.Table(
         postgresql_where=sa.text("state IN ('Pending', 'Running')"),
         sqlite_where=sa.text("state IN ('Pending', 'Running')"),
     ),
-    # A search by name on PostgreSQL: pg_trgm's trigrams of every name (SQLite has the FTS5 table
-    # ``run_names`` instead, kept by triggers: see ``SQLITE_ONLY``).
+    # A search by name on PostgreSQL: pg_trgm's trigrams (on SQLite: ``SQLITE_ONLY``).
     sa.Index(
         "ix_runs_name_trgm", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}
     ).ddl_if(dialect="postgresql"),
 )
-
-#: Indexes made on PostgreSQL only.
 POSTGRESQL_ONLY = frozenset({"ix_runs_name_trgm"})
-#: What migration 0017 makes on SQLite outside these tables: the FTS5 trigram index of the runs'
-#: ``name_key`` (an external-content table over ``runs``' rowids, with its shadow tables) and the
-#: triggers that keep it.
+#: Made by migration 0017 on SQLite outside these tables: the FTS5 trigram index of ``name_key``
+#: (over ``runs``' rowids, with its shadow tables; kept by triggers).
 SQLITE_ONLY = frozenset(
     {
         "run_names",
@@ -279,10 +274,9 @@ SQLITE_ONLY = frozenset(
     }
 )
 
-# The home page's roll-up (``store/sql/days.py``): each past day's ended runs of an agent, counted
-# once per process and state, with a sketch of the succeeded runs' durations (``domain/overview.py``):
-# ``[[bucket, runs], …]``. The row of process "" and state "" marks the day as counted (its ``runs``:
-# how many runs the day had).
+# The home page's roll-up (``store/sql/days.py``): a past day's ended runs per process and state,
+# with a sketch of the succeeded ones' durations, ``[[bucket, runs], …]``; process "" and state ""
+# mark the day as counted (``runs``: how many the day had).
 run_days = sa.Table(
     "run_days",
     metadata,
@@ -294,7 +288,7 @@ run_days = sa.Table(
     sa.Column("durations", Json, nullable=True),
 )
 
-# The runs of a counted day that had not ended when it was counted: read afresh on every count.
+# A counted day's runs not ended then: read afresh on every count.
 run_days_open = sa.Table(
     "run_days_open",
     metadata,
