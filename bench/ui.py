@@ -15,8 +15,8 @@ person (AwaitingGuidance, with a question). Then ``ANALYZE``.
 The home page's figures of the last 30 days are counted at most every 15 s
 (``services/overview.py``): it is timed both counting afresh (today's runs and the runs not ended
 when their day was counted, the past days from the roll-up) and with figures counted within the
-last 15 s; its first view, which counts the 29 past days into the roll-up, is timed once. It signs in to the UI with an API key of the agent and times, interleaved round by
-round, the
+last 15 s; its first view, which counts the 29 past days into the roll-up, is timed once. It
+signs in to the UI with an API key of the agent and times, interleaved round by round, the
 server's answer to each page (the app called in this process through Starlette's TestClient, so
 the figure is the server's time plus a few hundredths of a millisecond of the client): the
 Guidance Center, the all-runs page (first page, a search by name that 11 names match, and one
