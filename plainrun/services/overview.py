@@ -67,19 +67,19 @@ class OverviewService:
         now = utcnow()
         today = now.date()
         first = today - timedelta(days=DAYS - 1)
-        days = self._counted(agent_id, first)
-        # The last day read from the roll-up: settled by this host's clock, or counted already by a
-        # host whose clock runs ahead (a day is never both counted and read afresh).
-        settled = max([(now - SETTLE).date() - timedelta(days=1), *days])
+        # The last day read from the roll-up, settled by this host's clock: a later one that a host
+        # whose clock runs ahead counted is read afresh here (never both counted and read afresh).
+        settled = (now - SETTLE).date() - timedelta(days=1)
+        days = self._counted(agent_id, first, settled)
         fresh: list[RunFacts] = []
         missing = [d for d in _days(first, settled) if d not in days]
         if missing:
             fresh = self._count_days(agent_id, first, missing)
-            days = self._counted(agent_id, first)
+            days = self._counted(agent_id, first, settled)
             fresh = [f for f in fresh if f.day not in days]  # a day that could not be recorded
         for day in _days(settled + timedelta(days=1), today):
             fresh += self.store.days.facts(agent_id, day)
-        fresh += self.store.days.open_facts(agent_id, first)
+        fresh += [f for f in self.store.days.open_facts(agent_id, first) if f.day <= settled]
         names = {p.id: p.name for p in self.store.processes.page(agent_id, limit=1000)}
         counts, durations = self._merged_days(agent_id, days)
         return figures([*counts, *tally(fresh)], today, names, durations=durations)
@@ -97,8 +97,9 @@ class OverviewService:
             kept = self._merged[agent_id] = (key, bare, merge_durations(tallies))
         return kept[1], kept[2]
 
-    def _counted(self, agent_id: str, first: date) -> dict[date, list[Tally]]:
-        """The agent's counted days from ``first`` on with their tallies (those read before from memory)."""
+    def _counted(self, agent_id: str, first: date, last: date) -> dict[date, list[Tally]]:
+        """The agent's counted days from ``first`` to ``last`` with their tallies (those read before
+        from memory)."""
         kept = {d: ts for d, ts in self._days.get(agent_id, {}).items() if d >= first}
         days, tallies = self.store.days.counted(agent_id, first, known=kept.keys())
         for day in days - kept.keys():
@@ -109,7 +110,7 @@ class OverviewService:
             self._days.clear()
             self._merged.clear()
         self._days[agent_id] = kept
-        return kept
+        return {d: ts for d, ts in kept.items() if d <= last}
 
     def _count_days(self, agent_id: str, first: date, missing: list[date]) -> list[RunFacts]:
         """Count the days missing from the roll-up into it; the runs read to count them."""

@@ -111,7 +111,7 @@ def test_the_figures_stay_right_as_counted_days_change(
     _runs(services, process.id, agent.id, [now])
     _check(services, agent.id, today)
 
-    # A host whose clock is a day behind reads the days the others counted, and counts none twice.
+    # A host whose clock is a day behind reads afresh the day the others counted last; none twice.
     monkeypatch.setattr(overview_service, "utcnow", lambda: now - timedelta(days=1))
     behind = services.overview.of_agent(SYSTEM, agent.id)
     monkeypatch.undo()
