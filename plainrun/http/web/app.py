@@ -22,6 +22,7 @@ from plainrun.http.web import (
     home,
     mail,
     processes,
+    run_form,
     runs,
     schedules,
     session,
@@ -119,7 +120,19 @@ def create_ui(services: Services) -> FastAPI:
         return error_page(request, exc.status_code, "Error", str(exc.detail))
 
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, processes, runs, editor, mail, schedules, testsuite, webhooks, home, guidance):
+    for module in (
+        session,
+        processes,
+        run_form,
+        runs,
+        editor,
+        mail,
+        schedules,
+        testsuite,
+        webhooks,
+        home,
+        guidance,
+    ):
         ui.include_router(module.router)
     ui.add_middleware(
         SessionMiddleware,
