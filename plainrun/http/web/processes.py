@@ -85,6 +85,8 @@ def processes(
 
 def _source(form: Typed) -> Typed:
     """The form with its text as the editor means it (one kind of line end)."""
+    if "source" not in form.values:
+        return form
     text = form.text("source").replace("\r\n", "\n")
     return Typed(form.form, {**form.values, "source": [text]}, form.errors, form.problem, form.sent)
 
