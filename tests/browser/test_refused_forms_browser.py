@@ -42,18 +42,20 @@ def run_form(page: Page, authoring: Authoring) -> None:
     page.goto(f"/ui/processes/{process_id}/run?stage=Published")
     page.get_by_label("Draft (revision 1)").check()
     page.get_by_label("Run name").fill("r" * 101)
-    page.get_by_label("amount", exact=True).fill("9,500.00")
-    page.get_by_label("tax", exact=True).fill("900")
+    draft = page.locator("[data-stage-inputs=Draft]")
+    draft.get_by_label("amount", exact=True).fill("9,500.00")
+    draft.get_by_label("tax", exact=True).fill("900")
     page.get_by_label("Fail at the first exception").uncheck()
     page.get_by_role("button", name="Start the run").click()
     _refused(page, "run-name", "At most 100 characters (this is 101).")
     expect(page.get_by_label("Run name")).to_have_value("r" * 101)
     expect(page.get_by_label("Draft (revision 1)")).to_be_checked()
-    expect(page.get_by_label("amount", exact=True)).to_have_value("9,500.00")
-    expect(page.get_by_label("tax", exact=True)).to_have_value("900")
+    expect(draft.get_by_label("amount", exact=True)).to_have_value("9,500.00")
+    expect(draft.get_by_label("tax", exact=True)).to_have_value("900")
+    expect(page.locator("[data-stage-inputs=Published]")).to_be_hidden()
     expect(page.get_by_label("Fail at the first exception")).not_to_be_checked()
     runs = authoring.api("GET", f"/v2/runs?process_id={process_id}&agent_id={authoring.agent_id}")
-    assert runs.json()["runs"] == []
+    assert runs.json()["items"] == []
     # Corrected, the same form starts the run with what was typed.
     page.get_by_label("Run name").fill("bill 7")
     page.get_by_role("button", name="Start the run").click()
@@ -91,7 +93,7 @@ def new_process(page: Page, authoring: Authoring) -> None:
     text = "to Stamp a Form\n  say 2\n"
     write_process(page, text)
     page.get_by_role("button", name="Create the process").click()
-    expect(page.locator("#source-error")).to_contain_text("already named “stamp a form”")
+    expect(page.locator("#source-error")).to_contain_text("already named “Stamp a Form”")
     expect(page.locator(".cm-content")).to_have_attribute("aria-invalid", "true")
     assert editor_text(page) == text
     listed = authoring.api("GET", f"/v2/processes?agent_id={authoring.agent_id}").json()["items"]
@@ -106,7 +108,7 @@ def routing(page: Page, authoring: Authoring) -> None:
     page.get_by_role("button", name="Save").click()
     _refused(page, "notify", "An address to notify is not an e-mail address.")
     expect(page.get_by_label("Also notify")).to_have_value("ops@example.com\nnot an address")
-    page.reload()  # a GET of the page: what is stored
+    page.goto(f"/ui/processes/{process_id}/routing")  # what is stored
     expect(page.get_by_label("Also notify")).to_have_value("")
 
 
