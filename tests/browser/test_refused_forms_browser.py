@@ -150,6 +150,28 @@ def webhook(page: Page, authoring: Authoring) -> None:
     assert all(s["url"] != "http://10.0.0.8/hook" for s in listed["items"])
 
 
+def answer(page: Page, authoring: Authoring) -> None:
+    process_id = _published(authoring, "to greet a guest\n  the output text is the guest name\n")
+    started = authoring.api(
+        "POST",
+        "/v2/runs",
+        json={"agent_id": authoring.agent_id, "process_id": process_id, "stage": "Published", "name": "g"},
+    )
+    run_id = started.json()["id"]
+    page.goto(f"/ui/runs/{run_id}")
+    expect(page.locator("#answer")).to_be_visible(timeout=30_000)  # the run waits for the input
+    page.get_by_label("Remember this answer").check()
+    page.get_by_role("button", name="Answer", exact=True).click()
+    _refused(page, "answer", "Choose or write an answer first.")
+    expect(page.get_by_label("Remember this answer")).to_be_checked()
+    run = authoring.api("GET", f"/v2/runs/{run_id}").json()
+    assert run["state"] == "AwaitingGuidance"
+    page.locator("#answer").fill("Ada")
+    page.get_by_label("Remember this answer").uncheck()
+    page.get_by_role("button", name="Answer", exact=True).click()
+    expect(page.locator(".flash")).to_have_text("Answered.")
+
+
 def sign_in(page: Page, authoring: Authoring) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("Name").fill("nobody-here")
@@ -169,6 +191,7 @@ FORMS: dict[str, Callable[[Page, Authoring], None]] = {
     "exception routing": routing,
     "schedule": schedule,
     "webhook subscription": webhook,
+    "answering a question": answer,
     "sign-in": sign_in,
 }
 

@@ -21,14 +21,15 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 SHOWN = 100
 
 
-@router.get("/guidance")
-def guidance_center(
+def center_view(
     request: Request,
     viewer: ViewerDep,
     services: ServicesDep,
-    process: Annotated[str | None, Query(max_length=64)] = None,
-    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    process: str | None,
+    assignee: str | None,
+    form: Typed | None = None,
 ) -> Response:
+    """The Guidance Center; ``form`` is the answer form of one of its runs, refused, as sent."""
     process_ids = _chosen(services, viewer, process, assignee)
     filters = [(k, v) for k, v in (("process", process), ("assignee", assignee)) if v]
     questions = services.guidance.waiting(viewer.principal, process_ids=process_ids, limit=SHOWN)
@@ -42,6 +43,8 @@ def guidance_center(
     return pages(request).render(
         request,
         "guidance.html",
+        REFUSED if form is not None else 200,
+        form,
         questions=questions,
         total=total,
         names=names,
@@ -53,6 +56,17 @@ def guidance_center(
         version=f"{total}.{questions[0].run_id if questions else ''}",
         watch=f"{UI}/guidance/version?{urlencode(filters)}",
     )
+
+
+@router.get("/guidance")
+def guidance_center(
+    request: Request,
+    viewer: ViewerDep,
+    services: ServicesDep,
+    process: Annotated[str | None, Query(max_length=64)] = None,
+    assignee: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    return center_view(request, viewer, services, process, assignee)
 
 
 def _version(services: ServicesDep, viewer: ViewerDep, process_ids: list[str] | None) -> str:
