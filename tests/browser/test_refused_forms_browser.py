@@ -166,6 +166,14 @@ def answer(page: Page, authoring: Authoring) -> None:
     expect(page.get_by_label("Remember this answer")).to_be_checked()
     run = authoring.api("GET", f"/v2/runs/{run_id}").json()
     assert run["state"] == "AwaitingGuidance"
+    # The same in the Guidance Center, which comes back with the same question's form refused.
+    page.goto("/ui/guidance")
+    field = page.locator(f"#a-{run_id}")
+    field.fill("   ")
+    field.locator("xpath=ancestor::form").get_by_role("button", name="Answer").click()
+    _refused(page, f"a-{run_id}", "Choose or write an answer first.")
+    expect(page.locator(f"#a-{run_id}")).to_have_value("   ")
+    page.goto(f"/ui/runs/{run_id}")
     page.locator("#answer").fill("Ada")
     page.get_by_label("Remember this answer").uncheck()
     page.get_by_role("button", name="Answer", exact=True).click()

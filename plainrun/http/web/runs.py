@@ -291,7 +291,7 @@ def guidance(
     action, value = form.text("action"), form.values.get("value", [None])[0]
     remember = form.text("remember") in _YES
     try:
-        if not form.errors and action == "value" and not value:
+        if not form.errors and action == "value" and not (value or "").strip():
             form = form.refused(InvalidInput("Choose or write an answer first.", details=[("value", "")]))
         if form.errors:
             return _refused_answer(request, services, viewer, run_id, form)
