@@ -12,6 +12,7 @@ _VOID = frozenset({"input", "br", "img", "meta", "link", "hr", "col", "source", 
 @dataclass
 class Form:
     action: str = ""
+    method: str = "get"
     #: What the form would send now, by name (text as shown, ticked boxes, chosen options).
     values: dict[str, list[str]] = field(default_factory=dict)
     #: Every element inside it with an id, and its attributes.
@@ -33,7 +34,7 @@ class _Reader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self.form = Form(action=a.get("action", ""))
+            self.form = Form(action=a.get("action", ""), method=a.get("method", "get").lower())
             self.forms.append(self.form)
         if "id" in a:
             self.ids[a["id"]] = a

@@ -340,6 +340,13 @@ CASES = [
         shown={"output": ["total"]},  # a hidden field: the button's own output
     ),
     Case(
+        "every run: a date range that ends before it starts",
+        lambda w: f"/ui/agents/{w.agent_id}/runs",
+        "f-end",
+        "The end of a date range must come after its start.",
+        lambda w: {"name": "inv", "start": "2026-03-10", "end": "2026-03-01", "archived": "true"},
+    ),
+    Case(
         "sign-in: a wrong password",
         lambda w: "/ui/sign-in",
         "password",
@@ -387,9 +394,11 @@ def test_a_refused_form_comes_back_as_typed_with_its_fields_message(world: World
     sent = {**form.values, **case.changes(world)}
     before = saved(world)
 
-    answer = client.post(
-        case.action(world) if case.action else form.action, data=sent, follow_redirects=False
-    )
+    target = case.action(world) if case.action else form.action
+    if form.method == "get":  # a filter form: its values in the query
+        answer = client.get(target, params=sent, follow_redirects=False)
+    else:
+        answer = client.post(target, data=sent, follow_redirects=False)
 
     assert answer.status_code == case.status, answer.text
     assert answer.headers["content-type"].startswith("text/html")

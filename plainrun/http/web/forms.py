@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, ImmutableMultiDict
 from starlette.requests import Request
 
 from plainrun.domain import storable
@@ -112,7 +112,9 @@ class Forms:
         return self[name]
 
 
-def typed(form: str, data: FormData, limits: Mapping[str, int] = {}, *, most: int = MAX_TEXT) -> Typed:
+def typed(
+    form: str, data: ImmutableMultiDict[str, Any], limits: Mapping[str, int] = {}, *, most: int = MAX_TEXT
+) -> Typed:
     """The text fields of ``data`` as :class:`Typed`; a value over its limit (``limits``, else
     ``most`` characters) or that no database keeps is kept as typed and refused with its field's
     own message."""
