@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from plainrun.domain.agents import Agent
 from plainrun.domain.runs import RunState, Trigger
 from plainrun.errors import InvalidInput
-from plainrun.http.web import charts
+from plainrun.http.web import charts, forms
+from plainrun.http.web.forms import REFUSED
 from plainrun.http.web.runs import _pick, remembered
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, duration, pages, state_name
@@ -98,19 +100,22 @@ def all_runs(
 ) -> Response:
     """The previous pages are the tokens that led here (``back``, at most ``TRAIL`` of them)."""
     agent = services.agents.get(viewer.principal, agent_id)
-    where = _filter(name, start, end, state, trigger, tests=tests, archived=archived)
     process_id = process or None
-    page = services.runs.page(
-        viewer.principal,
-        agent_id=agent_id,
-        process_id=process_id,
-        where=where,
-        limit=PAGE,
-        continuation_token=continuation_token,
-    )
-    total = services.runs.count(
-        viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
-    )
+    try:
+        where = _filter(name, start, end, state, trigger, tests=tests, archived=archived)
+        page = services.runs.page(
+            viewer.principal,
+            agent_id=agent_id,
+            process_id=process_id,
+            where=where,
+            limit=PAGE,
+            continuation_token=continuation_token,
+        )
+        total = services.runs.count(
+            viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
+        )
+    except InvalidInput as exc:
+        return _refused_filters(request, services, viewer, agent, exc)
     query = _query(where, start, end, process_id)
     here = f"{UI}/agents/{agent_id}/runs"
     next_url, previous_url = _pager(here, query, continuation_token, page.continuation_token, back)
@@ -133,6 +138,31 @@ def all_runs(
         previous_url=previous_url,
         first_url=f"{here}?{urlencode(query)}" if continuation_token else None,
         refresh=any(not r.state.is_final for r in page.items),
+    )
+
+
+def _refused_filters(
+    request: Request, services: ServicesDep, viewer: ViewerDep, agent: Agent, exc: InvalidInput
+) -> Response:
+    """The page with no runs and its filters as typed, the refused one's message beside it."""
+    form = forms.typed("filters", request.query_params).refused(exc, fields={"start": "start"}, default="end")
+    processes = services.processes.page(viewer.principal, agent.id, limit=200).items
+    return pages(request).render(
+        request,
+        "all_runs.html",
+        REFUSED,
+        form,
+        agent=agent,
+        runs=[],
+        total=0,
+        counted=COUNTED,
+        learned={},
+        names={},
+        processes=processes,
+        where=RunFilter(),
+        filters={},
+        states=list(RunState),
+        triggers=list(Trigger),
     )
 
 
