@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from plainrun.domain.agents import Agent
-from plainrun.domain.runs import RunState, Trigger
+from plainrun.domain.pages import Page
+from plainrun.domain.runs import Run, RunState, Trigger
 from plainrun.errors import InvalidInput
 from plainrun.http.web import charts, forms
 from plainrun.http.web.forms import REFUSED
 from plainrun.http.web.runs import _pick, remembered
-from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
+from plainrun.http.web.session import ServicesDep, Viewer, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, duration, pages, state_name
+from plainrun.services.container import Services
 from plainrun.services.runs import RunFilter
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
@@ -111,9 +113,7 @@ def all_runs(
             limit=PAGE,
             continuation_token=continuation_token,
         )
-        total = services.runs.count(
-            viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
-        )
+        total = _total(services, viewer, agent_id, process_id, where, page, first=continuation_token is None)
     except InvalidInput as exc:
         return _refused_filters(request, services, viewer, agent, exc)
     query = _query(where, start, end, process_id)
@@ -138,6 +138,25 @@ def all_runs(
         previous_url=previous_url,
         first_url=f"{here}?{urlencode(query)}" if continuation_token else None,
         refresh=any(not r.state.is_final for r in page.items),
+    )
+
+
+def _total(
+    services: Services,
+    viewer: Viewer,
+    agent_id: str,
+    process_id: str | None,
+    where: RunFilter,
+    page: Page[Run],
+    *,
+    first: bool,
+) -> int:
+    """How many runs the list has, counted up to ``COUNTED + 1``; a first page with no next one
+    holds the whole list, so then nothing is counted."""
+    if first and page.continuation_token is None:
+        return len(page.items)
+    return services.runs.count(
+        viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
     )
 
 
