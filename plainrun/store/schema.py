@@ -184,6 +184,8 @@ runs = sa.Table(
     sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
     sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
+    # The name case-folded (``domain/runs.py``): what a search by name compares, on both databases.
+    sa.Column("name_key", sa.Text, nullable=True),
     sa.Column("stage", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("sha256", sa.String(64), sa.ForeignKey("sources.sha256"), nullable=False),
@@ -233,8 +235,18 @@ runs = sa.Table(
     sa.Index("ix_runs_parent", "parent_run_id"),
     # Every run of an agent newest first (the all-runs page, its count and the home page's charts):
     # the filters' columns are in the index, so a filter or a count reads no row it does not show.
+    # The folded name last: on SQLite a search by name reads the index alone, newest first (its
+    # entries are appended in the order of ids, so a run's start costs no more for it).
     sa.Index(
-        "ix_runs_agent_list", "agent_id", "archived", "id", "trigger", "state", "process_id", "created_at"
+        "ix_runs_agent_list",
+        "agent_id",
+        "archived",
+        "id",
+        "trigger",
+        "state",
+        "process_id",
+        "created_at",
+        "name_key",
     ),
     # The Guidance Center: the runs waiting for a person, per agent.
     sa.Index(
@@ -253,6 +265,34 @@ runs = sa.Table(
         postgresql_where=sa.text("state IN ('Pending', 'Running')"),
         sqlite_where=sa.text("state IN ('Pending', 'Running')"),
     ),
+    # A search by name on PostgreSQL: pg_trgm's trigrams (on SQLite: ``ix_runs_agent_list``).
+    sa.Index(
+        "ix_runs_name_trgm", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql"),
+)
+POSTGRESQL_ONLY = frozenset({"ix_runs_name_trgm"})
+
+# The home page's roll-up (``store/sql/days.py``): a past day's ended runs per process and state,
+# with a sketch of the succeeded ones' durations, ``[[bucket, runs], …]``; process "" and state ""
+# mark the day as counted (``runs``: how many the day had).
+run_days = sa.Table(
+    "run_days",
+    metadata,
+    sa.Column("agent_id", Id, primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("process_id", Id, primary_key=True),
+    sa.Column("state", sa.String(20), primary_key=True),
+    sa.Column("runs", sa.Integer, nullable=False),
+    sa.Column("durations", Json, nullable=True),
+)
+
+# A counted day's runs not ended then: read afresh on every count.
+run_days_open = sa.Table(
+    "run_days_open",
+    metadata,
+    sa.Column("agent_id", Id, primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("run_id", Id, primary_key=True),
 )
 
 run_events = sa.Table(
