@@ -49,17 +49,19 @@ class _Counting(http.server.BaseHTTPRequestHandler):
             self.calls[self.path] = self.calls.get(self.path, 0) + 1
         try:
             time.sleep(self.hold_s)
-            body = json.dumps({"status": "ok"}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(body)
         finally:
+            # Out of flight before the answer leaves: once the caller has it, its run may end and
+            # the next one call, before this thread would run again after writing.
             with self.lock:
                 self.inflight[self.path] -= 1
                 self.inflight["all"] -= 1
+        body = json.dumps({"status": "ok"}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass

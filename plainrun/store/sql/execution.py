@@ -393,20 +393,23 @@ class ExecutionSql(Part):
         than its limit: its runs are claimed only into its free slots, counted under a lock on the
         process's row (PostgreSQL; SQLite has one writer), and the other claims skip them.
         """
+
+        def stamped(at: datetime) -> dict[str, Any]:
+            lease = at + timedelta(seconds=lease_s)
+            return {"limit": limit, "lease_owner": worker_id, "lease_expires_at": lease, "now": at}
+
         now = utcnow()
-        params: dict[str, Any] = {
-            "limit": limit,
-            "lease_owner": worker_id,
-            "lease_expires_at": now + timedelta(seconds=lease_s),
-            "now": now,
-        }
         with self.db.write() as tx:
             limited = tx.rows(_LIMITED)
             if not limited:
-                claimed = tx.rows(_CLAIM_OLDEST, params)
+                claimed = tx.rows(_CLAIM_OLDEST, stamped(now))
             else:
                 chosen = _limited_candidates(tx, limited, limit)
-                claimed = tx.rows(_CLAIM_CHOSEN, {**params, "ids": chosen}) if chosen else []
+                # Stamped after the count that found the free slots (on PostgreSQL a statement of
+                # its own, on a newer snapshot): the runs whose end freed them ended before the
+                # ones claimed here start.
+                now = utcnow()
+                claimed = tx.rows(_CLAIM_CHOSEN, {**stamped(now), "ids": chosen}) if chosen else []
             events = [
                 CLAIM.event_row(
                     row["id"],
