@@ -4,7 +4,8 @@ Many API servers, workers and schedulers share one database. Workers claim runs 
 ``FOR UPDATE SKIP LOCKED``; transactions that make runs pending send ``NOTIFY plainrun_runs``, and
 those that ask a running run to cancel ``NOTIFY plainrun_cancel, '<run id>'``; every worker
 LISTENs on both on a connection of its own. Reads run in autocommit (no BEGIN before and no
-ROLLBACK after each one).
+ROLLBACK after each one); write transactions in psycopg's pipeline (``_pipelined``: BEGIN with the
+first statement, and what is not read with the next statement that is, or with the COMMIT).
 """
 
 from __future__ import annotations
