@@ -256,25 +256,10 @@ class RunEnvironment:
         return results
 
 
-def _warm(env: RunEnvironment) -> None:
-    """Open the store in the background the first time an executor process runs a job: the first
-    open imports the database layer (seconds on a loaded machine), which a run's first live log
-    line would otherwise wait for. Once per executor process, beside its first job."""
-    global _warming
-    if _warming is None:
-        _warming = threading.Thread(target=lambda: env.store, name="plainrun-open-store", daemon=True)
-        with contextlib.suppress(RuntimeError):  # no thread to be had: opened when first needed
-            _warming.start()
-
-
-_warming: threading.Thread | None = None
-
-
 def execute(payload: dict[str, Any]) -> dict[str, Any]:
     """One attempt of a run: started afresh, or resumed from its saved execution by replay."""
     program = _program(payload["sha256"], payload["source"])
     env = RunEnvironment(payload, program)
-    _warm(env)
     execution = _execution(payload, program, env)
     try:
         outcome = execution.run()

@@ -75,6 +75,10 @@ class _Flusher:
         self._changed = threading.Condition()
         self._due: dict[LiveLog, float] = {}
         self._thread: threading.Thread | None = None
+        #: When the thread wakes next of itself (monotonic). A line due no sooner needs no wake-up:
+        #: the thread never sleeps longer than ``DELAY`` even with nothing due, so a short run's
+        #: first line (due ``DELAY`` from now) costs no switch to this thread.
+        self._wakes_at = 0.0
 
     def due(self, live: LiveLog, at: float) -> bool:
         """Write ``live``'s lines at ``at`` (monotonic); False when no thread can be started."""
@@ -87,7 +91,8 @@ class _Flusher:
                     return False
                 self._thread = thread
             self._due.setdefault(live, at)
-            self._changed.notify()
+            if at < self._wakes_at:
+                self._changed.notify()
         return True
 
     def cancel(self, live: LiveLog) -> None:
@@ -97,15 +102,22 @@ class _Flusher:
     def _loop(self) -> None:
         while True:
             with self._changed:
-                while not self._due:
-                    self._changed.wait()
+                now = time.monotonic()
+                if not self._due:
+                    self._sleep(now, DELAY)
+                    continue
                 live, at = min(self._due.items(), key=lambda item: item[1])
-                wait = at - time.monotonic()
-                if wait > 0:
-                    self._changed.wait(wait)
+                if at > now:
+                    self._sleep(now, at - now)
                     continue
                 del self._due[live]
             live.flush()
+
+    def _sleep(self, now: float, wait: float) -> None:
+        """Wait (holding ``_changed``) ``wait`` seconds at most, or until an earlier line is due."""
+        self._wakes_at = now + wait
+        self._changed.wait(wait)
+        self._wakes_at = 0.0
 
 
 _FLUSHER = _Flusher()

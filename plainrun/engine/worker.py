@@ -31,6 +31,7 @@ from plainrun.engine.executor import ExecResult, ExecutorPool
 from plainrun.errors import StoreError
 from plainrun.services.container import Services
 from plainrun.services.execution import child_run
+from plainrun.store import modules as store_modules
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,14 @@ class Worker:
             size=self.config.executor_size,
             max_jobs_per_child=self.config.max_jobs_per_child,
             memory_limit_mb=self.config.memory_limit_mb,
-            preload=["plainrun.engine.job"],
+            # Imported once in the fork server, not in each child it forks (a child is replaced
+            # every max_jobs_per_child jobs): the books, and the database layer, which a job opens
+            # only when it needs it (a live log line, a file, the box).
+            preload=[
+                "plainrun.engine.job",
+                "plainrun.books",
+                *store_modules(services.settings.database_url),
+            ],
         )
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._attempts: dict[str, int] = {}

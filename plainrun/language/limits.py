@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -24,7 +24,7 @@ class Limits:
     max_children: int = 50
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # every field a number: no deep copy to make
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Limits:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 GUIDANCE_KINDS = ("value", "retry", "skip", "stop")
@@ -17,7 +17,7 @@ class Succeeded:
     log: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"outcome": "succeeded", **asdict(self)}
+        return {"outcome": "succeeded", **_fields(self)}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Paused:
     log: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"outcome": "paused", **asdict(self)}
+        return {"outcome": "paused", **_fields(self)}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Failed:
     log: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"outcome": "failed", **asdict(self)}
+        return {"outcome": "failed", **_fields(self)}
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,12 @@ class Guidance:
     def __post_init__(self) -> None:
         if self.kind not in GUIDANCE_KINDS:
             raise ValueError(f"guidance is one of {', '.join(GUIDANCE_KINDS)}, not {self.kind!r}")
+
+
+def _fields(outcome: object) -> dict[str, Any]:
+    """An outcome's fields, each list and record copied one level (``dataclasses.asdict`` copies
+    deeply, through ``copy.deepcopy``: a tenth of a short run's time in its executor)."""
+    return {
+        name: list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+        for name, value in vars(outcome).items()
+    }

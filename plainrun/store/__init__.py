@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from plainrun.store.base import Store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "modules", "open_store"]
+
+
+def modules(database_url: str) -> list[str]:
+    """The modules :func:`open_store` imports for ``database_url`` (the database layer: SQLAlchemy,
+    the driver, every statement). A process that forks others imports them once beforehand, so
+    that opening a store in a child costs no import (the worker's executor fork server does)."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    return ["plainrun.store.sql", f"plainrun.store.{backend}"]
 
 
 def open_store(database_url: str, *, fast: bool = True, sqlite_synchronous: str = "NORMAL") -> Store:
