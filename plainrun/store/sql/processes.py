@@ -120,6 +120,7 @@ class ProcessesSql(Part):
     def _forget(self, tx: Tx, process_id: str) -> None:
         """A change of the process in this transaction: once it commits, starts here read it again
         (starts elsewhere find out when they write, see :func:`changed_since`)."""
+
         def forget() -> None:
             self._seen.pop(process_id, None)
 
