@@ -7,6 +7,7 @@ from typing import Any
 
 from plainrun.language.books import procedure
 from plainrun.language.comparison import order
+from plainrun.language.values import EXACT
 
 
 @procedure("to round a (number)")
@@ -18,7 +19,7 @@ def round_number(number: Decimal) -> int:
 def round_to(number: Decimal, places: int) -> Decimal:
     if not 0 <= places <= 20:
         raise ValueError("the number of decimals is between 0 and 20")
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def _best(numbers: list[Any], sign: int) -> Any:

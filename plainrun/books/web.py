@@ -10,7 +10,7 @@ from typing import Any
 from plainrun.books.outbound import Reply, request
 from plainrun.language.books import procedure
 from plainrun.language.environment import Environment
-from plainrun.language.values import to_plain, to_text
+from plainrun.language.values import json_fraction, json_text, to_text
 
 
 def _seconds(timeout: Any) -> float | None:
@@ -33,11 +33,18 @@ def _headers(headers: Any) -> dict[str, str]:
     return out
 
 
+def _json_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a JSON body: the process's own, with a JSON content type unless it gave one."""
+    if any(name.lower() == "content-type" for name in headers):
+        return headers
+    return {"content-type": "application/json", **headers}
+
+
 def _answer(reply: Reply) -> Any:
     if reply.status >= 400:
         raise ValueError(f"the server answered {reply.status} {reply.reason[:100]}")
     try:
-        return json.loads(reply.content)
+        return json.loads(reply.content, parse_float=json_fraction)
     except ValueError:
         if "json" in reply.headers.get("content-type", ""):
             raise ValueError("the server's answer is not valid JSON") from None
@@ -59,7 +66,7 @@ def post_json(
         url,
         policy=env.outbound,
         timeout=_seconds(timeout),
-        headers=_headers(headers),
-        json=to_plain(data),
+        headers=_json_headers(_headers(headers)),
+        content=json_text(data).encode(),  # every number to its last digit
     )
     return _answer(reply)

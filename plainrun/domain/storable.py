@@ -1,11 +1,13 @@
 """What every database (and every JSON encoder on the way) keeps: text without NUL characters or
-lone surrogates, whole numbers of any size up to ``MAX_DIGITS`` digits, finite numbers; and the one
-JSON codec (:func:`dumps`, :func:`loads`) that keeps them so between the store, the executor
-processes and the API.
+lone surrogates, whole numbers of any size up to ``MAX_DIGITS`` digits, numbers with a fraction as
+64-bit doubles (finite ones); and the one JSON codec (:func:`dumps`, :func:`loads`) that keeps them
+so between the store, the executor processes and the API.
 
 A value a client sends is checked with :func:`problem` and refused when it is not storable (a 400,
-never a 500 from the database or the encoder); text that arrives from outside without a caller to
-refuse it (e-mail headers and bodies) is made storable with :func:`clean_text`.
+never a 500 from the database or the encoder). JSON text a client sends is read with
+:func:`read_json`, which refuses a number a double does not hold as it is written
+(``0.1000000000000000000001``, ``1e-400``) instead of rounding it. Text that arrives from outside
+without a caller to refuse it (e-mail headers and bodies) is made storable with :func:`clean_text`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
 
 import orjson
 
@@ -78,6 +81,83 @@ def problem(value: Any) -> str | None:
         if found is not None:
             return found
     return None
+
+
+class Unstorable(ValueError):
+    """A value of JSON text that cannot be kept as it is written; the message says why."""
+
+
+def fraction_problem(text: str, value: float) -> str | None:
+    """Why the number written ``text`` (a JSON number with a fraction or an exponent), read as the
+    double ``value``, cannot be kept, or None: numbers with a fraction are kept as 64-bit doubles,
+    so the double, written back in its shortest form, must be the very number the text says."""
+    if not math.isfinite(value):
+        return number_problem(value)
+    try:
+        same = Decimal(repr(value)) == Decimal(text)
+    except (InvalidOperation, ValueError):  # an exponent beyond what a Decimal holds
+        same = False
+    if same:
+        return None
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return f"numbers with a fraction are kept as 64-bit doubles: {shown} would become {value!r}"
+
+
+def _read_float(text: str) -> float:
+    value = float(text)
+    found = fraction_problem(text, value)
+    if found is not None:
+        raise Unstorable(found)
+    return value
+
+
+def _read_int(text: str) -> int:
+    if len(text) - text.startswith("-") > MAX_DIGITS:
+        raise Unstorable(f"whole numbers may have at most {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _read_constant(name: str) -> NoReturn:
+    raise Unstorable(number_problem(math.nan if name == "NaN" else math.inf))
+
+
+#: Where JSON text may hold a number that is not kept as written: a number of 16 digits and points
+#: or more (a double holds any of 15 significant digits), or one with an exponent; and NaN or an
+#: infinity. Text in strings may match too: it then only costs the careful reading.
+_MAY_LOSE = re.compile(rb"[:,\[]\s*-?(?:[0-9.]{16}|[0-9.]+[eE]|[NI])")
+#: The quick look before it, in C without a regular expression: the body with every digit and point
+#: as ``0``, ``E`` as ``e``, ``,`` and ``[`` as ``:``, ``I`` as ``N``, and no white space or minus
+#: signs, holds one of ``_SIGNS`` wherever ``_MAY_LOSE`` would match (ids of digits and letters hold
+#: ``0e`` now and then: the search then decides).
+_QUICK = bytes.maketrans(b"0123456789.E,[I", b"00000000000e::N")
+_QUICK_DROP = b" \t\r\n-"
+_LONG_RUN = b"0" * 16
+_BARE = (b"0", b"N")
+
+
+def may_lose(raw: bytes) -> bool:
+    """Whether JSON text may hold a number that :func:`read_json` must read digit by digit (a
+    look in C over the bytes: most request bodies have none). A body that is one bare number is
+    always looked at."""
+    quick = raw.translate(_QUICK, _QUICK_DROP)
+    if quick[:1] in _BARE:
+        return True
+    if _LONG_RUN in quick or b"0e" in quick or b":N" in quick:
+        return _MAY_LOSE.search(raw) is not None
+    return False
+
+
+def read_json(raw: bytes) -> Any:
+    """The value of JSON text a client sent, every number kept exactly as written or refused with
+    :class:`Unstorable` saying why: a whole number of more than ``MAX_DIGITS`` digits, a number with
+    a fraction that a 64-bit double does not hold as written (``3.14159265358979323846264338``,
+    ``1e-400``), one beyond the doubles (``1e400``), NaN. Malformed text raises ``ValueError``
+    (``json.JSONDecodeError`` for JSON, ``UnicodeDecodeError`` for bytes that are no text). What
+    else no database keeps (NUL characters, lone surrogates) is :func:`problem`'s to say, on the
+    value this returns."""
+    if not may_lose(raw):
+        return json.loads(raw)
+    return json.loads(raw, parse_float=_read_float, parse_int=_read_int, parse_constant=_read_constant)
 
 
 def clean_text(text: str) -> str:

@@ -35,7 +35,7 @@ from plainrun.language import (
     Waiting,
     parse,
 )
-from plainrun.language.values import to_plain
+from plainrun.language.values import input_value
 from plainrun.services.box import BoxService
 from plainrun.store import Store, open_store
 from plainrun.store.blobs import BlobPlace, BlobStorage, open_blobs
@@ -225,7 +225,7 @@ class RunEnvironment:
                 "stage": found.stage,
                 "version": found.version,
                 "sha256": found.sha256,
-                "inputs": [{"name": name, "value": to_plain(value)} for name, value in inputs.items()],
+                "inputs": [{"name": name, "value": input_value(value)} for name, value in inputs.items()],
                 "file_ids": [],
                 "trigger_ref": self.run["id"],
                 "parent_run_id": self.run["id"],

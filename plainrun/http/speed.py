@@ -8,7 +8,8 @@ FastAPI's routes alone.
    and the thread-pool hop than the work itself. This middleware answers them when they plainly
    succeed: a JSON body that the route's own model accepts, a valid key, a run that starts or
    exists. It calls the same service methods (``RunService.start_async``, ``RunService.get``) and
-   renders the same bytes (``plainrun.http.api.render``). Anything else (a body the model
+   renders the same bytes (``plainrun.http.api.render``). It reads the body as the route does
+   (``storable.read_json`` where a number must be read as written). Anything else (a body the model
    refuses, no key or a wrong one, an unknown process or run, any error) is handed to the FastAPI
    route with its body, which answers it exactly as always: every error still comes from one place.
    A start with an ``Idempotency-Key`` is always the route's (its key and its run are written in one
@@ -88,7 +89,7 @@ class RunsFastPath:
             principal = _cached_principal(services, headers)
             if principal is None:
                 principal = await services.store.call(_principal, services, headers, executor=self._pool)
-            request = run_request(CreateRunRequest.model_validate_json(body))
+            request = run_request(_create_request(body))
             run = await services.runs.start_async(principal, request, self._pool)
         except Exception:  # _Delegate, a refusal, a failure: the route answers (no run was made)
             await self.app(scope, _replay(body, receive), send)
@@ -105,6 +106,15 @@ class RunsFastPath:
             await self.app(scope, receive, send)
             return
         await _send_json(send, 200, content)
+
+
+def _create_request(body: bytes) -> CreateRunRequest:
+    """The body as the route reads it: a body whose numbers must be read as written (see
+    ``storable.read_json``) is read so, the others straight by the model (the C check over the
+    bytes is all they cost). A number that cannot be kept raises, and the route answers it."""
+    if storable.may_lose(body):
+        return CreateRunRequest.model_validate(storable.read_json(body))
+    return CreateRunRequest.model_validate_json(body)
 
 
 def _cached_principal(services: Services, headers: dict[bytes, bytes]) -> Principal | None:

@@ -13,8 +13,10 @@ import datetime as dt
 from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
 
+from plainrun.domain import storable
 from plainrun.language.errors import ProcessRuntimeError
 from plainrun.language.values import (
+    EXACT,
     MAX_NUMBER,
     Duration,
     Money,
@@ -58,11 +60,23 @@ def tidy(number: Decimal) -> int | Decimal:
     return number
 
 
+#: The significant digits a quotient keeps when it is not whole (and not fewer than its whole part's).
+QUOTIENT_DIGITS = 28
+_TOO_LARGE = (
+    f"the result has more than {storable.MAX_DIGITS} digits: larger than the language's numbers go"
+    f" (10^{storable.MAX_DIGITS})"
+)
+
+
 def bounded(number: Any) -> Any:
-    """``number``, if it stays within the language's numbers; else an error."""
-    if -MAX_NUMBER < number < MAX_NUMBER:
+    """``number``, if it stays within the language's numbers (below 10^4000, every digit of a
+    whole number kept); else an error."""
+    if isinstance(number, int):
+        if -MAX_NUMBER < number < MAX_NUMBER:
+            return number
+    elif not number or (number.is_finite() and number.adjusted() < storable.MAX_DIGITS):
         return number
-    raise ProcessRuntimeError("the result is larger than the language's numbers go (10^30)")
+    raise ProcessRuntimeError(_TOO_LARGE)
 
 
 def show(value: Value) -> str:
@@ -76,19 +90,31 @@ def show(value: Value) -> str:
 
 
 def _plain(op: str, a: Any, b: Any) -> Value:
-    if op == "+":
-        return bounded(a + b)
-    if op == "-":
-        return bounded(a - b)
-    if op == "*":
-        result = a * b
-        return bounded(tidy(result) if isinstance(result, Decimal) else result)
+    if type(a) is int and type(b) is int and op != "/":
+        return bounded(a + b if op == "+" else a - b if op == "-" else a * b)
+    try:
+        if op == "+":
+            return bounded(EXACT.add(a, b))
+        if op == "-":
+            return bounded(EXACT.subtract(a, b))
+        if op == "*":
+            return bounded(tidy(EXACT.multiply(a, b)))
+        return bounded(_divide(a, b))
+    except (InvalidOperation, DivisionByZero):  # Overflow is an InvalidOperation
+        raise ProcessRuntimeError(_TOO_LARGE) from None
+
+
+def _divide(a: Any, b: Any) -> int | Decimal:
+    """``a / b``: exact when the quotient is whole, else ``QUOTIENT_DIGITS`` significant digits and
+    every digit of its whole part."""
     if b == 0:
         raise ProcessRuntimeError("cannot divide by zero")
-    try:
-        return bounded(tidy(Decimal(a) / Decimal(b)))
-    except (InvalidOperation, DivisionByZero):
-        raise ProcessRuntimeError("the result is larger than the language's numbers go (10^30)") from None
+    if type(a) is int and type(b) is int and a % b == 0:
+        return a // b
+    x, y = Decimal(a), Decimal(b)
+    context = EXACT.copy()
+    context.prec = max(QUOTIENT_DIGITS, x.adjusted() - y.adjusted() + 2)
+    return tidy(context.divide(x, y))
 
 
 def _money(op: str, a: Any, b: Any) -> Value:
@@ -96,7 +122,7 @@ def _money(op: str, a: Any, b: Any) -> Value:
         if a.currency != b.currency:
             raise ProcessRuntimeError(f"cannot combine {a} and {b}: different currencies")
         if op in "+-":
-            return money(bounded(a.amount + b.amount if op == "+" else a.amount - b.amount), a.currency)
+            return money(Decimal(_plain(op, a.amount, b.amount)), a.currency)
         if op == "/":
             return _plain("/", a.amount, b.amount)
         raise ProcessRuntimeError(f"cannot multiply money by money ({a} and {b})")
@@ -112,7 +138,7 @@ def _percent(op: str, a: Any, b: Any) -> Value:
         if op in "+-":
             return Percent(_plain(op, a.points, b.points))
         if op == "*":
-            return Percent(_plain("/", a.points * b.points, 100))
+            return Percent(_plain("/", _plain("*", a.points, b.points), 100))
         return _plain("/", a.points, b.points)
     if op == "*":
         return numeric(
@@ -124,7 +150,7 @@ def _percent(op: str, a: Any, b: Any) -> Value:
         return numeric("/", a, b.fraction)
     number, percent = (a, b) if isinstance(b, Percent) else (b, a)
     if number == 0:  # a total of percentages starts at 0: 0 + 5% is 5%
-        return Percent(-percent.points if op == "-" and a is number else percent.points)
+        return Percent(_plain("-", 0, percent.points) if op == "-" and a is number else percent.points)
     if (number.amount if isinstance(number, Money) else number) == 1:
         return numeric(
             op, a.fraction if isinstance(a, Percent) else a, b.fraction if isinstance(b, Percent) else b

@@ -319,7 +319,7 @@ class ExprCompiler:
         def negated(frame: Frame) -> Value:
             value = operand(frame)
             if isinstance(value, Percent):
-                return Percent(-value.points)
+                return Percent(arithmetic("-", 0, value.points))
             try:
                 return arithmetic("-", 0, value)
             except ProcessRuntimeError as err:

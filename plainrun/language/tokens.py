@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from plainrun.language.values import MAX_NUMBER, Money, Percent
+from plainrun.domain.storable import MAX_DIGITS
+from plainrun.language.values import Money, Percent
 
 # kinds
 WORD = "word"  # value: the word in lower case
@@ -121,9 +122,12 @@ def _number(match: re.Match[str], column: int) -> int | Decimal | Money | Percen
     """The value of a number literal; raises LexError past the largest number the language keeps."""
     symbol, digits, percent = match.groups()
     digits = digits.replace(",", "")
-    whole = digits.partition(".")[0]
-    if len(whole) > 30 or int(whole) >= MAX_NUMBER:
-        raise LexError(column, "this number is larger than the language's numbers go (10^30)")
+    if len(digits.partition(".")[0]) > MAX_DIGITS:
+        raise LexError(
+            column,
+            f"this number has more than {MAX_DIGITS} digits: larger than the language's numbers go"
+            f" (10^{MAX_DIGITS})",
+        )
     number: int | Decimal = int(digits) if "." not in digits else Decimal(digits)
     if symbol and percent:
         raise LexError(column, "a number is money or a percentage, not both")

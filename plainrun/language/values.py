@@ -20,9 +20,12 @@ not found  ``NOT_FOUND``                         ``{"$t": "notfound"}``
 
 Numbers are exact: a literal with a fraction is a ``Decimal`` (so 0.1 + 0.2 is 0.3), whole numbers
 are ``int``; a float that arrives from outside is turned into a Decimal through its shortest text.
-A number's magnitude stays below ``MAX_NUMBER`` (10^30): past it arithmetic stops with an error, so
-that no value outgrows what JSON, the API and a person can read. Money keeps cents (yen: whole
-units), rounded half up as people round; a percentage is its points (``2%``), 0.02 in arithmetic.
+Whole numbers stay exact up to ``storable.MAX_DIGITS`` (4,000) digits, what every store keeps: a
+magnitude of ``MAX_NUMBER`` (10^4000) or more stops arithmetic with an error. Sums, differences
+and products are exact (``EXACT``, a decimal context wide enough for any two numbers of the
+language); a quotient is exact when it is whole, else it keeps 28 significant digits and every
+digit of its whole part. Money keeps cents (yen: whole units), rounded half up as people round; a
+percentage is its points (``2%``), 0.02 in arithmetic.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ import datetime as dt
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from functools import lru_cache
 from itertools import chain
 from typing import Any
@@ -44,7 +48,15 @@ from plainrun.language.names import normalise, variants
 
 Value = Any
 Number = int | Decimal
-MAX_NUMBER = 10**30
+MAX_NUMBER = 10**storable.MAX_DIGITS
+#: The context of the language's decimal arithmetic: room for every digit of a product of two of
+#: its numbers (so + - * never round), and an error rather than an infinity or a NaN.
+EXACT = Context(
+    prec=4 * storable.MAX_DIGITS,
+    Emax=4 * storable.MAX_DIGITS,
+    Emin=-4 * storable.MAX_DIGITS,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 _INT64 = 2**63
 
 
@@ -90,8 +102,8 @@ def cents(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half up to the currency's smallest unit (a cent; a yen)."""
     unit = Decimal(1) if currency == "¥" else Decimal("0.01")
     try:
-        return amount.quantize(unit, rounding=ROUND_HALF_UP)
-    except InvalidOperation:  # more digits than a Decimal context holds: already past MAX_NUMBER
+        return amount.quantize(unit, rounding=ROUND_HALF_UP, context=EXACT)
+    except InvalidOperation:  # more digits than the context holds: already past MAX_NUMBER
         return amount
 
 
@@ -108,7 +120,7 @@ class Percent:
 
     @property
     def fraction(self) -> Decimal:
-        return Decimal(self.points) / 100
+        return EXACT.divide(Decimal(self.points), 100)
 
     def __str__(self) -> str:
         return f"{format_number(self.points)}%"
@@ -164,13 +176,12 @@ def parse_number(text: str) -> Number | Money | Percent | None:
         return None
     minus_a, currency, minus_b, digits, after = match.groups()
     digits = digits.replace(",", "")
-    if len(digits) > 40:
-        return None
-    number: Number = int(digits) if "." not in digits else Decimal(digits)
+    whole, _, fraction = digits.partition(".")
+    if len(whole) > storable.MAX_DIGITS or len(fraction) > storable.MAX_DIGITS:
+        return None  # beyond the language's numbers (MAX_NUMBER): text
+    number: Number = int(digits) if not fraction else Decimal(digits)
     if minus_a or minus_b:
-        number = -number
-    if not -MAX_NUMBER < number < MAX_NUMBER:
-        return None
+        number = -number if isinstance(number, int) else number.copy_negate()  # exact, as written
     if after == "%":
         return None if currency else Percent(number)
     symbol = currency or after
@@ -185,12 +196,27 @@ def reads_as_identifier(text: str) -> bool:
 
 
 def from_python_number(value: float) -> Number:
-    """A float from outside (an API input, a JSON document) as an exact number."""
+    """A float from outside (an API input, a JSON document, a book) as an exact number; an
+    infinity or NaN is an error of the step that met it."""
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("not a finite number")
+        raise ProcessRuntimeError(
+            f"the number {value} is not finite (a number beyond about 1.8e308, or not a number at all)"
+        )
     if value.is_integer() and abs(value) < 2**53:
         return int(value)
     return Decimal(repr(value))
+
+
+def json_fraction(text: str) -> Decimal:
+    """A number with a fraction or an exponent in a JSON document a process reads, every digit of
+    it (``json.loads(text, parse_float=json_fraction)``; a float would round it to a double); one
+    of the language's numbers, or an error of the step that read it."""
+    number = Decimal(text)
+    if number and number.adjusted() >= storable.MAX_DIGITS:
+        raise ProcessRuntimeError(
+            f"the number {text[:40]} is larger than the language's numbers go (10^{storable.MAX_DIGITS})"
+        )
+    return number
 
 
 def format_number(value: Number) -> str:
@@ -222,10 +248,52 @@ def to_text(value: Value) -> str:
     if isinstance(value, list):
         return ", ".join(to_text(item) for item in value)
     if isinstance(value, dict):
-        return json.dumps(to_plain(value), ensure_ascii=False)
+        return json_text(value)
     if value is None:
         return ""
     return str(value)
+
+
+#: Marks a number's digits while ``json_text`` writes them (unique to this process: no text holds it).
+_MARK = f"\x00{secrets.token_hex(8)}:"
+_MARKED = re.compile(f'"\\\\u0000{_MARK[1:]}([^"]*)"')
+
+
+def json_text(value: Value) -> str:
+    """``value`` as JSON text, the data of ``to_plain`` with every number to its last digit: a
+    number with a fraction that the nearest double (``to_plain``'s, for the API's outputs) would
+    round is written as the language holds it."""
+    text = json.dumps(_exact_plain(value), ensure_ascii=False)
+    return _MARKED.sub(lambda found: found.group(1), text) if _MARK[1:] in text else text
+
+
+def _exact_plain(value: Value) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _exact_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_exact_plain(item) for item in value]
+    plain = to_plain(value)
+    return _MARK + format_number(_number(value)) if _rounded(value, plain) else plain
+
+
+def input_value(value: Value) -> Any:
+    """``value`` as another run's input (a child run's): ``to_plain``'s, except that a number the
+    nearest double would round is its text to the last digit, which the language reads back as the
+    very number (so a re-run of that run computes what it did)."""
+    plain = to_plain(value)
+    if not _rounded(value, plain):
+        return plain
+    return str(value) if isinstance(value, Money) else format_number(_number(value))
+
+
+def _number(value: Value) -> Any:
+    return value.amount if isinstance(value, Money) else value
+
+
+def _rounded(value: Value, plain: Any) -> bool:
+    """Whether ``plain``, ``to_plain``'s double of ``value``, lost digits of it."""
+    number = _number(value)
+    return isinstance(plain, float) and isinstance(number, Decimal) and Decimal(repr(plain)) != number
 
 
 def to_plain(value: Value) -> Any:
@@ -239,7 +307,7 @@ def to_plain(value: Value) -> Any:
     if isinstance(value, int | Decimal | float):
         return output_value(value)
     if isinstance(value, Money):
-        return float(value.amount)
+        return _double(value.amount)
     if isinstance(value, FileRef):
         return {"id": value.id, "name": value.name, "size": value.size, "content_type": value.content_type}
     return to_text(value)  # dates, durations, percentages (2%), Not Found
@@ -264,16 +332,23 @@ def output_value(value: Value) -> str | int | float:
             and value == value.to_integral_value()
         ):
             return int(value)  # exact, as whole numbers are
-        return float(value) if abs(value) < MAX_NUMBER else to_text(value)
+        return _double(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else to_text(value)
     if isinstance(value, Money):
-        return float(value.amount)
+        return _double(value.amount)
     if isinstance(value, FileRef):
         return value.id
     if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
-        return json.dumps(to_plain(value), ensure_ascii=False)
+        return json_text(value)
     return to_text(value)
+
+
+def _double(number: Decimal) -> float | str:
+    """A number with a fraction as the API's outputs carry it: the nearest 64-bit double, or its
+    text when it is beyond the doubles (about 1.8e308)."""
+    nearest = float(number)
+    return nearest if math.isfinite(nearest) else to_text(number)
 
 
 _PLAIN_JSON = (str, bool, type(None))

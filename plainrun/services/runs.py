@@ -127,6 +127,8 @@ def normalize_inputs(inputs: Inputs) -> list[dict[str, Any]]:
         why = storable.number_problem(value) if isinstance(value, int | float) else None
         if why is not None:
             raise InvalidInput(f"An input number cannot be kept exactly: {why}.", details=[("name", name)])
+        if value == 0 and type(value) is float:
+            value = 0.0  # -0.0 is 0.0 on every database (PostgreSQL's jsonb has no negative zero)
         if isinstance(value, str) and len(value) > MAX_INPUT_TEXT:
             raise InvalidInput(
                 f"An input value is longer than {MAX_INPUT_TEXT} characters.", details=[("name", name)]

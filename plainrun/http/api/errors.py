@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from plainrun.domain import storable
 from plainrun.errors import PlainrunError
 
 log = logging.getLogger("plainrun.http.api")
@@ -21,7 +21,7 @@ def error_response(status_code: int, message: str, details: list[dict[str, Any]]
     body = {"status_code": status_code, "message": message, "details": details}
     headers = {"WWW-Authenticate": 'APIKey header="x-api-key"'} if status_code == 401 else None
     return Response(
-        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+        storable.dumps(body), status_code=status_code, media_type="application/json", headers=headers
     )
 
 

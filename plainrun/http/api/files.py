@@ -17,12 +17,13 @@ from starlette.responses import Response
 
 from plainrun.errors import InvalidInput
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import CreateFileRequest, FileResource, UploadTarget
 from plainrun.http.api.runs import ERRORS, check_path_id
 from plainrun.services.files import read_chunks
 
-router = APIRouter(tags=["files"])
+router = APIRouter(tags=["files"], route_class=JsonRoute)
 
 
 @router.post(

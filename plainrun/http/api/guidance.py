@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 from starlette.responses import Response
 
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, ErrorModel, RunResource
 from plainrun.http.api.runs import ERRORS, check_path_id
 
-router = APIRouter(tags=["guidance"])
+router = APIRouter(tags=["guidance"], route_class=JsonRoute)
 
 
 class GuidanceRequest(Body):

@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from plainrun.domain.mail import MAX_SENDERS
 from plainrun.domain.runs import Stage
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, ProcessStage
 from plainrun.http.api.runs import ERRORS, check_path_id
 from plainrun.services.mail import MailSettings, StageAddress
 
-router = APIRouter(tags=["email"])
+router = APIRouter(tags=["email"], route_class=JsonRoute)
 
 Sender = Annotated[str, Field(max_length=254)]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from plainrun.domain.processes import MAX_VERSION
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import (
     CreateProcessRequest,
@@ -21,7 +22,7 @@ from plainrun.http.api.models import (
 from plainrun.http.api.runs import ERRORS, check_path_id
 from plainrun.services.processes import Draft
 
-router = APIRouter(tags=["processes"])
+router = APIRouter(tags=["processes"], route_class=JsonRoute)
 
 #: A name is unique per agent: a second process of the same name is a conflict.
 NAMED = {**ERRORS, 409: {"model": ErrorModel, "description": "Another process of the agent has this name"}}

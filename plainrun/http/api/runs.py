@@ -11,6 +11,7 @@ from plainrun.domain.ids import SPEC_ID_PATTERN
 from plainrun.domain.runs import RunState, Stage, Trigger
 from plainrun.errors import NotFound
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import (
     BulkResult,
@@ -24,7 +25,7 @@ from plainrun.http.api.models import (
 )
 from plainrun.services.runs import RunFilter, RunRequest
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], route_class=JsonRoute)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorModel, "description": "Invalid input values"},

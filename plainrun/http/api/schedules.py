@@ -20,11 +20,12 @@ from starlette.responses import Response
 
 from plainrun.domain.schedules import MAX_EVERY_MINUTES, MAX_WINDOW_S
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, RunInput, Value
 from plainrun.http.api.runs import ERRORS, check_path_id
 
-router = APIRouter(tags=["schedules"])
+router = APIRouter(tags=["schedules"], route_class=JsonRoute)
 
 Kind = Literal["hourly", "daily", "weekly", "every", "cron"]
 Inputs = list[RunInput] | dict[Annotated[str, Field(min_length=1, max_length=100)], Value]

@@ -9,13 +9,14 @@ from pydantic import BaseModel
 
 from plainrun import __version__
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import AgentList, AgentResource, CreateAgentRequest, ErrorModel, Health
 from plainrun.http.api.runs import ERRORS
 
-router = APIRouter()
+router = APIRouter(route_class=JsonRoute)
 #: Mounted at the root, outside /v2: what a load balancer or an orchestrator asks.
-probes = APIRouter(tags=["system"])
+probes = APIRouter(tags=["system"], route_class=JsonRoute)
 
 
 class Live(BaseModel):

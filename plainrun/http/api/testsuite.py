@@ -10,11 +10,12 @@ from starlette.responses import Response
 
 from plainrun.domain.runs import Stage
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body, BulkResult, BulkRunsRequest, ProcessStage, SpecId
 from plainrun.http.api.runs import ERRORS, KEY_REUSED, IdempotencyKey, check_path_id
 
-router = APIRouter(tags=["test suite"])
+router = APIRouter(tags=["test suite"], route_class=JsonRoute)
 
 
 class AddTestCasesRequest(BulkRunsRequest):

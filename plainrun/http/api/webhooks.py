@@ -20,11 +20,12 @@ from starlette.responses import Response
 
 from plainrun.domain.webhooks import MAX_URL, Attempt, Delivery, DeliveryState, Subscription, message_id
 from plainrun.http.api import render
+from plainrun.http.api.bodies import JsonRoute
 from plainrun.http.api.deps import PrincipalDep, ServicesDep
 from plainrun.http.api.models import Body
 from plainrun.http.api.runs import ERRORS, check_path_id
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=JsonRoute)
 
 Event = Literal["run.succeeded", "run.failed", "run.waiting_for_guidance", "run.cancelled", "run.timed_out"]
 IdParam = Annotated[str, Field(min_length=1, max_length=64)]

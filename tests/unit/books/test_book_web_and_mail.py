@@ -25,7 +25,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
@@ -38,12 +38,17 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200, {})
         elif self.path == "/missing":
             self._reply(404, {"error": "no"})
+        elif self.path == "/exact":
+            self._reply(200, b'{"rate": 0.1000000000000000000001, "count": 1180591620717411303424}')
         else:
             self._reply(200, {"vendor": "Acme", "score": 0.75, "token": self.headers.get("x-token")})
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        self._reply(200, {"received": body})
+        raw = self.rfile.read(int(self.headers["content-length"]))
+        if self.path == "/raw":  # the body as it was sent, and its content type
+            self._reply(200, {"raw": raw.decode(), "type": self.headers["content-type"]})
+            return
+        self._reply(200, {"received": json.loads(raw)})
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -72,6 +77,22 @@ def test_fetch_and_post_json(log_of: Log, base_url: str) -> None:
     )
     inputs = {"base": base_url, "invoice": {"total": 12.5}, "headers": {"x-token": "t-1"}}
     assert log_of(body, inputs) == ["Acme", "3", "t-1", "12.5"]
+
+
+def test_numbers_fetched_and_posted_keep_every_digit(log_of: Log, base_url: str) -> None:
+    body = (
+        'fetch json from "{the base}/exact"\n'
+        "say \"{the above's rate}\"\nsay the above's count + 1\n"
+        "the invoice's total is the above's rate * 3\n"
+        'post the invoice as json to "{the base}/raw"\n'
+        "say the above's raw\nsay the above's type"
+    )
+    assert log_of(body, {"base": base_url, "invoice": {"total": 0}}) == [
+        "0.1000000000000000000001",
+        str(2**70 + 1),
+        '{"total": 0.3000000000000000000003}',
+        "application/json",
+    ]
 
 
 @pytest.mark.parametrize(
