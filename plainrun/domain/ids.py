@@ -49,6 +49,12 @@ def new_id(now_ms: int | None = None) -> str:
     return _b36(ms, _TIME_CHARS) + _b36(rand, _RAND_CHARS)
 
 
+def made_at(ms: int) -> str:
+    """An id of the moment ``ms`` whatever ids this process made before (not monotonic): for rows
+    made after the fact, as a benchmark's or a test's."""
+    return _b36(max(ms, 0), _TIME_CHARS) + _b36(secrets.randbelow(_RAND_SPACE), _RAND_CHARS)
+
+
 def id_time_ms(resource_id: str) -> int:
     """The creation time (ms since the epoch) encoded in an id."""
     return int(resource_id[:_TIME_CHARS], 36)

@@ -355,10 +355,16 @@ class Outcome:
 # --- the one builder of run rows and events --------------------------------------------------
 
 
+def name_key(name: str) -> str:
+    """A run's name as a search by name compares it (case-folded; the search folds its text alike)."""
+    return name.casefold()
+
+
 def pending_row(new: NewRun) -> dict[str, Any]:
     """The row of a run that was just made: Pending, attempt 0, nothing run yet."""
     return {
         **{name: getattr(new, name) for name in NewRun.__dataclass_fields__ if name != "process_seen"},
+        "name_key": name_key(new.name),
         "stage": new.stage.value,
         "trigger": new.trigger.value,
         "state": RunState.PENDING.value,

@@ -184,6 +184,8 @@ runs = sa.Table(
     sa.Column("agent_id", Id, sa.ForeignKey("agents.id"), nullable=False),
     sa.Column("process_id", Id, sa.ForeignKey("processes.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
+    # The name case-folded (``domain/runs.py``): what a search by name compares, on both databases.
+    sa.Column("name_key", sa.Text, nullable=True),
     sa.Column("stage", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("sha256", sa.String(64), sa.ForeignKey("sources.sha256"), nullable=False),
@@ -253,6 +255,46 @@ runs = sa.Table(
         postgresql_where=sa.text("state IN ('Pending', 'Running')"),
         sqlite_where=sa.text("state IN ('Pending', 'Running')"),
     ),
+    # A search by name on PostgreSQL: pg_trgm's trigrams (on SQLite: ``SQLITE_ONLY``).
+    sa.Index(
+        "ix_runs_name_trgm", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql"),
+)
+POSTGRESQL_ONLY = frozenset({"ix_runs_name_trgm"})
+#: Made by migration 0017 on SQLite outside these tables: the FTS5 trigram index of ``name_key``
+#: (over ``runs``' rowids, with its shadow tables; kept by triggers).
+SQLITE_ONLY = frozenset(
+    {
+        "run_names",
+        "run_names_data",
+        "run_names_idx",
+        "run_names_docsize",
+        "run_names_config",
+        "run_names_content",
+    }
+)
+
+# The home page's roll-up (``store/sql/days.py``): a past day's ended runs per process and state,
+# with a sketch of the succeeded ones' durations, ``[[bucket, runs], …]``; process "" and state ""
+# mark the day as counted (``runs``: how many the day had).
+run_days = sa.Table(
+    "run_days",
+    metadata,
+    sa.Column("agent_id", Id, primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("process_id", Id, primary_key=True),
+    sa.Column("state", sa.String(20), primary_key=True),
+    sa.Column("runs", sa.Integer, nullable=False),
+    sa.Column("durations", Json, nullable=True),
+)
+
+# A counted day's runs not ended then: read afresh on every count.
+run_days_open = sa.Table(
+    "run_days_open",
+    metadata,
+    sa.Column("agent_id", Id, primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("run_id", Id, primary_key=True),
 )
 
 run_events = sa.Table(

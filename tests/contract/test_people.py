@@ -1,5 +1,5 @@
 """The people's side of the store: the Guidance Center's waiting runs, exception routing, every run
-of an agent with its filters and count, the home page's figures, and live log lines."""
+of an agent with its filters and count, and live log lines (the home page's figures: test_days.py)."""
 
 from __future__ import annotations
 
@@ -81,19 +81,6 @@ def test_every_run_of_an_agent_with_filters_and_a_count(store: Store) -> None:
     rest = store.runs.page(agent, before_id=page[-1].id, limit=100)
     assert [r.id for r in page + rest] == sorted((r.id for r in page + rest), reverse=True)
     assert set(first_ids) <= {r.id for r in page + rest}
-
-
-def test_figures_per_day_and_durations(store: Store) -> None:
-    process = make_process(store)
-    make_runs(store, 3, process=process)
-    claimed = store.execution.claim("w", limit=10, lease_s=30)
-    store.execution.finish([Outcome(r.id, r.attempt, RunState.SUCCEEDED, outputs=[]) for r in claimed[:2]])
-    since = utcnow() - timedelta(days=1)
-    rows = store.runs.per_day(process.agent_id, since)
-    today = utcnow().date().isoformat()
-    assert sorted(rows) == sorted([(today, process.id, "Succeeded", 2), (today, process.id, "Running", 1)])
-    durations = store.runs.durations(process.id, since)
-    assert len(durations) == 2 and all(d >= 0 for d in durations)
 
 
 def test_live_log_lines_are_written_only_while_the_attempt_runs(store: Store) -> None:

@@ -19,6 +19,7 @@ from plainrun.store import migrate
 from plainrun.store.database import Database
 from plainrun.store.sql.agents import AgentsSql
 from plainrun.store.sql.box import BoxSql
+from plainrun.store.sql.days import RunDaysSql
 from plainrun.store.sql.execution import ExecutionSql
 from plainrun.store.sql.files import FilesSql
 from plainrun.store.sql.guidance import GuidanceSql
@@ -46,6 +47,7 @@ class SqlStore:
         self.processes = ProcessesSql(database)
         self.files = FilesSql(database)
         self.runs = RunsSql(database)
+        self.days = RunDaysSql(database)
         self.idempotency = IdempotencySql(database)
         self.execution = ExecutionSql(database)
         self.guidance = GuidanceSql(database)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +19,10 @@ from plainrun.domain.runs import (
     Run,
     RunEvent,
     RunQuery,
-    RunState,
     Trigger,
     created_events,
     event_row,
+    name_key,
     pending_row,
 )
 from plainrun.errors import PlainrunError, ProcessChanged
@@ -86,7 +85,9 @@ def _filters(query: sa.Select[Any], shape: frozenset[str]) -> sa.Select[Any]:
     if "no_tests" in shape:
         query = query.where(r.trigger != Trigger.TEST.value)
     if "name" in shape:
-        query = query.where(sa.func.lower(r.name).like(sa.bindparam("name", type_=sa.String), escape="\\"))
+        query = query.where(_NameHas())
+    if "name_short" in shape:
+        query = query.where(_NameHasShort())
     # A date range is a range of ids: an id begins with the time it was made.
     if "since" in shape:
         query = query.where(r.id >= param(r.id, "since"))
@@ -113,6 +114,7 @@ def _count_statement(shape: frozenset[str]) -> sa.Select[Any]:
 
 def _list_params(where: RunQuery, before_id: str | None) -> tuple[frozenset[str], dict[str, Any]]:
     """The shape of a list's statement and its parameters."""
+    folded = name_key(where.name) if where.name else None
     values: dict[str, Any] = {
         "process": where.process_id,
         "agent": where.agent_id if where.process_id is None else None,
@@ -121,58 +123,95 @@ def _list_params(where: RunQuery, before_id: str | None) -> tuple[frozenset[str]
         "states": [s.value for s in where.states] or None,
         "triggers": [tr.value for tr in where.triggers] or None,
         "no_tests": True if not where.tests else None,
-        "name": f"%{_like(where.name.casefold())}%" if where.name else None,
+        "name": folded if folded and len(folded) >= _TRIGRAM else None,
+        "name_short": folded if folded and len(folded) < _TRIGRAM else None,
         "since": ids.floor(int(where.since.timestamp() * 1000)) if where.since else None,
         "until": ids.floor(int(where.until.timestamp() * 1000)) if where.until else None,
         "before": before_id,
     }
     shape = frozenset(k for k, v in values.items() if v is not None)
-    names = {"process": "process_id", "agent": "agent_id"}
-    return shape, {names.get(k, k): v for k, v in values.items() if v is not None and k != "no_tests"}
+    names = {"process": "process_id", "agent": "agent_id", "name_short": "name"}
+    params = {names.get(k, k): v for k, v in values.items() if v is not None and k != "no_tests"}
+    if folded:
+        params["name_like"] = f"%{_like(folded)}%"
+    return shape, params
 
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class _Day(sa.sql.functions.FunctionElement[str]):
-    """The UTC day (``YYYY-MM-DD``) of a timestamp column, on either backend."""
+#: The shortest text a trigram index finds (a shorter one is looked for in every name).
+_TRIGRAM = 3
 
-    type = sa.String()
+
+class _NameHas(sa.sql.expression.ColumnElement[Any]):
+    """Whether a run's ``name_key`` holds the folded text ``:name`` (``:name_like``: the same as a
+    LIKE pattern), found through the names' trigram index: ``ix_runs_name_trgm`` on PostgreSQL, the
+    FTS5 table ``run_names`` on SQLite (both then compare the names themselves, so the answer is a
+    plain substring test on either)."""
+
+    # Not Boolean: SQLite would be given "(…) = 1", which hides the index from its planner.
+    type = sa.types.NullType()
     inherit_cache = True
-    name = "plainrun_day"
 
 
-@compiles(_Day, "sqlite")
-def _day_sqlite(element: _Day, compiler: Any, **kw: Any) -> str:
-    # SQLite keeps timestamps as text in UTC, "2026-12-01 09:48:15.123456".
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+class _NameHasShort(_NameHas):
+    """:class:`_NameHas` for a text shorter than a trigram (SQLite reads every name)."""
+
+    inherit_cache = True
 
 
-@compiles(_Day, "postgresql")
-def _day_postgresql(element: _Day, compiler: Any, **kw: Any) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+def _bind(compiler: Any, name: str, **kw: Any) -> str:
+    return str(compiler.process(sa.bindparam(name, type_=sa.String), **kw))
 
 
-_DAY = _Day(r.created_at)
-# Through ix_runs_agent_list: both values of ``archived`` are two ranges of ids, read from the index.
-_PER_DAY = (
-    sa.select(_DAY.label("day"), r.process_id, r.state, sa.func.count().label("runs"))
-    .where(r.agent_id == param(r.agent_id), r.archived.in_([False, True]), r.id >= param(r.id, "since"))
-    .group_by(_DAY, r.process_id, r.state)
-)
-# Through ix_runs_process_state_list: a process's newest succeeded runs.
-_DURATIONS = (
-    sa.select(r.started_at, r.finished_at)
-    .where(
-        r.process_id == param(r.process_id),
-        r.state == RunState.SUCCEEDED.value,
-        r.archived == sa.false(),
-        r.id >= param(r.id, "since"),
+@compiles(_NameHas, "sqlite")
+def _name_sqlite(element: _NameHas, compiler: Any, **kw: Any) -> str:
+    text = _bind(compiler, "name", **kw)
+    if isinstance(element, _NameHasShort):
+        return f"instr(runs.name_key, {text}) > 0"
+    # A phrase of trigrams matches exactly the names that hold the text.
+    return f"runs.rowid IN (SELECT rowid FROM run_names WHERE run_names MATCH {_phrase(text)})"
+
+
+def _phrase(text: str) -> str:
+    """The FTS5 phrase query of a text (SQL of the bound text): its trigrams in a row."""
+    return f"""'"' || replace({text}, '"', '""') || '"'"""
+
+
+#: On SQLite, a page of a search whose newest matches are among the newest runs reads the newest
+#: names in order (the index would read every match); this is how near they must be.
+_NEAR = 5000
+
+
+class _NewestMatches(sa.sql.functions.FunctionElement[int]):
+    """How far back (in rowids, the order runs were written in) the ``:nth`` newest name holding
+    ``:name`` is: about how many rows a search in order reads to fill a page (SQLite only)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "plainrun_newest_matches"
+
+
+@compiles(_NewestMatches, "sqlite")
+def _newest_matches(element: _NewestMatches, compiler: Any, **kw: Any) -> str:
+    text, nth = (
+        _bind(compiler, "name", **kw),
+        str(compiler.process(sa.bindparam("nth", type_=sa.Integer), **kw)),
     )
-    .order_by(r.id.desc())
-    .limit(sa.bindparam("limit", type_=sa.Integer))
-)
+    return (
+        "(SELECT max(rowid) FROM runs) - coalesce((SELECT rowid FROM run_names WHERE run_names"
+        f" MATCH {_phrase(text)} ORDER BY rowid DESC LIMIT 1 OFFSET {nth}), 0)"
+    )
+
+
+_NEWEST_MATCHES = sa.select(_NewestMatches())
+
+
+@compiles(_NameHas)
+def _name_postgresql(element: _NameHas, compiler: Any, **kw: Any) -> str:
+    return f"runs.name_key LIKE {_bind(compiler, 'name_like', **kw)} ESCAPE '\\'"
 
 
 class RunsSql(Part):
@@ -232,6 +271,10 @@ class RunsSql(Part):
         row of a page."""
         shape, params = _list_params(where, before_id)
         with self.db.read() as tx:
+            if "name" in shape and self.db.dialect == "sqlite":
+                distance = tx.scalar(_NEWEST_MATCHES, {"name": params["name"], "nth": limit - 1})
+                if distance is not None and distance <= _NEAR:
+                    shape = (shape - {"name"}) | {"name_short"}
             return [Run.from_row(row) for row in tx.rows(_page_statement(shape), {**params, "limit": limit})]
 
     def count(self, where: RunQuery, *, most: int = 1_000_000_000) -> int:
@@ -252,19 +295,6 @@ class RunsSql(Part):
     def count_children(self, run_id: str) -> int:
         with self.db.read() as tx:
             return int(tx.scalar(_COUNT_CHILDREN, {"parent_run_id": run_id}))
-
-    def per_day(self, agent_id: str, since: datetime) -> list[tuple[str, str, str, int]]:
-        """How many runs an agent made each UTC day since ``since``: (day, process id, state, runs)."""
-        params = {"agent_id": agent_id, "since": ids.floor(int(since.timestamp() * 1000))}
-        with self.db.read() as tx:
-            return [(str(a), str(b), str(c), int(d)) for a, b, c, d in tx.execute(_PER_DAY, params).rows]
-
-    def durations(self, process_id: str, since: datetime, *, limit: int = 1000) -> list[float]:
-        """How long (seconds) each of a process's newest succeeded runs since ``since`` ran."""
-        params = {"process_id": process_id, "since": ids.floor(int(since.timestamp() * 1000)), "limit": limit}
-        with self.db.read() as tx:
-            rows = tx.execute(_DURATIONS, params).rows
-        return [(end - start).total_seconds() for start, end in rows if start is not None and end is not None]
 
     def count_by_state(self) -> dict[str, int]:
         with self.db.read() as tx:
