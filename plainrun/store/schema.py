@@ -235,8 +235,18 @@ runs = sa.Table(
     sa.Index("ix_runs_parent", "parent_run_id"),
     # Every run of an agent newest first (the all-runs page, its count and the home page's charts):
     # the filters' columns are in the index, so a filter or a count reads no row it does not show.
+    # The folded name last: on SQLite a search by name reads the index alone, newest first (its
+    # entries are appended in the order of ids, so a run's start costs no more for it).
     sa.Index(
-        "ix_runs_agent_list", "agent_id", "archived", "id", "trigger", "state", "process_id", "created_at"
+        "ix_runs_agent_list",
+        "agent_id",
+        "archived",
+        "id",
+        "trigger",
+        "state",
+        "process_id",
+        "created_at",
+        "name_key",
     ),
     # The Guidance Center: the runs waiting for a person, per agent.
     sa.Index(
@@ -255,24 +265,12 @@ runs = sa.Table(
         postgresql_where=sa.text("state IN ('Pending', 'Running')"),
         sqlite_where=sa.text("state IN ('Pending', 'Running')"),
     ),
-    # A search by name on PostgreSQL: pg_trgm's trigrams (on SQLite: ``SQLITE_ONLY``).
+    # A search by name on PostgreSQL: pg_trgm's trigrams (on SQLite: ``ix_runs_agent_list``).
     sa.Index(
         "ix_runs_name_trgm", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}
     ).ddl_if(dialect="postgresql"),
 )
 POSTGRESQL_ONLY = frozenset({"ix_runs_name_trgm"})
-#: Made by migration 0017 on SQLite outside these tables: the FTS5 trigram index of ``name_key``
-#: (over ``runs``' rowids, with its shadow tables; kept by triggers).
-SQLITE_ONLY = frozenset(
-    {
-        "run_names",
-        "run_names_data",
-        "run_names_idx",
-        "run_names_docsize",
-        "run_names_config",
-        "run_names_content",
-    }
-)
 
 # The home page's roll-up (``store/sql/days.py``): a past day's ended runs per process and state,
 # with a sketch of the succeeded ones' durations, ``[[bucket, runs], …]``; process "" and state ""

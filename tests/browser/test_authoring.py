@@ -207,7 +207,7 @@ def test_names_are_unique_follow_the_first_line_and_are_never_cut(page: Page, au
     page.goto(f"/ui/agents/{authoring.agent_id}/processes")
     write_process(page, "to File a  Claim\n  say 2\n")
     page.get_by_role("button", name="Create the process").click()
-    expect(page.locator("#name-error")).to_contain_text("already named")
+    expect(page.locator("#source-error")).to_contain_text("already named")
     assert editor_text(page) == "to File a  Claim\n  say 2\n"
     duplicate = authoring.api(
         "POST", "/v2/processes", json={"agent_id": authoring.agent_id, "source": "to file a claim\n  say 3\n"}
@@ -229,7 +229,9 @@ def test_names_are_unique_follow_the_first_line_and_are_never_cut(page: Page, au
     name = page.locator("#process-name")
     name.fill("x" * 101)
     page.get_by_role("button", name="Rename").click()
-    expect(page.locator("#process-name-error")).to_have_text("at most 100 characters")
+    expect(page.locator("#process-name-error")).to_have_text(
+        "The name is 101 characters long; the limit is 100."
+    )
     expect(name).to_have_value("x" * 101)
     name.fill("Claims intake")
     page.get_by_role("button", name="Rename").click()
@@ -283,7 +285,7 @@ def test_schedules_are_made_and_changed_in_the_ui(page: Page, authoring: Authori
     page.get_by_label("Time zone").fill("Europe/Atlantis")
     page.get_by_label("Input: topic").fill("sales")
     page.get_by_role("button", name="Create the schedule").click()
-    expect(page.locator("#timezone-error")).to_have_text("The time zone is not an IANA time zone name.")
+    expect(page.locator("#s-zone-error")).to_have_text("The time zone is not an IANA time zone name.")
     expect(page.get_by_label("Time zone")).to_have_value("Europe/Atlantis")
     expect(page.get_by_label("Cron expression")).to_have_value("0 9 * * 1-5")
     expect(page.get_by_label("Input: topic")).to_have_value("sales")
@@ -311,7 +313,7 @@ def test_schedules_are_made_and_changed_in_the_ui(page: Page, authoring: Authori
     page.get_by_label("Day (weekly)").select_option("friday")
     page.get_by_label("Time, HH:MM (daily, weekly)").fill("25:00")
     page.get_by_role("button", name="Save the schedule").click()
-    expect(page.locator("#at-error")).to_contain_text("HH:MM")
+    expect(page.locator("#s-at-error")).to_contain_text("HH:MM")
     expect(page.get_by_label("Time, HH:MM (daily, weekly)")).to_have_value("25:00")
     page.get_by_label("Time, HH:MM (daily, weekly)").fill("16:45")
     page.get_by_label("Missed slots").select_option("all_within")

@@ -64,7 +64,7 @@ def env(sqlite_url: str, tmp_path: Path) -> Iterator[Env]:
 
 
 def _message(r: httpx.Response) -> str:
-    found = re.search(r'class="error-message"[^>]*>([^<]*)<', r.text)
+    found = re.search(r'class="(?:error-message|field-error|errors)"[^>]*>([^<]*)<', r.text)
     return found.group(1).strip() if found else r.text
 
 

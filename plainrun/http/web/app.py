@@ -22,6 +22,7 @@ from plainrun.http.web import (
     home,
     mail,
     processes,
+    run_form,
     runs,
     schedules,
     session,
@@ -32,6 +33,8 @@ from plainrun.http.web.templating import Pages
 from plainrun.services.container import Services
 
 STATIC = Path(__file__).parent / "static"
+#: The modules of pages, each with its router.
+PAGES = (session, processes, run_form, runs, editor, mail, schedules, testsuite, webhooks, home, guidance)
 SESSION_HOURS = 12
 
 #: No inline script anywhere, and no inline style but the editor's own (CodeMirror writes its styles
@@ -119,7 +122,7 @@ def create_ui(services: Services) -> FastAPI:
         return error_page(request, exc.status_code, "Error", str(exc.detail))
 
     ui.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (session, processes, runs, editor, mail, schedules, testsuite, webhooks, home, guidance):
+    for module in PAGES:
         ui.include_router(module.router)
     ui.add_middleware(
         SessionMiddleware,

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from plainrun.errors import InvalidInput
+from plainrun.http.web import forms
+from plainrun.http.web.forms import REFUSED, Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 
@@ -18,14 +21,15 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 SHOWN = 100
 
 
-@router.get("/guidance")
-def guidance_center(
+def center_view(
     request: Request,
     viewer: ViewerDep,
     services: ServicesDep,
-    process: Annotated[str | None, Query(max_length=64)] = None,
-    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    process: str | None,
+    assignee: str | None,
+    form: Typed | None = None,
 ) -> Response:
+    """The Guidance Center; ``form`` is the answer form of one of its runs, refused, as sent."""
     process_ids = _chosen(services, viewer, process, assignee)
     filters = [(k, v) for k, v in (("process", process), ("assignee", assignee)) if v]
     questions = services.guidance.waiting(viewer.principal, process_ids=process_ids, limit=SHOWN)
@@ -39,6 +43,8 @@ def guidance_center(
     return pages(request).render(
         request,
         "guidance.html",
+        REFUSED if form is not None else 200,
+        form,
         questions=questions,
         total=total,
         names=names,
@@ -50,6 +56,17 @@ def guidance_center(
         version=f"{total}.{questions[0].run_id if questions else ''}",
         watch=f"{UI}/guidance/version?{urlencode(filters)}",
     )
+
+
+@router.get("/guidance")
+def guidance_center(
+    request: Request,
+    viewer: ViewerDep,
+    services: ServicesDep,
+    process: Annotated[str | None, Query(max_length=64)] = None,
+    assignee: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    return center_view(request, viewer, services, process, assignee)
 
 
 def _version(services: ServicesDep, viewer: ViewerDep, process_ids: list[str] | None) -> str:
@@ -106,28 +123,42 @@ def forget(request: Request, learning_id: str, viewer: ViewerDep, services: Serv
     return RedirectResponse(f"{UI}/processes/{learning.process_id}/learnings", status_code=303)
 
 
-@router.get("/processes/{process_id}/routing")
-def routing_page(request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
+def _routing_page(
+    request: Request, services: ServicesDep, viewer: ViewerDep, process_id: str, form: Typed | None = None
+) -> Response:
     process = services.processes.get(viewer.principal, process_id)
     return pages(request).render(
         request,
         "routing.html",
+        status_code=REFUSED if form is not None else 200,
+        form=form,
         process=process,
         routing=services.routing.get(viewer.principal, process.id),
         users=services.users.all(process.agent_id),
     )
 
 
+@router.get("/processes/{process_id}/routing")
+def routing_page(request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
+    return _routing_page(request, services, viewer, process_id)
+
+
 @router.post("/processes/{process_id}/routing")
 def set_routing(
-    request: Request,
-    process_id: str,
-    viewer: ViewerDep,
-    services: ServicesDep,
-    assignees: Annotated[list[str] | None, Form(max_length=50)] = None,
-    notify: Annotated[str, Form(max_length=20_000)] = "",
+    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
-    addresses = [a for a in notify.replace(",", "\n").splitlines() if a.strip()]
-    services.routing.set(viewer.principal, process_id, assignees=assignees or [], notify=addresses)
+    form = forms.typed("routing", data, {"notify": 20_000, "assignees": 100})
+    try:
+        if not form.errors:
+            services.routing.set(
+                viewer.principal,
+                process_id,
+                assignees=form.all("assignees"),
+                notify=forms.lines(form.text("notify")),
+            )
+    except InvalidInput as exc:
+        form = form.refused(exc, fields={"assignee": "assignees", "notify": "notify"}, default="notify")
+    if form.refused_any:
+        return _routing_page(request, services, viewer, process_id, form)
     flash(request, "Saved who answers this process's questions.")
     return RedirectResponse(f"{UI}/processes/{process_id}/routing", status_code=303)

@@ -9,12 +9,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from plainrun.domain.runs import RunState, Trigger
+from plainrun.domain.agents import Agent
+from plainrun.domain.pages import Page
+from plainrun.domain.runs import Run, RunState, Trigger
 from plainrun.errors import InvalidInput
-from plainrun.http.web import charts
+from plainrun.http.web import charts, forms
+from plainrun.http.web.forms import REFUSED
 from plainrun.http.web.runs import _pick, remembered
-from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
+from plainrun.http.web.session import ServicesDep, Viewer, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, duration, pages, state_name
+from plainrun.services.container import Services
 from plainrun.services.runs import RunFilter
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
@@ -98,19 +102,20 @@ def all_runs(
 ) -> Response:
     """The previous pages are the tokens that led here (``back``, at most ``TRAIL`` of them)."""
     agent = services.agents.get(viewer.principal, agent_id)
-    where = _filter(name, start, end, state, trigger, tests=tests, archived=archived)
     process_id = process or None
-    page = services.runs.page(
-        viewer.principal,
-        agent_id=agent_id,
-        process_id=process_id,
-        where=where,
-        limit=PAGE,
-        continuation_token=continuation_token,
-    )
-    total = services.runs.count(
-        viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
-    )
+    try:
+        where = _filter(name, start, end, state, trigger, tests=tests, archived=archived)
+        page = services.runs.page(
+            viewer.principal,
+            agent_id=agent_id,
+            process_id=process_id,
+            where=where,
+            limit=PAGE,
+            continuation_token=continuation_token,
+        )
+        total = _total(services, viewer, agent_id, process_id, where, page, first=continuation_token is None)
+    except InvalidInput as exc:
+        return _refused_filters(request, services, viewer, agent, exc)
     query = _query(where, start, end, process_id)
     here = f"{UI}/agents/{agent_id}/runs"
     next_url, previous_url = _pager(here, query, continuation_token, page.continuation_token, back)
@@ -133,6 +138,50 @@ def all_runs(
         previous_url=previous_url,
         first_url=f"{here}?{urlencode(query)}" if continuation_token else None,
         refresh=any(not r.state.is_final for r in page.items),
+    )
+
+
+def _total(
+    services: Services,
+    viewer: Viewer,
+    agent_id: str,
+    process_id: str | None,
+    where: RunFilter,
+    page: Page[Run],
+    *,
+    first: bool,
+) -> int:
+    """How many runs the list has, counted up to ``COUNTED + 1``; a first page with no next one
+    holds the whole list, so then nothing is counted."""
+    if first and page.continuation_token is None:
+        return len(page.items)
+    return services.runs.count(
+        viewer.principal, agent_id=agent_id, process_id=process_id, where=where, most=COUNTED + 1
+    )
+
+
+def _refused_filters(
+    request: Request, services: ServicesDep, viewer: ViewerDep, agent: Agent, exc: InvalidInput
+) -> Response:
+    """The page with no runs and its filters as typed, the refused one's message beside it."""
+    form = forms.typed("filters", request.query_params).refused(exc, fields={"start": "start"}, default="end")
+    processes = services.processes.page(viewer.principal, agent.id, limit=200).items
+    return pages(request).render(
+        request,
+        "all_runs.html",
+        REFUSED,
+        form,
+        agent=agent,
+        runs=[],
+        total=0,
+        counted=COUNTED,
+        learned={},
+        names={},
+        processes=processes,
+        where=RunFilter(),
+        filters={},
+        states=list(RunState),
+        triggers=list(Trigger),
     )
 
 

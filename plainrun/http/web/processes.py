@@ -1,34 +1,31 @@
 """Pages of agents and processes: the list, the process page with its draft editor, publishing,
-versions and their comparison, renaming and archiving; the manual run form."""
+versions and their comparison, renaming, settings and archiving."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from plainrun.domain.processes import Process
-from plainrun.domain.runs import Stage, Trigger
+from plainrun.domain.processes import MAX_CONCURRENCY, Process
 from plainrun.domain.schedules import Schedule
-from plainrun.errors import Conflict, InvalidInput
+from plainrun.errors import Conflict, InvalidInput, TooLarge
+from plainrun.http.web import forms
+from plainrun.http.web.forms import REFUSED, Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 from plainrun.http.web.text import syntax_errors
 from plainrun.services.compiler import MAX_NAME, ProcessSourceInvalid
 from plainrun.services.container import Services
-from plainrun.services.runs import RunRequest
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
 
-MAX_UPLOADS = 20
-Source = Annotated[str, Form(max_length=1_000_000)]
-
-
-def _error(exc: InvalidInput | Conflict) -> str:
-    return str(exc.details[0][1]) if isinstance(exc, InvalidInput) and exc.details else exc.message
+#: The bounds of the process page's fields (the API's own).
+MAX_SOURCE = 1_000_000
+MAX_DESCRIPTION = 1000
+LIMITS = {"source": MAX_SOURCE, "name": 10 * MAX_NAME, "description": MAX_DESCRIPTION}
 
 
 @router.get("/")
@@ -52,10 +49,8 @@ def _processes_page(
     token: str | None,
     *,
     archived: bool = False,
-    source: str = "",
+    form: Typed | None = None,
     errors: list[dict[str, object]] | None = None,
-    name_error: str = "",
-    status_code: int = 200,
 ) -> Response:
     agent = services.agents.get(viewer.principal, agent_id)
     page = services.processes.page(
@@ -64,15 +59,15 @@ def _processes_page(
     return pages(request).render(
         request,
         "processes.html",
-        status_code=status_code,
+        status_code=REFUSED if form is not None else 200,
+        form=form,
         agent=agent,
         archived=archived,
         processes=page.items,
         next_token=page.continuation_token,
-        source=source,
+        source=form.text("source") if form is not None else "",
         errors=errors or [],
         error_lines={e["line"]: e["message"] for e in errors or []},
-        name_error=name_error,
     )
 
 
@@ -88,22 +83,29 @@ def processes(
     return _processes_page(request, services, viewer, agent_id, continuation_token, archived=archived)
 
 
+def _source(form: Typed) -> Typed:
+    """The form with its text as the editor means it (one kind of line end)."""
+    if "source" not in form.values:
+        return form
+    text = form.text("source").replace("\r\n", "\n")
+    return Typed(form.form, {**form.values, "source": [text]}, form.errors, form.problem, form.sent)
+
+
 @router.post("/agents/{agent_id}/processes")
 def create_process(
-    request: Request, agent_id: str, viewer: ViewerDep, services: ServicesDep, source: Source
+    request: Request, agent_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
-    source = source.replace("\r\n", "\n")
+    form = _source(forms.typed("new", data, LIMITS))
+    if form.errors:
+        return _processes_page(request, services, viewer, agent_id, None, form=form)
     try:
-        process = services.processes.create(viewer.principal, agent_id=agent_id, source=source)
+        process = services.processes.create(viewer.principal, agent_id=agent_id, source=form.text("source"))
     except ProcessSourceInvalid as exc:
         errors = syntax_errors(exc)
-        return _processes_page(
-            request, services, viewer, agent_id, None, source=source, errors=errors, status_code=400
-        )
-    except Conflict as exc:
-        return _processes_page(
-            request, services, viewer, agent_id, None, source=source, name_error=exc.message, status_code=409
-        )
+        return _processes_page(request, services, viewer, agent_id, None, form=form, errors=errors)
+    except (Conflict, TooLarge, InvalidInput) as exc:
+        refused = form.refused(exc, default="source")
+        return _processes_page(request, services, viewer, agent_id, None, form=refused)
     flash(request, f"Created the process “{process.name}”.")
     return RedirectResponse(f"{UI}/processes/{process.id}", status_code=303)
 
@@ -114,34 +116,30 @@ def process_view(
     viewer: ViewerDep,
     process: Process,
     *,
-    source: str | None = None,
+    form: Typed | None = None,
     errors: list[dict[str, object]] | None = None,
-    problem: str = "",
-    name: str | None = None,
-    name_error: str = "",
-    mail_form: dict[str, str] | None = None,
-    status_code: int = 200,
 ) -> Response:
-    """The process page; a refused form of it comes back as it was typed, with its field's error."""
+    """The process page; a refused form of it (``form``) comes back as it was typed, with its
+    field's message (``errors``: the draft's syntax errors)."""
     principal = viewer.principal
     draft = services.processes.as_draft(process)
+    typed_draft = form is not None and form.form == "draft"
     return pages(request).render(
         request,
         "process.html",
-        status_code=status_code,
+        status_code=REFUSED if form is not None else 200,
+        form=form,
         process=process,
-        source=draft.source if source is None else source,
-        saved=source is None,
+        source=form.text("source") if form is not None and typed_draft else draft.source,
+        saved=not typed_draft,
         errors=errors or [],
-        problem=problem,
         error_lines={e["line"]: e["message"] for e in errors or []},
-        name_value=process.name if name is None else name,
-        name_error=name_error,
         max_name=MAX_NAME,
+        max_concurrency=MAX_CONCURRENCY,
+        max_timeout_s=services.processes.max_timeout_s,
         inputs=draft.inputs,
         versions=services.processes.versions(principal, process.id),
         mail=services.mail.settings(principal, process.id),
-        mail_form=mail_form or {},
         schedules=[
             {"schedule": sc, "summary": services.schedules.summary(sc), "next": _next_local(sc)}
             for sc in services.schedules.of_agent(principal, agent_id=process.agent_id, process_id=process.id)
@@ -164,26 +162,26 @@ def process_page(request: Request, process_id: str, viewer: ViewerDep, services:
 
 
 def _save(
-    request: Request, services: Services, viewer: ViewerDep, process: Process, source: str
+    request: Request, services: Services, viewer: ViewerDep, process: Process, form: Typed
 ) -> Process | Response:
-    """The draft saved with ``source``, or the page again with the text and its errors."""
+    """The draft saved with the form's text, or the page again with the text and its errors."""
+    if form.errors:
+        return process_view(request, services, viewer, process, form=form)
     try:
-        return services.processes.update_draft(viewer.principal, process.id, source=source)
+        return services.processes.update_draft(viewer.principal, process.id, source=form.text("source"))
     except ProcessSourceInvalid as exc:
-        errors = syntax_errors(exc)
-        return process_view(request, services, viewer, process, source=source, errors=errors, status_code=400)
-    except Conflict as exc:
-        return process_view(
-            request, services, viewer, process, source=source, problem=exc.message, status_code=409
-        )
+        return process_view(request, services, viewer, process, form=form, errors=syntax_errors(exc))
+    except (Conflict, TooLarge, InvalidInput) as exc:
+        return process_view(request, services, viewer, process, form=form.refused(exc, default="source"))
 
 
 @router.post("/processes/{process_id}/draft")
 def save_draft(
-    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, source: Source
+    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
     process = services.processes.get(viewer.principal, process_id)
-    saved = _save(request, services, viewer, process, source.replace("\r\n", "\n"))
+    form = _source(forms.typed("draft", data, LIMITS))
+    saved = _save(request, services, viewer, process, form)
     if isinstance(saved, Response):
         return saved
     flash(request, f"Saved the draft (revision {saved.draft_revision}).")
@@ -192,19 +190,19 @@ def save_draft(
 
 @router.post("/processes/{process_id}/publish")
 def publish(
-    request: Request,
-    process_id: str,
-    viewer: ViewerDep,
-    services: ServicesDep,
-    source: Annotated[str | None, Form(max_length=1_000_000)] = None,
+    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
     """Publish the text sent (saved first: what is published is what the editor showed)."""
     process = services.processes.get(viewer.principal, process_id)
-    if source is not None:
-        saved = _save(request, services, viewer, process, source.replace("\r\n", "\n"))
+    form = _source(forms.typed("draft", data, LIMITS))
+    if "source" in form.values:
+        saved = _save(request, services, viewer, process, form)
         if isinstance(saved, Response):
             return saved
-    version = services.processes.publish(viewer.principal, process_id)
+    try:
+        version = services.processes.publish(viewer.principal, process_id)
+    except ProcessSourceInvalid as exc:  # nothing sent, and the saved draft does not parse
+        return process_view(request, services, viewer, process, errors=syntax_errors(exc))
     if version.created:
         flash(request, f"Published version {version.version}.")
     else:
@@ -214,21 +212,66 @@ def publish(
 
 @router.post("/processes/{process_id}/name")
 def rename(
-    request: Request,
-    process_id: str,
-    viewer: ViewerDep,
-    services: ServicesDep,
-    name: Annotated[str, Form(max_length=10_000)],
+    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
     process = services.processes.get(viewer.principal, process_id)
+    form = forms.typed("name", data, LIMITS)
     try:
-        process = services.processes.update_draft(viewer.principal, process.id, name=name)
+        if form.errors:
+            return process_view(request, services, viewer, process, form=form)
+        process = services.processes.update_draft(viewer.principal, process.id, name=form.text("name"))
     except (InvalidInput, Conflict) as exc:
-        return process_view(
-            request, services, viewer, process, name=name, name_error=_error(exc), status_code=exc.status_code
-        )
+        return process_view(request, services, viewer, process, form=form.refused(exc, default="name"))
     flash(request, f"Renamed the process “{process.name}”.")
     return RedirectResponse(f"{UI}/processes/{process_id}", status_code=303)
+
+
+def _number(form: Typed, name: str, what: str, *, whole: bool) -> int | float | None:
+    """A number field (empty: None); anything else refused with the field's own message."""
+    text = form.text(name).strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise InvalidInput(
+            f"Give {what} as {kind}, or leave it empty.", details=[(name, text[:30])]
+        ) from None
+
+
+def _settings(form: Typed) -> dict[str, Any]:
+    on_exception = form.text("on_exception")
+    if on_exception not in ("pause", "fail"):
+        raise InvalidInput(
+            "Choose to wait for guidance or to fail.", details=[("on_exception", on_exception)]
+        )
+    return {
+        "on_exception": on_exception,
+        "timeout_s": _number(form, "timeout_s", "the time limit", whole=False),
+        "max_concurrency": _number(form, "max_concurrency", "the number of runs", whole=True),
+    }
+
+
+@router.post("/processes/{process_id}/settings")
+def settings(
+    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
+) -> Response:
+    process = services.processes.get(viewer.principal, process_id)
+    form = forms.typed("settings", data, LIMITS)
+    try:
+        if form.errors:
+            return process_view(request, services, viewer, process, form=form)
+        process = services.processes.update_draft(
+            viewer.principal,
+            process.id,
+            description=form.text("description").strip(),
+            settings=_settings(form),
+        )
+    except InvalidInput as exc:
+        return process_view(request, services, viewer, process, form=form.refused(exc))
+    flash(request, f"Saved the settings of “{process.name}”.")
+    return RedirectResponse(f"{UI}/processes/{process_id}#settings-h", status_code=303)
 
 
 @router.post("/processes/{process_id}/archive")
@@ -303,67 +346,3 @@ def version_page(
     process = services.processes.get(viewer.principal, process_id)
     found, source = services.processes.version(viewer.principal, process.id, version)
     return pages(request).render(request, "version.html", process=process, version=found, source=source)
-
-
-@router.get("/processes/{process_id}/run")
-def run_form(
-    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, stage: Stage | None = None
-) -> Response:
-    process = services.processes.get(viewer.principal, process_id)
-    stage = stage or (Stage.PUBLISHED if process.published_version else Stage.DRAFT)
-    stages = [Stage.DRAFT, Stage.PUBLISHED] if process.published_version else [Stage.DRAFT]
-    problems: dict[str, str] = {}
-    inputs: dict[str, list[str]] = {}
-    for each in stages:
-        try:
-            inputs[each.value] = services.processes.inputs_of(viewer.principal, process, each)
-        except InvalidInput as exc:
-            inputs[each.value] = []
-            problems[each.value] = exc.message
-    return pages(request).render(
-        request, "run_form.html", process=process, stage=stage, inputs=inputs, problems=problems
-    )
-
-
-# The path ends in /upload so that the upload bound (not the JSON body bound) applies to it.
-@router.post("/processes/{process_id}/upload")
-async def start_run(request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
-    form = await request.form(max_files=MAX_UPLOADS, max_fields=200)
-    try:
-        stage = Stage(str(form.get("stage") or "Draft"))
-    except ValueError:
-        raise InvalidInput(
-            "Choose the Draft or the Published stage.", details=[("stage", "unknown")]
-        ) from None
-    process = services.processes.get(viewer.principal, process_id)
-    name = str(form.get("name") or "").strip()[:100] or f"manual run of {process.name}"[:100]
-    # Each stage's inputs are fields of their own (input:<stage>:<name>): only the chosen stage's count.
-    prefix = f"input:{stage.value}:"
-    inputs = [
-        {"name": key.removeprefix(prefix), "value": str(value)}
-        for key, value in form.multi_items()
-        if key.startswith(prefix) and isinstance(value, str) and value != ""
-    ]
-    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    file_ids = []
-    for upload in uploads:
-        record = services.files.put(
-            viewer.principal,
-            agent_id=process.agent_id,
-            name=upload.filename or "file",
-            content_type=upload.content_type or "application/octet-stream",
-            data=await upload.read(),
-        )
-        file_ids.append(record.id)
-    request_ = RunRequest(
-        agent_id=process.agent_id,
-        process_id=process.id,
-        stage=stage,
-        name=name,
-        inputs=inputs,
-        file_ids=file_ids,
-        trigger=Trigger.MANUAL,
-        on_exception="fail" if form.get("fail_fast") else None,
-    )
-    run = services.runs.start(viewer.principal, request_)
-    return RedirectResponse(f"{UI}/runs/{run.id}", status_code=303)

@@ -14,13 +14,17 @@ from plainrun.domain.clock import utcnow
 from plainrun.domain.guidance import learned_what
 from plainrun.domain.runs import Run, RunState, Stage, Trigger
 from plainrun.errors import InvalidInput, NotFound, StoreError
-from plainrun.http.web import audit
+from plainrun.http.web import audit, forms
+from plainrun.http.web.forms import REFUSED, Typed
+from plainrun.http.web.guidance import center_view
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 from plainrun.services.container import Services
 from plainrun.services.runs import RunFilter
 
 router = APIRouter(dependencies=[Depends(check_csrf)])
+
+ANSWER_LIMITS = {"value": 100_000, "action": 10, "back": 20, "remember": 10, "confirmed": 10}
 
 PAGE = 25
 ACTIONS = ("rerun", "archive", "unarchive", "add_test_case")
@@ -199,11 +203,20 @@ def remembered(services: Services, viewer: ViewerDep, runs: list[Run]) -> dict[s
     return out
 
 
-@router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
+def run_view(
+    request: Request, services: Services, viewer: ViewerDep, run_id: str, form: Typed | None = None
+) -> Response:
+    """The run page; ``form`` is its answer form, refused, as it was sent."""
     run = services.runs.get(viewer.principal, run_id)
     process = services.processes.get(viewer.principal, run.process_id)
-    return pages(request).render(request, "run.html", process=process, **_run_context(services, viewer, run))
+    context = _run_context(services, viewer, run)
+    status = REFUSED if form is not None else 200
+    return pages(request).render(request, "run.html", status, form, process=process, **context)
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: str, viewer: ViewerDep, services: ServicesDep) -> Response:
+    return run_view(request, services, viewer, run_id)
 
 
 @router.get("/runs/{run_id}/live")
@@ -241,54 +254,72 @@ def rerun(request: Request, run_id: str, viewer: ViewerDep, services: ServicesDe
     return RedirectResponse(f"{UI}/runs/{result['new_run_id']}", status_code=303)
 
 
+#: What each way of answering says once done.
+_ANSWERED = {
+    "value": "Answered.",
+    "retry": "Retrying the step.",
+    "skip": "Skipped the step.",
+    "stop": "Stopped the run.",
+}
+_YES = ("true", "1", "on")
+
+
+def _remember_page(
+    request: Request, services: Services, viewer: ViewerDep, run_id: str, form: Typed
+) -> Response:
+    """Remembering is a choice made twice: the person reads what it will do, then confirms."""
+    run = services.runs.get(viewer.principal, run_id)
+    line = (run.error or {}).get("line")
+    action, value = form.text("action"), form.values.get("value", [None])[0]
+    return pages(request).render(
+        request,
+        "remember.html",
+        run=run,
+        action=action,
+        value=value,
+        back=form.text("back"),
+        what=learned_what(line if isinstance(line, int) else 0, action, value),
+    )
+
+
 @router.post("/runs/{run_id}/guidance")
 def guidance(
-    request: Request,
-    run_id: str,
-    viewer: ViewerDep,
-    services: ServicesDep,
-    action: Annotated[str, Form(max_length=10)],
-    value: Annotated[str | None, Form(max_length=100_000)] = None,
-    remember: Annotated[bool, Form()] = False,
-    confirmed: Annotated[bool, Form()] = False,
-    back: Annotated[str, Form(max_length=20)] = "",
+    request: Request, run_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
-    target = f"{UI}/guidance" if back == "guidance" else f"{UI}/runs/{run_id}"
-    if action == "value" and not value:
-        flash(request, "Choose or write an answer first.")
-        return RedirectResponse(target, status_code=303)
-    if remember and not confirmed:
-        # Remembering is a choice made twice: the person reads what it will do, then confirms.
-        run = services.runs.get(viewer.principal, run_id)
-        line = (run.error or {}).get("line")
-        return pages(request).render(
-            request,
-            "remember.html",
-            run=run,
+    back = str(data.get("back") or "")
+    form = forms.typed(f"answer-{run_id}" if back == "guidance" else "answer", data, ANSWER_LIMITS)
+    action, value = form.text("action"), form.values.get("value", [None])[0]
+    remember = form.text("remember") in _YES
+    try:
+        if not form.errors and action == "value" and not (value or "").strip():
+            form = form.refused(InvalidInput("Choose or write an answer first.", details=[("value", "")]))
+        if form.errors:
+            return _refused_answer(request, services, viewer, run_id, form)
+        if remember and form.text("confirmed") not in _YES:
+            return _remember_page(request, services, viewer, run_id, form)
+        services.guidance.answer(
+            viewer.principal,
+            run_id,
             action=action,
-            value=value,
-            back=back,
-            what=learned_what(line if isinstance(line, int) else 0, action, value),
+            value=value if action == "value" else None,
+            remember=remember,
+            by_name=viewer.label,
         )
-    services.guidance.answer(
-        viewer.principal,
-        run_id,
-        action=action,
-        value=value if action == "value" else None,
-        remember=remember,
-        by_name=viewer.label,
+    except InvalidInput as exc:
+        return _refused_answer(request, services, viewer, run_id, form.refused(exc, default="value"))
+    flash(request, _ANSWERED.get(action, "Done.") + (" The answer is remembered." if remember else ""))
+    return RedirectResponse(
+        f"{UI}/guidance" if back == "guidance" else f"{UI}/runs/{run_id}", status_code=303
     )
-    flash(
-        request,
-        {
-            "value": "Answered.",
-            "retry": "Retrying the step.",
-            "skip": "Skipped the step.",
-            "stop": "Stopped the run.",
-        }.get(action, "Done.")
-        + (" The answer is remembered." if remember else ""),
-    )
-    return RedirectResponse(target, status_code=303)
+
+
+def _refused_answer(
+    request: Request, services: Services, viewer: ViewerDep, run_id: str, form: Typed
+) -> Response:
+    """The page the answer came from, with the answer as typed and why it was refused."""
+    if form.form == "answer":
+        return run_view(request, services, viewer, run_id, form)
+    return center_view(request, viewer, services, None, None, form)
 
 
 @router.get("/files/{file_id}")

@@ -15,6 +15,8 @@ from plainrun.domain.processes import Process
 from plainrun.domain.runs import Stage
 from plainrun.domain.schedules import DAYS, KINDS, POLICIES, Schedule, zone_names
 from plainrun.errors import InvalidInput, NotFound
+from plainrun.http.web import forms
+from plainrun.http.web.forms import REFUSED, Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 from plainrun.services.container import Services
@@ -23,11 +25,22 @@ router = APIRouter(dependencies=[Depends(check_csrf)])
 
 _TEXT = ("name", "kind", "timezone", "at", "day", "minute", "every_minutes", "cron", "catch_up", "window")
 _NUMBERS = {"minute": "the minute", "every_minutes": "the number of minutes", "window": "the window"}
+#: The field of the form each name the services refuse is about (a kind: the field it takes).
+_FIELDS = {
+    "policy": "catch_up",
+    "catch_up_window_s": "window",
+    "window_s": "window",
+    "hourly": "minute",
+    "daily": "at",
+    "weekly": "at",
+    "every": "every_minutes",
+}
+LIMITS = {name: 300 for name in _TEXT}
 
 
 @dataclass
 class ScheduleForm:
-    """What the form holds, as typed (so that a refused form comes back as it was sent)."""
+    """What the form holds: a schedule's stored values, or the values of a form sent."""
 
     values: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
@@ -42,14 +55,12 @@ class ScheduleForm:
         return cls(values, {str(i["name"]): str(i["value"]) for i in schedule.inputs}, schedule.enabled)
 
     @classmethod
-    def read(cls, form: FormData) -> ScheduleForm:
-        values = {k: str(form.get(k) or "").strip()[:300] for k in _TEXT}
+    def read(cls, form: Typed) -> ScheduleForm:
+        values = {k: form.text(k).strip() for k in _TEXT}
         inputs = {
-            key.removeprefix("input:"): str(value)[:10_000]
-            for key, value in form.multi_items()
-            if key.startswith("input:") and isinstance(value, str)
+            key.removeprefix("input:"): v[0] for key, v in form.values.items() if key.startswith("input:")
         }
-        return cls(values, inputs, bool(form.get("enabled")))
+        return cls(values, inputs, bool(form.text("enabled")))
 
     def number(self, name: str) -> int | None:
         text = self.values.get(name, "")
@@ -85,10 +96,11 @@ class ScheduleForm:
         }
 
 
-def _field_of(exc: InvalidInput) -> str:
+def _field_of(name: str, value: str) -> str | None:
     """The form field a refusal is about (the service names it first in its details)."""
-    name = str(exc.details[0][0]) if exc.details else ""
-    return {"policy": "catch_up", "catch_up_window_s": "window", "process_id": "process"}.get(name, name)
+    if name == "input":
+        return f"input:{value}"
+    return _FIELDS.get(name, name if name in _TEXT else None)
 
 
 def _inputs(services: Services, viewer: ViewerDep, process: Process) -> list[str]:
@@ -103,12 +115,12 @@ def _render(
     services: Services,
     viewer: ViewerDep,
     process: Process,
-    form: ScheduleForm,
+    stored: ScheduleForm,
     *,
     schedule: Schedule | None = None,
-    error: InvalidInput | None = None,
-    status_code: int = 200,
+    form: Typed | None = None,
 ) -> Response:
+    """The schedule's page: its stored values in the form, or ``form``, the one refused."""
     principal = viewer.principal
     fires = services.schedules.fires(principal, schedule.id, limit=50) if schedule else []
     upcoming = services.schedules.next_fire_times(schedule) if schedule else []
@@ -116,22 +128,26 @@ def _render(
     return pages(request).render(
         request,
         "schedule.html",
-        status_code=status_code,
+        status_code=REFUSED if form is not None else 200,
+        form=form,
         process=process,
         schedule=schedule,
         summary=services.schedules.summary(schedule) if schedule else "",
         upcoming=[t.astimezone(tz) for t in upcoming],
         tz=tz,
         fires=fires,
-        form=form,
+        stored=stored,
         inputs=_inputs(services, viewer, process),
         kinds=KINDS,
         days=DAYS,
         policies=POLICIES,
         zones=zone_names(),
-        error_field=_field_of(error) if error else "",
-        error=error.message if error else "",
     )
+
+
+def _read(data: FormData) -> tuple[Typed, ScheduleForm]:
+    form = forms.typed("schedule", data, LIMITS)
+    return form, ScheduleForm.read(form)
 
 
 @router.get("/processes/{process_id}/schedules/new")
@@ -142,17 +158,19 @@ def new_schedule(request: Request, process_id: str, viewer: ViewerDep, services:
 
 
 @router.post("/processes/{process_id}/schedules")
-async def create_schedule(
-    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep
+def create_schedule(
+    request: Request, process_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
     process = services.processes.get(viewer.principal, process_id)
-    form = ScheduleForm.read(await request.form(max_fields=300))
+    form, sent = _read(data)
     try:
+        if form.errors:
+            return _render(request, services, viewer, process, sent, form=form)
         schedule = services.schedules.create(
-            viewer.principal, agent_id=process.agent_id, process_id=process.id, **form.changes()
+            viewer.principal, agent_id=process.agent_id, process_id=process.id, **sent.changes()
         )
     except InvalidInput as exc:
-        return _render(request, services, viewer, process, form, error=exc, status_code=400)
+        return _render(request, services, viewer, process, sent, form=form.refused(exc, fields=_field_of))
     flash(request, f"Created the schedule “{schedule.name}”.")
     return RedirectResponse(f"{UI}/schedules/{schedule.id}", status_code=303)
 
@@ -169,33 +187,35 @@ def schedule_page(request: Request, schedule_id: str, viewer: ViewerDep, service
 
 
 @router.post("/schedules/{schedule_id}")
-async def update_schedule(
-    request: Request, schedule_id: str, viewer: ViewerDep, services: ServicesDep
+def update_schedule(
+    request: Request, schedule_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
     schedule, process = _schedule(services, viewer, schedule_id)
-    form = ScheduleForm.read(await request.form(max_fields=300))
+    form, sent = _read(data)
     try:
-        schedule = services.schedules.update(viewer.principal, schedule.id, **form.changes())
+        if form.errors:
+            return _render(request, services, viewer, process, sent, schedule=schedule, form=form)
+        schedule = services.schedules.update(viewer.principal, schedule.id, **sent.changes())
     except InvalidInput as exc:
-        return _render(
-            request, services, viewer, process, form, schedule=schedule, error=exc, status_code=400
-        )
+        refused = form.refused(exc, fields=_field_of)
+        return _render(request, services, viewer, process, sent, schedule=schedule, form=refused)
     flash(request, f"Saved the schedule “{schedule.name}”.")
     return RedirectResponse(f"{UI}/schedules/{schedule.id}", status_code=303)
 
 
 @router.post("/schedules/{schedule_id}/enabled")
-async def enable_schedule(
-    request: Request, schedule_id: str, viewer: ViewerDep, services: ServicesDep
+def enable_schedule(
+    request: Request, schedule_id: str, viewer: ViewerDep, services: ServicesDep, data: forms.Sent
 ) -> Response:
     schedule, process = _schedule(services, viewer, schedule_id)
-    enabled = str((await request.form()).get("enabled")) == "true"
+    form = forms.typed("enabled", data, {"enabled": 10})
+    enabled = form.text("enabled") == "true"
     try:
         schedule = services.schedules.set_enabled(viewer.principal, schedule.id, enabled)
     except InvalidInput as exc:
-        form = ScheduleForm.of(schedule)
+        refused = form.refused(exc)
         return _render(
-            request, services, viewer, process, form, schedule=schedule, error=exc, status_code=400
+            request, services, viewer, process, ScheduleForm.of(schedule), schedule=schedule, form=refused
         )
     flash(request, f"{'Enabled' if enabled else 'Disabled'} the schedule “{schedule.name}”.")
     return RedirectResponse(f"{UI}/schedules/{schedule.id}", status_code=303)

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from plainrun.errors import TooManyTries, Unauthenticated
+from plainrun.errors import InvalidInput, TooManyTries, Unauthenticated
+from plainrun.http.web import forms
+from plainrun.http.web.forms import Typed
 from plainrun.http.web.templating import UI, pages
 from plainrun.services.access import Principal
 from plainrun.services.container import Services
@@ -115,42 +117,68 @@ def _next(target: str | None) -> str:
     return UI + "/"
 
 
+def _sign_in_page(
+    request: Request, next_: str | None, form: Typed | None = None, status: int = 200
+) -> Response:
+    csrf_token(request)
+    return pages(request).render(request, "sign_in.html", status_code=status, form=form, next=_next(next_))
+
+
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str | None = None) -> Response:
-    csrf_token(request)
-    return pages(request).render(request, "sign_in.html", next=_next(next), error=None)
+    return _sign_in_page(request, next)
+
+
+#: What a sign-in form takes; a password or key is never sent back in the page.
+LIMITS = {"api_key": 200, "name": 100, "password": 1024, "next": 2048}
+
+
+def _signed_in(request: Request, services: Services, form: Typed) -> None:
+    """Start the session the form asks for, or raise why not (naming the field)."""
+    if form.form == "key":
+        if not form.text("api_key").strip():
+            raise InvalidInput("Give an API key.", details=[("api_key", "")])
+        try:
+            principal = services.keys.authenticate(form.text("api_key").strip())
+        except Unauthenticated as exc:
+            raise Unauthenticated(exc.message, details=[("api_key", "")]) from None
+        _start_session(request, ["key", principal.key_id])
+        return
+    if not form.text("name"):
+        raise InvalidInput("Give your user name.", details=[("name", "")])
+    if not form.text("password"):
+        raise InvalidInput("Give your password.", details=[("password", "")])
+    address = request.client.host if request.client else None
+    try:
+        user = users_of(request).sign_in(form.text("name"), form.text("password"), address=address)
+    except Unauthenticated as exc:
+        raise Unauthenticated(exc.message, details=[("password", "")]) from None
+    _start_session(request, ["user", user.id])
 
 
 @router.post("/sign-in")
-def sign_in(
-    request: Request,
-    services: ServicesDep,
-    api_key: Annotated[str | None, Form(max_length=200)] = None,
-    name: Annotated[str | None, Form(max_length=100)] = None,
-    password: Annotated[str | None, Form(max_length=1024)] = None,
-    next: Annotated[str | None, Form(max_length=2048)] = None,
-) -> Response:
+def sign_in(request: Request, services: ServicesDep, data: forms.Sent) -> Response:
+    """Run in a thread: the password's hashing waits for its slot off the event loop."""
+    form = forms.typed("key" if "api_key" in data else "user", data, LIMITS)
+    # A refused form comes back with the name as typed; never with the password or the key.
+    kept = Typed(form.form, {k: v for k, v in form.values.items() if k in ("name", "next")}, sent=True)
+    next_ = form.text("next") or None
     try:
-        if api_key:
-            principal = services.keys.authenticate(api_key.strip())
-            _start_session(request, ["key", principal.key_id])
-        elif name and password:
-            address = request.client.host if request.client else None
-            user = users_of(request).sign_in(name, password, address=address)
-            _start_session(request, ["user", user.id])
-        else:
-            raise Unauthenticated("Give an API key, or a name and a password.")
-    except Unauthenticated as exc:
-        return pages(request).render(
-            request, "sign_in.html", status_code=401, next=_next(next), error=exc.message
-        )
+        if form.errors:
+            name, message = next(iter(form.errors.items()))
+            raise InvalidInput(message, details=[(name, "")])
+        _signed_in(request, services, form)
+    except (InvalidInput, Unauthenticated) as exc:
+        return _sign_in_page(request, next_, kept.refused(exc, fields=_SECRET_FIELDS), exc.status_code)
     except TooManyTries as exc:
-        page = pages(request).render(
-            request, "sign_in.html", status_code=429, next=_next(next), error=exc.message
-        )
+        page = _sign_in_page(request, next_, kept.refused(exc, default="name"), 429)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
-    return RedirectResponse(_next(next), status_code=303)
+    return RedirectResponse(_next(next_), status_code=303)
+
+
+#: The fields that are never kept are still the ones a message is about.
+_SECRET_FIELDS = {"api_key": "api_key", "password": "password", "name": "name"}
 
 
 @router.post("/sign-out")

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import RunState
+from plainrun.http.web.forms import Forms, Typed
 
 #: Where the UI is mounted.
 UI = "/ui"
@@ -92,7 +93,11 @@ class Pages:
     def __init__(self) -> None:
         self.env = build_environment()
 
-    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def render(
+        self, request: Request, name: str, status_code: int = 200, form: Typed | None = None, **context: Any
+    ) -> HTMLResponse:
+        """The page ``name``; ``form`` is the form of it that was sent and refused (``forms`` in
+        the templates, see ``forms.py``)."""
         viewer = getattr(request.state, "viewer", None)
         session = request.scope.get("session") or {}
         flash = session.pop("flash", None) if "session" in request.scope else None
@@ -106,6 +111,7 @@ class Pages:
             waiting_count=waiting,
             csrf=session.get("csrf", ""),
             flash=flash,
+            forms=Forms(form),
             **context,
         )
         return HTMLResponse(html, status_code=status_code)

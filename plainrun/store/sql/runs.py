@@ -86,8 +86,6 @@ def _filters(query: sa.Select[Any], shape: frozenset[str]) -> sa.Select[Any]:
         query = query.where(r.trigger != Trigger.TEST.value)
     if "name" in shape:
         query = query.where(_NameHas())
-    if "name_short" in shape:
-        query = query.where(_NameHasShort())
     # A date range is a range of ids: an id begins with the time it was made.
     if "since" in shape:
         query = query.where(r.id >= param(r.id, "since"))
@@ -123,14 +121,13 @@ def _list_params(where: RunQuery, before_id: str | None) -> tuple[frozenset[str]
         "states": [s.value for s in where.states] or None,
         "triggers": [tr.value for tr in where.triggers] or None,
         "no_tests": True if not where.tests else None,
-        "name": folded if folded and len(folded) >= _TRIGRAM else None,
-        "name_short": folded if folded and len(folded) < _TRIGRAM else None,
+        "name": folded or None,
         "since": ids.floor(int(where.since.timestamp() * 1000)) if where.since else None,
         "until": ids.floor(int(where.until.timestamp() * 1000)) if where.until else None,
         "before": before_id,
     }
     shape = frozenset(k for k, v in values.items() if v is not None)
-    names = {"process": "process_id", "agent": "agent_id", "name_short": "name"}
+    names = {"process": "process_id", "agent": "agent_id"}
     params = {names.get(k, k): v for k, v in values.items() if v is not None and k != "no_tests"}
     if folded:
         params["name_like"] = f"%{_like(folded)}%"
@@ -141,24 +138,14 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-#: The shortest text a trigram index finds (a shorter one is looked for in every name).
-_TRIGRAM = 3
-
-
 class _NameHas(sa.sql.expression.ColumnElement[Any]):
-    """Whether a run's ``name_key`` holds the folded text ``:name`` (``:name_like``: the same as a
-    LIKE pattern), found through the names' trigram index: ``ix_runs_name_trgm`` on PostgreSQL, the
-    FTS5 table ``run_names`` on SQLite (both then compare the names themselves, so the answer is a
-    plain substring test on either)."""
+    """Whether a run's ``name_key`` holds the folded text ``:name``: on PostgreSQL through the
+    trigram index ``ix_runs_name_trgm`` (``:name_like``, the text as a LIKE pattern), on SQLite
+    read from ``ix_runs_agent_list`` newest first, the name being its last column. Either way a
+    plain substring test."""
 
     # Not Boolean: SQLite would be given "(…) = 1", which hides the index from its planner.
     type = sa.types.NullType()
-    inherit_cache = True
-
-
-class _NameHasShort(_NameHas):
-    """:class:`_NameHas` for a text shorter than a trigram (SQLite reads every name)."""
-
     inherit_cache = True
 
 
@@ -168,45 +155,7 @@ def _bind(compiler: Any, name: str, **kw: Any) -> str:
 
 @compiles(_NameHas, "sqlite")
 def _name_sqlite(element: _NameHas, compiler: Any, **kw: Any) -> str:
-    text = _bind(compiler, "name", **kw)
-    if isinstance(element, _NameHasShort):
-        return f"instr(runs.name_key, {text}) > 0"
-    # A phrase of trigrams matches exactly the names that hold the text.
-    return f"runs.rowid IN (SELECT rowid FROM run_names WHERE run_names MATCH {_phrase(text)})"
-
-
-def _phrase(text: str) -> str:
-    """The FTS5 phrase query of a text (SQL of the bound text): its trigrams in a row."""
-    return f"""'"' || replace({text}, '"', '""') || '"'"""
-
-
-#: On SQLite, a page of a search whose newest matches are among the newest runs reads the newest
-#: names in order (the index would read every match); this is how near they must be.
-_NEAR = 5000
-
-
-class _NewestMatches(sa.sql.functions.FunctionElement[int]):
-    """How far back (in rowids, the order runs were written in) the ``:nth`` newest name holding
-    ``:name`` is: about how many rows a search in order reads to fill a page (SQLite only)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-    name = "plainrun_newest_matches"
-
-
-@compiles(_NewestMatches, "sqlite")
-def _newest_matches(element: _NewestMatches, compiler: Any, **kw: Any) -> str:
-    text, nth = (
-        _bind(compiler, "name", **kw),
-        str(compiler.process(sa.bindparam("nth", type_=sa.Integer), **kw)),
-    )
-    return (
-        "(SELECT max(rowid) FROM runs) - coalesce((SELECT rowid FROM run_names WHERE run_names"
-        f" MATCH {_phrase(text)} ORDER BY rowid DESC LIMIT 1 OFFSET {nth}), 0)"
-    )
-
-
-_NEWEST_MATCHES = sa.select(_NewestMatches())
+    return f"instr(runs.name_key, {_bind(compiler, 'name', **kw)}) > 0"
 
 
 @compiles(_NameHas)
@@ -271,10 +220,6 @@ class RunsSql(Part):
         row of a page."""
         shape, params = _list_params(where, before_id)
         with self.db.read() as tx:
-            if "name" in shape and self.db.dialect == "sqlite":
-                distance = tx.scalar(_NEWEST_MATCHES, {"name": params["name"], "nth": limit - 1})
-                if distance is not None and distance <= _NEAR:
-                    shape = (shape - {"name"}) | {"name_short"}
             return [Run.from_row(row) for row in tx.rows(_page_statement(shape), {**params, "limit": limit})]
 
     def count(self, where: RunQuery, *, most: int = 1_000_000_000) -> int:

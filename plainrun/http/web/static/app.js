@@ -88,48 +88,10 @@
     update();
   }
 
-  // The editor: keep the line-number gutter beside the text as it scrolls and grows.
-  function editor(box) {
-    var gutter = box.querySelector(".gutter");
-    var text = box.querySelector("textarea");
-    if (!gutter || !text) return;
-    var marks = {};
-    gutter.querySelectorAll("span.err").forEach(function (s) { marks[s.textContent] = s.getAttribute("title"); });
-    function lines() {
-      var n = Math.max(text.value.split("\n").length, 12);
-      if (gutter.children.length === n) return;
-      gutter.textContent = "";
-      for (var i = 1; i <= n; i++) {
-        var span = document.createElement("span");
-        span.textContent = String(i);
-        if (marks[String(i)]) { span.className = "err"; span.title = marks[String(i)]; }
-        gutter.appendChild(span);
-        gutter.appendChild(document.createTextNode("\n"));
-      }
-    }
-    text.addEventListener("input", lines);
-    text.addEventListener("scroll", function () { gutter.scrollTop = text.scrollTop; });
-    text.addEventListener("keydown", function (event) {
-      if (event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey) {
-        // Two spaces, as the language indents; Escape then Tab leaves the field.
-        if (text.getAttribute("data-tab-out")) return;
-        event.preventDefault();
-        var start = text.selectionStart;
-        text.setRangeText("  ", start, text.selectionEnd, "end");
-        lines();
-      } else if (event.key === "Escape") {
-        text.setAttribute("data-tab-out", "1");
-      } else {
-        text.removeAttribute("data-tab-out");
-      }
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live]").forEach(live);
     document.querySelectorAll("[data-refresh]").forEach(refresh);
     document.querySelectorAll("[data-watch]").forEach(watch);
     document.querySelectorAll("form[data-bulk]").forEach(bulk);
-    document.querySelectorAll(".editor").forEach(editor);
   });
 })();

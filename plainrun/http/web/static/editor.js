@@ -191,6 +191,10 @@
     var saved = text.defaultValue;  // what the server has (or the text it sent back with its errors)
     var unsaved = form && form.querySelector("[data-unsaved]");
     var submitting = false;
+    // The field's own message (a refused form, forms.py) stays tied to what the person edits.
+    var described = [status.id, text.getAttribute("aria-describedby")].filter(Boolean).join(" ");
+    var attributes = { "aria-label": "Process text", "aria-describedby": described, spellcheck: "false" };
+    if (text.getAttribute("aria-invalid")) attributes["aria-invalid"] = "true";
     var view = new CM.EditorView({
       parent: box,
       state: CM.EditorState.create({
@@ -209,7 +213,7 @@
           CM.linter(lintSource(box.getAttribute("data-check"), status), { delay: 500 }),
           CM.autocompletion({ override: [completer(box.getAttribute("data-vocabulary"))], activateOnTyping: true }),
           CM.keymap.of([].concat(CM.completionKeymap, CM.defaultKeymap, CM.historyKeymap, CM.searchKeymap, [CM.indentWithTab])),
-          CM.EditorView.contentAttributes.of({ "aria-label": "Process text", "aria-describedby": status.id, spellcheck: "false" }),
+          CM.EditorView.contentAttributes.of(attributes),
           CM.EditorView.updateListener.of(function (update) {
             if (!update.docChanged) return;
             text.value = update.state.doc.toString();

@@ -1,11 +1,9 @@
-"""the home page's roll-up of past days (run_days, run_days_open), and an index of run names for a
-search by name (runs.name_key: pg_trgm's trigrams on PostgreSQL, an FTS5 trigram table on SQLite)
+"""the home page's roll-up of past days (run_days, run_days_open), and the runs' folded names for a
+search by name (runs.name_key: pg_trgm's trigrams on PostgreSQL; on SQLite the last column of
+ix_runs_agent_list, which a search reads alone)
 
 ``runs.name_key`` is the name case-folded (``domain/runs.py``, ``name_key``); the older runs get it
-here. On SQLite, ``run_names`` is an FTS5 table whose content is ``runs.name_key`` by rowid, kept by
-three triggers on ``runs``: a later migration that rebuilds ``runs`` on SQLite (a batch operation
-that copies the table) drops them, and must make them again with :func:`sqlite_names` and rebuild
-the index.
+here.
 
 Revision ID: 0017
 Revises: 0016
@@ -26,24 +24,7 @@ depends_on = None
 
 _BATCH = 5000
 
-SQLITE_NAMES = [
-    "CREATE VIRTUAL TABLE run_names USING fts5("
-    "name_key, content='runs', content_rowid='rowid', tokenize='trigram case_sensitive 1')",
-    "CREATE TRIGGER run_names_insert AFTER INSERT ON runs BEGIN "
-    "INSERT INTO run_names(rowid, name_key) VALUES (new.rowid, new.name_key); END",
-    "CREATE TRIGGER run_names_delete AFTER DELETE ON runs BEGIN "
-    "INSERT INTO run_names(run_names, rowid, name_key) VALUES ('delete', old.rowid, old.name_key); END",
-    "CREATE TRIGGER run_names_update AFTER UPDATE OF name_key ON runs BEGIN "
-    "INSERT INTO run_names(run_names, rowid, name_key) VALUES ('delete', old.rowid, old.name_key); "
-    "INSERT INTO run_names(rowid, name_key) VALUES (new.rowid, new.name_key); END",
-    "INSERT INTO run_names(run_names) VALUES ('rebuild')",
-]
-
-
-def sqlite_names(conn: sa.Connection) -> None:
-    """The FTS5 index of the runs' names and the triggers that keep it, filled from ``runs``."""
-    for statement in SQLITE_NAMES:
-        conn.exec_driver_sql(statement)
+_LIST_BEFORE = ["agent_id", "archived", "id", "trigger", "state", "process_id", "created_at"]
 
 
 def _fill_name_keys(conn: sa.Connection) -> None:
@@ -76,8 +57,8 @@ def upgrade() -> None:
             postgresql_using="gin",
             postgresql_ops={"name_key": "gin_trgm_ops"},
         )
-    else:
-        sqlite_names(conn)
+    op.drop_index("ix_runs_agent_list", table_name="runs")
+    op.create_index("ix_runs_agent_list", "runs", [*_LIST_BEFORE, "name_key"])
     op.create_table(
         "run_days",
         sa.Column("agent_id", sa.String(26), nullable=False),
@@ -103,9 +84,7 @@ def downgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
         op.drop_index("ix_runs_name_trgm", table_name="runs")
-    else:
-        for trigger in ("run_names_insert", "run_names_delete", "run_names_update"):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS run_names")
+    op.drop_index("ix_runs_agent_list", table_name="runs")
+    op.create_index("ix_runs_agent_list", "runs", _LIST_BEFORE)
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("name_key")
