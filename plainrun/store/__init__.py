@@ -12,8 +12,12 @@ def modules(database_url: str) -> list[str]:
     """The modules :func:`open_store` imports for ``database_url`` (the database layer: SQLAlchemy,
     the driver, every statement). A process that forks others imports them once beforehand, so
     that opening a store in a child costs no import (the worker's executor fork server does)."""
-    backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
-    return ["plainrun.store.sql", f"plainrun.store.{backend}"]
+    return ["plainrun.store.sql", f"plainrun.store.{_backend(database_url)}"]
+
+
+def _backend(database_url: str) -> str:
+    """The backend module of a database URL: ``sqlite`` or ``postgres``."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
 
 
 def open_store(database_url: str, *, fast: bool = True, sqlite_synchronous: str = "NORMAL") -> Store:
@@ -26,7 +30,7 @@ def open_store(database_url: str, *, fast: bool = True, sqlite_synchronous: str 
     from plainrun.store.sql import SqlStore
 
     database: Database
-    if database_url.startswith("sqlite"):
+    if _backend(database_url) == "sqlite":
         from plainrun.store.sqlite import SqliteDatabase
 
         database = SqliteDatabase(database_url, fast=fast, synchronous=sqlite_synchronous)
