@@ -4,11 +4,15 @@ Run it with:
 
     .venv/bin/python bench/runs.py --db sqlite                      # N=2000, 8 clients, 3 reps
     .venv/bin/python bench/runs.py --db postgres --n 1000 --reps 1
+    .venv/bin/python bench/runs.py --db postgres --workers 4 --api-servers 2   # scaling out
 
 It starts its own ``plainrun serve --examples`` (the API, and the worker in its child process) on a
 free port, with a fresh data folder under a temporary directory, in a new session; for ``--db postgres``
 it first creates a fresh database ``bench_plainrun`` on the local server (``--pg-admin``, trust
-auth) and drops it afterwards. Every run is of the demo process "greet a customer" (input
+auth) and drops it afterwards. With ``--workers N`` or ``--api-servers M`` (other than 1) the API
+servers run with ``--no-worker`` (the first sets up the demo) and N ``plainrun worker`` processes
+run beside them, each in a session of its own; the clients' POSTs go to the M servers in turn.
+Every run is of the demo process "greet a customer" (input
 ``customer name``). Each repetition measures:
 
 (a) end-to-end throughput: N runs started with ``POST /v2/runs`` by C concurrent clients
@@ -115,20 +119,22 @@ def session_cpu_s(sid: int) -> float:
     return total / CLK_TCK
 
 
-def session_cpu_by_role(sid: int) -> dict[str, float]:
-    """CPU seconds of session ``sid`` by role: ``api`` (the session leader, ``plainrun serve``),
-    ``worker`` (its ``plainrun worker`` child) and ``executors`` (the fork server and its children).
-    Each process counts with its reaped children (recycled executors end in their fork server's)."""
+def session_cpu_by_role(*sids: int) -> dict[str, float]:
+    """CPU seconds of the sessions ``sids`` by role: ``api`` (a session leader ``plainrun serve``),
+    ``worker`` (a ``plainrun worker``: serve's child, or a session leader of its own) and
+    ``executors`` (the fork servers and their children). Each process counts with its reaped
+    children (recycled executors end in their fork server's)."""
     roles = {"api": 0.0, "worker": 0.0, "executors": 0.0}
+    wanted = set(sids)
     for pid, _, f in proc_stats():
-        if int(f[3]) != sid:
+        if int(f[3]) not in wanted:
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as c:
                 argv = c.read().split(b"\0")
         except OSError:
             continue
-        role = "api" if pid == sid else "worker" if b"worker" in argv else "executors"
+        role = "api" if b"serve" in argv else "worker" if b"worker" in argv else "executors"
         roles[role] += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / CLK_TCK
     return roles
 
@@ -153,7 +159,11 @@ class Demo:
 
 
 class Server:
-    """``plainrun serve --examples`` in its own session on a fresh data folder (and database)."""
+    """``plainrun serve --examples`` in its own session on a fresh data folder (and database).
+
+    With ``workers`` or ``api_servers`` other than 1: ``plainrun serve --examples --no-worker``,
+    ``api_servers - 1`` more ``plainrun serve --no-worker`` on ports of their own, and ``workers``
+    ``plainrun worker`` processes, each in a session of its own, all on the same database."""
 
     def __init__(
         self,
@@ -162,13 +172,20 @@ class Server:
         pg_admin: str,
         pg_db: str = PG_DB,
         pg_settings: dict[str, str] | None = None,
+        *,
+        workers: int = 1,
+        api_servers: int = 1,
     ) -> None:
         self.db, self.workdir, self.pg_admin, self.pg_db = db, workdir, pg_admin, pg_db
         #: Settings of the fresh database (``ALTER DATABASE … SET``), for its every session.
         self.pg_settings = pg_settings or {}
+        self.workers, self.api_servers = workers, api_servers
         self.port = free_port()
+        self.ports = [self.port]
         self.data_dir = workdir / "var"
         self.proc: subprocess.Popen[bytes] | None = None
+        #: The other processes (API servers and workers), each a session leader.
+        self.others: list[subprocess.Popen[bytes]] = []
         self.pg_created = False
         if db == "sqlite":
             self.database_url = f"sqlite:///{workdir / 'plainrun.db'}"
@@ -201,31 +218,55 @@ class Server:
         }
         env.pop("PLAINRUN_PUBLIC_URL", None)
         exe = Path(sys.executable).parent / "plainrun"
-        self.cmd = [str(exe), "serve", "--examples"]
+        apart = self.workers != 1 or self.api_servers != 1
+        self.cmd = [str(exe), "serve", "--examples", *(["--no-worker"] if apart else [])]
         self.log = open(self.workdir / "serve.log", "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            self.cmd,
-            cwd=self.workdir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.proc = self._popen(self.cmd, env)
         print(
             f"[bench] started pid {self.proc.pid}: {shlex.join(self.cmd)} "
             f"(port {self.port}, {self.database_url})",
             flush=True,
         )
-        self._wait_healthy()
+        self._wait_healthy(self.proc, self.port)
+        if apart:
+            self._start_others(exe, env)
         return self
 
-    def _wait_healthy(self, timeout: float = 60.0) -> None:
-        url = f"http://127.0.0.1:{self.port}/v2/health"
+    def _popen(self, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            cmd, cwd=self.workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _start_others(self, exe: Path, env: dict[str, str]) -> None:
+        """The other API servers (once the first one migrated and set up the demo) and the workers."""
+        for _ in range(self.api_servers - 1):
+            port = free_port()
+            more = {**env, "PLAINRUN_PORT": str(port), "PLAINRUN_SMTP_LISTEN_PORT": str(free_port())}
+            proc = self._popen([str(exe), "serve", "--no-worker"], more)
+            self.others.append(proc)
+            self._wait_healthy(proc, port)
+            self.ports.append(port)
+        for _ in range(self.workers):
+            self.others.append(self._popen([str(exe), "worker"], env))
+        print(
+            f"[bench] {self.api_servers} API servers (ports {self.ports}), {self.workers} workers "
+            f"(pids {[p.pid for p in self.others[self.api_servers - 1 :]]})",
+            flush=True,
+        )
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    def _sessions(self) -> list[int]:
+        return [p.pid for p in [self.proc, *self.others] if p is not None]
+
+    def _wait_healthy(self, proc: subprocess.Popen[bytes], port: int, timeout: float = 60.0) -> None:
+        url = f"http://127.0.0.1:{port}/v2/health"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}: {self.tail()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url, timeout=1.0).status_code == 200:
                     return
@@ -250,26 +291,33 @@ class Server:
         )
 
     def cpu_s(self) -> float:
-        return session_cpu_s(self.proc.pid) if self.proc else 0.0
+        return sum(session_cpu_s(sid) for sid in self._sessions())
 
     def cpu_by_role(self) -> dict[str, float]:
-        return session_cpu_by_role(self.proc.pid) if self.proc else {}
+        return session_cpu_by_role(*self._sessions()) if self.proc else {}
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            pgid = self.proc.pid  # start_new_session: the process group is the server's pid
+    @staticmethod
+    def _end(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            pgid = proc.pid  # start_new_session: the process group is the process's pid
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
-                self.proc.wait()
+                proc.wait()
             # executor children left behind in the group, if any
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        for other in reversed(self.others):
+            self._end(other)
+        self.others = []
         if self.proc is not None:
+            self._end(self.proc)
             print(f"[bench] stopped pid {self.proc.pid} rc={self.proc.returncode}", flush=True)
             self.log.close()
             self.proc = None
@@ -338,8 +386,12 @@ class Client:
 
 
 class Bench:
-    def __init__(self, client: Client, demo: Demo, server: Server) -> None:
+    def __init__(
+        self, client: Client, demo: Demo, server: Server, posters: list[Client] | None = None
+    ) -> None:
         self.client, self.demo, self.server = client, demo, server
+        #: Where POSTs go, in turn (several API servers: one client each, round-robin).
+        self.posters = itertools.cycle(posters or [client])
         self.seq = itertools.count()
         self.pickups: list[float] = []  # created_at -> started_at of the latency phase's runs
 
@@ -354,7 +406,7 @@ class Bench:
         }
 
     async def post(self, tag: str) -> dict[str, Any]:
-        r = await self.client.post("/v2/runs", json=self.body(tag))
+        r = await next(self.posters).post("/v2/runs", json=self.body(tag))
         if r.status_code != 201:
             raise RuntimeError(f"POST /v2/runs -> {r.status_code}: {r.text[:500]}")
         return r.json()
@@ -511,8 +563,9 @@ class Bench:
 async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, Any]]:
     demo = server.demo()
     client = Client(demo.url, demo.key)
+    others = [Client(url, demo.key) for url in server.urls[1:]]
     try:
-        bench = Bench(client, demo, server)
+        bench = Bench(client, demo, server, [client, *others])
         # warm up: connections, key cache, the executor children, the process' compiled form
         ids = [r["id"] for r in await asyncio.gather(*(bench.post("warm") for _ in range(100)))]
         await bench.wait_idle()
@@ -551,7 +604,8 @@ async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, An
             )
         return reps
     finally:
-        await client.close()
+        for c in [client, *others]:
+            await c.close()
 
 
 # --------------------------------------------------------------------------- reporting
@@ -666,6 +720,9 @@ def report(result: dict[str, Any], peers_dir: Path) -> None:
 
 
 def build_result(args: argparse.Namespace, server: Server, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    layout = "plainrun serve --examples (API + its worker process, defaults)"
+    if args.workers != 1 or args.api_servers != 1:
+        layout = f"{args.api_servers} plainrun serve --no-worker and {args.workers} plainrun worker processes"
     summary = {
         k: summarize([r[k] for r in reps])
         for k in ("enqueue_rate", "e2e_rate", "latency_ms_median", "latency_ms_p90", "pickup_ms_median")
@@ -683,7 +740,7 @@ def build_result(args: argparse.Namespace, server: Server, reps: list[dict[str, 
         "versions": versions(),
         "machine": machine(args.pg_admin, args.db),
         "notes": (
-            f"plainrun serve --examples (API + its worker process, defaults) on {args.db}; runs of the "
+            f"{layout} on {args.db}; runs of the "
             f"demo 'greet a customer' process started with POST /v2/runs by {args.clients} "
             "concurrent keep-alive clients (aiohttp); e2e done when no run is "
             "Pending/Running/AwaitingGuidance (one list call polled every 10 ms), then all checked "
@@ -695,6 +752,8 @@ def build_result(args: argparse.Namespace, server: Server, reps: list[dict[str, 
             "server_cmd": shlex.join(server.cmd),
             "database_url": server.database_url,
             "clients": args.clients,
+            "workers": args.workers,
+            "api_servers": args.api_servers,
             "post_rate": args.rate,
             "post_duration_s": args.duration,
         },
@@ -729,13 +788,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--peers", type=Path, default=PEERS, help="folder of the peers' result files")
     ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; other than 1 (or --api-servers other than 1): the API servers run "
+        "with --no-worker and this many `plainrun worker` processes beside them",
+    )
+    ap.add_argument(
+        "--api-servers", type=int, default=1, help="API servers; the clients' POSTs go to each in turn"
+    )
+    ap.add_argument(
         "--out", type=Path, default=None, help="result file (default bench/results/plainrun-<db>.json)"
     )
     args = ap.parse_args(argv)
 
     with (
         tempfile.TemporaryDirectory(prefix="plainrun-bench-") as tmp,
-        Server(args.db, Path(tmp), args.pg_admin, args.pg_db) as server,
+        Server(
+            args.db, Path(tmp), args.pg_admin, args.pg_db, workers=args.workers, api_servers=args.api_servers
+        ) as server,
     ):
         try:
             with asyncio.Runner(loop_factory=loop_factory()) as runner:

@@ -60,6 +60,10 @@ class Conflict(PlainrunError):
     status_code = 409
 
 
+class ProcessChanged(Conflict):
+    """The process changed between the moment a run was prepared from it and the run's write."""
+
+
 class TooLarge(PlainrunError):
     """The request is too large."""
 

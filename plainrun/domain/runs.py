@@ -191,6 +191,10 @@ class NewRun:
     #: What the first attempt starts from: ``{"options": {"on_exception": "fail"}}`` for a run that
     #: fails fast, or a whole saved execution (a child run); None for a plain start.
     exec_state: dict[str, Any] | None = None
+    #: Prepared from a process as read a while ago (not a column): its ``updated_at`` then. The run
+    #: is written only while the process still has it (else ``ProcessChanged``, and it is prepared
+    #: again from a fresh read). None: prepared from a read of the moment.
+    process_seen: datetime | None = None
 
     def __post_init__(self) -> None:
         # Whatever made it (an e-mail subject, a process's name, a person), a run's name is served
@@ -359,7 +363,7 @@ def name_key(name: str) -> str:
 def pending_row(new: NewRun) -> dict[str, Any]:
     """The row of a run that was just made: Pending, attempt 0, nothing run yet."""
     return {
-        **{name: getattr(new, name) for name in NewRun.__dataclass_fields__},
+        **{name: getattr(new, name) for name in NewRun.__dataclass_fields__ if name != "process_seen"},
         "name_key": name_key(new.name),
         "stage": new.stage.value,
         "trigger": new.trigger.value,

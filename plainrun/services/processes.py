@@ -236,7 +236,24 @@ class ProcessService:
 
         A draft with syntax errors is refused before it runs, with every error.
         """
-        found = self.store.processes.for_run(process_id, stage)
+        return self._runnable(principal, self.store.processes.for_run(process_id, stage), agent_id, stage)
+
+    def seen_for_run(
+        self, principal: Principal, process_id: str, agent_id: str, stage: Stage
+    ) -> tuple[Process, Runnable] | None:
+        """:meth:`for_run` from the store's last read of the process, with no database call (None:
+        not read lately, or a draft, whose syntax is checked at every start). What a run is started
+        from here is checked when the run is written (``NewRun.process_seen``)."""
+        found = self.store.processes.seen_for_run(process_id, stage) if stage is Stage.PUBLISHED else None
+        return self._runnable(principal, found, agent_id, stage) if found is not None else None
+
+    def _runnable(
+        self,
+        principal: Principal,
+        found: tuple[Process, Runnable | None] | None,
+        agent_id: str,
+        stage: Stage,
+    ) -> tuple[Process, Runnable]:
         if found is None or not principal.can_see(found[0].agent_id) or found[0].agent_id != agent_id:
             raise NotFound("The process was not found.")
         process, runnable = found

@@ -15,9 +15,9 @@ from plainrun.domain.clock import utcnow
 from plainrun.domain.files import FileRecord
 from plainrun.domain.idempotency import Key, KeyRecord, check_key, fingerprint
 from plainrun.domain.pages import Page, Pager
-from plainrun.domain.processes import run_timeout
+from plainrun.domain.processes import Process, Runnable, run_timeout
 from plainrun.domain.runs import NewRun, Run, RunEvent, RunQuery, RunState, Stage, Trigger
-from plainrun.errors import InvalidInput, KeyReused, NotFound, PlainrunError
+from plainrun.errors import InvalidInput, KeyReused, NotFound, PlainrunError, ProcessChanged
 from plainrun.services.access import Principal
 from plainrun.services.processes import ProcessService
 from plainrun.store import Store
@@ -177,9 +177,23 @@ class RunService:
         """The run a request starts, checked (process, version, inputs, files) but not yet written."""
         if request.on_exception not in (None, "pause", "fail"):
             raise InvalidInput('on_exception is "pause" or "fail".')
-        process, runnable = self.processes.for_run(
-            principal, request.process_id, request.agent_id, request.stage
-        )
+        found = self.processes.for_run(principal, request.process_id, request.agent_id, request.stage)
+        return self._new_run(request, *found)
+
+    def prepare_seen(self, principal: Principal, request: RunRequest) -> NewRun | None:
+        """:meth:`prepare` with no database call, from the process as this server last read it
+        (checked again when the run is written); None when that needs the database."""
+        if request.on_exception not in (None, "pause", "fail") or request.file_ids:
+            return None
+        found = self.processes.seen_for_run(principal, request.process_id, request.agent_id, request.stage)
+        if found is None:
+            return None
+        process, runnable = found
+        return self._new_run(request, process, runnable, seen=process.updated_at)
+
+    def _new_run(
+        self, request: RunRequest, process: Process, runnable: Runnable, *, seen: datetime | None = None
+    ) -> NewRun:
         on_exception = request.on_exception
         return NewRun(
             id=ids.new_id(),
@@ -199,6 +213,7 @@ class RunService:
             max_attempts=self.max_attempts,
             timeout_s=run_timeout(runnable.settings, self.timeout_s),
             created_at=utcnow(),
+            process_seen=seen,
         )
 
     def prepare_many(
@@ -229,8 +244,15 @@ class RunService:
     async def start_async(
         self, principal: Principal, request: RunRequest, executor: Executor | None = None
     ) -> Run:
-        """:meth:`start` from an event loop: checked on the loop where the database allows it, and
-        written with the other runs of the same turn of the loop."""
+        """:meth:`start` from an event loop: checked on the loop from the process as last read (or
+        where the database allows it), and written with the other runs of the same turn of the loop."""
+        new = self.prepare_seen(principal, request)
+        if new is not None:
+            try:
+                (run,) = await self.store.runs.create_async([new], executor)
+                return run
+            except ProcessChanged:
+                pass  # changed since it was read: prepared again from a read of the moment
         new = await self.store.call(self.prepare, principal, request, executor=executor)
         (run,) = await self.store.runs.create_async([new], executor)
         return run

@@ -154,7 +154,15 @@ ROWS_PARAMS = 1000
 class DriverTx(Tx):
     """Statements on a driver cursor (sqlite3 or psycopg), inside the caller's transaction."""
 
-    def __init__(self, database: Database, cursor: Any, plans: Plans, *, one_statement_inserts: bool = False):
+    def __init__(
+        self,
+        database: Database,
+        cursor: Any,
+        plans: Plans,
+        *,
+        one_statement_inserts: bool = False,
+        pipeline: Any = None,
+    ):
         super().__init__(database)
         self.cursor = cursor
         self.plans = plans
@@ -162,6 +170,10 @@ class DriverTx(Tx):
         #: for one row a third more CPU than a plain ``execute``. With this, the rows of an INSERT
         #: go in one statement instead (one row: the plain statement; more: ``VALUES (…), (…)``).
         self.one_statement_inserts = one_statement_inserts
+        #: psycopg's pipeline the transaction runs in, if any: a statement whose result is not read
+        #: (:meth:`send`, the rows of :meth:`execute_many`) is queued, and goes to the server with
+        #: the next statement whose result is read, or with the COMMIT (one round trip for them all).
+        self.pipeline = pipeline
 
     def execute(self, statement: Executable, params: Params | None = None) -> Result:
         plan = self.plans.get(statement, params)
@@ -169,9 +181,15 @@ class DriverTx(Tx):
         cursor = self.cursor
         cursor.execute(sql, args)
         if not plan.keys:
+            if self.pipeline is not None:
+                self.pipeline.sync()  # its row count, with whatever was queued before it
             return Result([], [], cursor.rowcount)
         rows = plan.decode(cursor.fetchall(), cursor.description)
         return Result(plan.keys, rows, len(rows))
+
+    def send(self, statement: Executable, params: Params | None = None) -> None:
+        sql, args = self.plans.get(statement, params).bind(params)
+        self.cursor.execute(sql, args)
 
     def execute_many(self, statement: Executable, rows: Sequence[Params]) -> None:
         if not rows:

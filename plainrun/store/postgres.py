@@ -4,7 +4,8 @@ Many API servers, workers and schedulers share one database. Workers claim runs 
 ``FOR UPDATE SKIP LOCKED``; transactions that make runs pending send ``NOTIFY plainrun_runs``, and
 those that ask a running run to cancel ``NOTIFY plainrun_cancel, '<run id>'``; every worker
 LISTENs on both on a connection of its own. Reads run in autocommit (no BEGIN before and no
-ROLLBACK after each one).
+ROLLBACK after each one); write transactions in psycopg's pipeline (``_pipelined``: BEGIN with the
+first statement, and what is not read with the next statement that is, or with the COMMIT).
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ def _ping_when_idle(engine: sa.Engine) -> None:
         record.info["checked_in"] = time.monotonic()
 
 
+_BEGIN = b"BEGIN"
+_COMMIT = b"COMMIT"
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
     unavailable_errors = (psycopg.OperationalError,)
@@ -104,17 +109,39 @@ class PostgresDatabase(Database):
                 raw = self._engine.raw_connection()
                 try:
                     driver = raw.driver_connection
-                    assert driver is not None
-                    tx = DriverTx(self, driver.cursor(), self.plans, one_statement_inserts=True)
-                    yield tx
-                    raw.commit()
-                except BaseException:
-                    with contextlib.suppress(psycopg.Error):
-                        raw.rollback()
-                    raise
+                    assert isinstance(driver, psycopg.Connection)
+                    with self._pipelined(driver) as tx:
+                        yield tx
                 finally:
                     raw.close()
         self.committed(tx)
+
+    @contextlib.contextmanager
+    def _pipelined(self, driver: psycopg.Connection[Any]) -> Iterator[DriverTx]:
+        """A write transaction in psycopg's pipeline mode: BEGIN goes with the first statement, and
+        the statements whose results are not read go with the next one that is, or with the COMMIT.
+
+        BEGIN and COMMIT are sent as statements on a connection in autocommit (in a transaction
+        psycopg opens itself, it waits for the BEGIN's answer alone before sending the first
+        statement); the pipeline's end sends the COMMIT and reads every result, raising the first
+        error. A transaction left open by an error is rolled back.
+        """
+        driver.autocommit = True
+        try:
+            with driver.pipeline() as pipeline:
+                cursor = driver.cursor()
+                cursor.execute(_BEGIN)
+                yield DriverTx(self, cursor, self.plans, one_statement_inserts=True, pipeline=pipeline)
+                cursor.execute(_COMMIT)
+        except BaseException:
+            if not driver.closed and driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    driver.execute(b"ROLLBACK")
+            raise
+        finally:
+            if not driver.closed:
+                with contextlib.suppress(psycopg.Error):
+                    driver.autocommit = False
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
@@ -143,11 +170,11 @@ class PostgresDatabase(Database):
 
     def announce_new_runs(self, tx: Tx) -> None:
         super().announce_new_runs(tx)
-        tx.execute(_NOTIFY_RUNS)
+        tx.send(_NOTIFY_RUNS)
 
     def announce_cancel(self, tx: Tx, run_id: str) -> None:
         super().announce_cancel(tx, run_id)
-        tx.execute(_NOTIFY_CANCEL, {"run_id": run_id})
+        tx.send(_NOTIFY_CANCEL, {"run_id": run_id})
 
     @contextlib.asynccontextmanager
     async def hear_others(

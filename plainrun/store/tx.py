@@ -51,6 +51,12 @@ class Tx(ABC):
     def execute_many(self, statement: Executable, rows: Sequence[Params]) -> None:
         """The statement once per parameter set (inserts of many rows)."""
 
+    def send(self, statement: Executable, params: Params | None = None) -> None:
+        """A statement whose result the operation does not read. An executor may send it together
+        with the statements after it (``DriverTx`` in psycopg's pipeline); its error, if any, still
+        fails the transaction, at its commit at the latest."""
+        self.execute(statement, params)
+
     def rows(self, statement: Executable, params: Params | None = None) -> list[dict[str, Any]]:
         keys, rows, _ = self.execute(statement, params)
         return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -164,3 +164,37 @@ def test_cancelling_a_parent_cancels_its_descendants(store: Store) -> None:
     assert _state(store, child) is RunState.CANCELLED and _state(store, grandchild) is RunState.CANCELLED
     events = store.runs.events(grandchild)
     assert events[-1].data == {"reason": "its parent run was cancelled"}
+
+
+def test_outcomes_written_together_are_fenced_each_and_set_what_each_gives(store: Store) -> None:
+    a, b, c, d, e = make_runs(store, 5)
+    assert len(store.execution.claim("w", limit=5, lease_s=30)) == 5
+    total, half = [{"name": "total", "value": 1}], [{"name": "half", "value": 2}]
+    failed, asked = {"kind": "x", "message": "no"}, {"kind": "question", "message": "which?"}
+    written = store.execution.finish(
+        [
+            Outcome(a, 1, RunState.SUCCEEDED, outputs=total),
+            Outcome(b, 1, RunState.FAILED, error=failed, outputs=half),
+            Outcome(c, 2, RunState.SUCCEEDED, outputs=total),  # not its attempt: fenced out
+            Outcome(d, 1, RunState.AWAITING_GUIDANCE, error=asked, exec_state={"step": 3}),
+            Outcome(e, 1, RunState.CANCELLED, event_data={"reason": "cancelled by a person"}),
+            Outcome(a, 1, RunState.FAILED, error=failed),  # a's second outcome: the first ended it
+        ]
+    )
+    assert written == [True, True, False, True, True, False]
+    runs = store.runs.get_many([a, b, c, d, e])
+    got = {rid: (run.state, run.outputs, run.error, run.finished_at is not None) for rid, run in runs.items()}
+    assert got == {
+        a: (RunState.SUCCEEDED, total, None, True),
+        b: (RunState.FAILED, half, failed, True),
+        c: (RunState.RUNNING, None, None, False),
+        d: (RunState.AWAITING_GUIDANCE, None, asked, False),
+        e: (RunState.CANCELLED, None, None, True),
+    }
+    assert runs[d].exec_state == {"step": 3} and runs[c].lease_owner == "w" and runs[a].lease_owner is None
+    assert [ev.to_state for ev in store.runs.events(a)] == [
+        RunState.PENDING,
+        RunState.RUNNING,
+        RunState.SUCCEEDED,
+    ]
+    assert store.runs.events(c)[-1].to_state is RunState.RUNNING

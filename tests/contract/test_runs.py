@@ -6,10 +6,12 @@ import asyncio
 import dataclasses
 import threading
 
+import pytest
+
 from plainrun.domain import ids
-from plainrun.domain.runs import RunQuery, RunState, Stage, Trigger
-from plainrun.errors import PlainrunError
-from plainrun.store import Store
+from plainrun.domain.runs import Run, RunQuery, RunState, Stage, Trigger
+from plainrun.errors import PlainrunError, ProcessChanged
+from plainrun.store import Store, open_store
 from tests.contract.conftest import make_process, make_runs, new_runs
 
 
@@ -97,3 +99,33 @@ def test_children_are_listed_and_counted(store: Store) -> None:
     children = [r.id for r in store.runs.create(new_runs(store, 3, process=process, parent_run_id=parent))]
     assert [r.id for r in store.runs.children(parent)] == children
     assert store.runs.count_children(parent) == 3 and store.runs.count_children(children[0]) == 0
+
+
+def test_runs_prepared_from_a_process_read_before_it_changed_are_refused(
+    store: Store, database_url: str, executor: str
+) -> None:
+    process = make_process(store)
+    found = store.processes.for_run(process.id, Stage.DRAFT)
+    assert found is not None and store.processes.seen_for_run(process.id, Stage.DRAFT) == found
+    seen = found[0].updated_at
+    [ok] = store.runs.create(new_runs(store, 1, process=process, process_seen=seen))
+    store.processes.update(process.id, description="changed here")
+    assert store.processes.seen_for_run(process.id, Stage.DRAFT) is None  # its own change: forgotten
+    stale = new_runs(store, 2, process=process, process_seen=seen)
+    refused, fresh = store.runs.create_each([stale[0], *new_runs(store, 1, process=process)])
+    assert isinstance(refused, ProcessChanged) and isinstance(fresh, Run)
+
+    # Read again here, then changed by another server: found out when the run is written.
+    found = store.processes.for_run(process.id, Stage.DRAFT)
+    assert found is not None
+    other = open_store(database_url, fast=executor == "fast")
+    try:
+        other.processes.update(process.id, description="changed elsewhere")
+    finally:
+        other.dispose()
+    assert store.processes.seen_for_run(process.id, Stage.DRAFT) == found  # not heard of here
+    later = new_runs(store, 1, process=process, process_seen=found[0].updated_at)
+    with pytest.raises(ProcessChanged):
+        store.runs.create(later)
+    listed = {r.id for r in store.runs.page(RunQuery(process_id=process.id), limit=10)}
+    assert listed == {ok.id, fresh.id}

@@ -55,10 +55,10 @@ def _literals(states: Iterable[RunState]) -> list[sa.ColumnElement[str]]:
     return [sa.literal_column(f"'{s.value}'", r.state.type) for s in sorted(states)]
 
 
-def state_is(*states: RunState) -> sa.ColumnElement[bool]:
-    """``runs.state`` is one of ``states``."""
+def state_is(*states: RunState, column: sa.ColumnElement[str] = r.state) -> sa.ColumnElement[bool]:
+    """``runs.state`` (or ``column``, the state of an alias of ``runs``) is one of ``states``."""
     literals = _literals(states)
-    return r.state == literals[0] if len(literals) == 1 else r.state.in_(literals)
+    return column == literals[0] if len(literals) == 1 else column.in_(literals)
 
 
 def unfinished() -> sa.ColumnElement[bool]:
@@ -95,13 +95,17 @@ _BATCH = sa.bindparam("limit", type_=sa.Integer)
 _PENDING = (
     sa.select(r.id).where(in_sources(CLAIM)).order_by(r.id).limit(_BATCH).with_for_update(skip_locked=True)
 )
+_queued = t.runs.alias("queued")
 #: Processes with a concurrency limit that have pending runs (both through partial indexes).
 _LIMITED = (
     sa.select(p.id, p.max_concurrent_runs)
     .where(p.max_concurrent_runs.is_not(None))
-    .where(sa.exists().where(r.process_id == p.id, in_sources(CLAIM)))
+    .where(sa.exists().where(_queued.c.process_id == p.id, state_is(*CLAIM.sources, column=_queued.c.state)))
     .order_by(p.id)
 )
+#: The oldest pending runs, when no process with a concurrency limit has pending runs (else none):
+#: the look for limited processes and the claim in one statement, on one snapshot.
+_PENDING_UNLIMITED = _PENDING.where(~sa.exists(_LIMITED.with_only_columns(p.id).order_by(None)))
 # FOR NO KEY UPDATE: it does not block inserting runs (their foreign key takes KEY SHARE). Another
 # worker claiming for a process right now holds its row: that process is skipped this time.
 _LOCK_LIMITED = (
@@ -139,7 +143,7 @@ def _claim_statement(picking: sa.Select[Any]) -> sa.Update:
     )
 
 
-_CLAIM_OLDEST = _claim_statement(_PENDING)
+_CLAIM_OLDEST = _claim_statement(_PENDING_UNLIMITED)
 _CLAIM_CHOSEN = _claim_statement(sa.select(r.id).where(r.id.in_(params_in(r.id, "ids"))))
 
 
@@ -185,28 +189,54 @@ _HAND_BACK = (
 )
 
 
-@functools.cache
-def _finish_statement(outputs: bool, error: bool, final: bool) -> sa.Update:
-    """The fenced outcome: written only while its attempt still holds the run (the same attempt
-    number, still Running), so a worker that lost its lease cannot overwrite a recovered run.
-    Outputs, error and finished_at are set only when given."""
+#: The parameters each outcome of a fenced finish gives (named ``<name>__<i>`` for the i-th).
+_PER_OUTCOME = ("b_id", "b_attempt", "state", "exec_state", "outputs", "error")
+
+
+@functools.lru_cache(maxsize=512)
+def _finish_statement(outputs: bool, error: bool, final: bool, n: int) -> sa.Update:
+    """The fenced outcomes of ``n`` runs in one statement: each written only while its attempt
+    still holds the run (the same attempt number, still Running), so a worker that lost its lease
+    cannot overwrite a recovered run; the ids written come back, so each fence is known. Each run's
+    values are picked by its id (``CASE runs.id WHEN …``); outputs and error are set only when
+    given (``outputs``, ``error``: given by all ``n``), finished_at when the outcomes are final."""
+    ids = [param(r.id, f"b_id__{i}") for i in range(n)]
+
+    def each(column: sa.Column[Any], name: str) -> sa.ColumnElement[Any]:
+        # ELSE the column itself: never taken (every run of the statement is named), it gives the
+        # CASE the column's type on PostgreSQL.
+        return sa.case({ids[i]: param(column, f"{name}__{i}") for i in range(n)}, value=r.id, else_=column)
+
     values: dict[str, Any] = {
-        "state": param(r.state),
+        "state": each(r.state, "state"),
         "lease_owner": None,
         "lease_expires_at": None,
-        "exec_state": param(r.exec_state),
+        "exec_state": each(r.exec_state, "exec_state"),
     }
     if outputs:
-        values["outputs"] = param(r.outputs)
+        values["outputs"] = each(r.outputs, "outputs")
     if error:
-        values["error"] = param(r.error)
+        values["error"] = each(r.error, "error")
     if final:
         values["finished_at"] = param(r.finished_at)
     return (
         sa.update(t.runs)
-        .where(r.id == param(r.id, "b_id"), r.attempt == param(r.attempt, "b_attempt"), in_sources(FINISH))
+        .where(r.id.in_(ids), r.attempt == each(r.attempt, "b_attempt"), in_sources(FINISH))
         .values(values)
+        .returning(r.id)
     )
+
+
+def _finish_batches(outcomes: Sequence[Outcome]) -> list[list[int]]:
+    """The outcomes (by position) that share a fenced finish statement: the same columns given,
+    and each run once (a run's second outcome in the same call goes in a later statement, so that
+    the fence sees the first one's write, as one statement per outcome did)."""
+    batches: dict[tuple[int, bool, bool, bool], list[int]] = {}
+    seen: dict[str, int] = {}
+    for i, o in enumerate(outcomes):
+        turn = seen[o.run_id] = seen.get(o.run_id, -1) + 1
+        batches.setdefault((turn, o.outputs is not None, o.error is not None, o.final), []).append(i)
+    return [batches[key] for key in sorted(batches)]
 
 
 _EXPIRED = (
@@ -363,17 +393,20 @@ def cancel_descendants(tx: Tx, run_id: str, *, reason: str, now: datetime) -> No
             cancel_in(tx, row["id"], RunState(row["state"]), row["attempt"], reason=reason, now=now)
 
 
-def _finished(o: Outcome, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The parameters of an outcome's fenced finish, and the events it records when written."""
-    params = {
-        "b_id": o.run_id,
-        "b_attempt": o.attempt,
-        "state": o.to_state.value,
-        "exec_state": o.exec_state,
-        "outputs": o.outputs,
-        "error": o.error,
-        "finished_at": now,
-    }
+def _finish_params(outcomes: Sequence[Outcome], now: datetime) -> dict[str, Any]:
+    """The parameters of the fenced finish of ``outcomes`` (see ``_finish_statement``). Only those
+    its statement has: SQLAlchemy's ``Connection`` would set a column named by another one."""
+    params: dict[str, Any] = {"finished_at": now} if outcomes[0].final else {}
+    for i, o in enumerate(outcomes):
+        given = (o.run_id, o.attempt, o.to_state.value, o.exec_state, o.outputs, o.error)
+        for name, value in zip(_PER_OUTCOME, given, strict=True):
+            if value is not None or name == "exec_state":  # outputs and error only when given
+                params[f"{name}__{i}"] = value
+    return params
+
+
+def _finished(o: Outcome, now: datetime) -> list[dict[str, Any]]:
+    """The events an outcome records when it is written."""
     state = FINISH.event_row(
         o.run_id,
         attempt=o.attempt,
@@ -382,7 +415,7 @@ def _finished(o: Outcome, now: datetime) -> tuple[dict[str, Any], list[dict[str,
         to_state=o.to_state,
         data=o.event_data,
     )
-    return params, [*log_events(o.run_id, o.attempt, now, o.log), state]
+    return [*log_events(o.run_id, o.attempt, now, o.log), state]
 
 
 class ExecutionSql(Part):
@@ -400,10 +433,11 @@ class ExecutionSql(Part):
 
         now = utcnow()
         with self.db.write() as tx:
-            limited = tx.rows(_LIMITED)
-            if not limited:
-                claimed = tx.rows(_CLAIM_OLDEST, stamped(now))
-            else:
+            # Runs claimed: no limited process has pending runs. None: either nothing is pending,
+            # or limited processes have some, which only then are looked for.
+            claimed = tx.rows(_CLAIM_OLDEST, stamped(now))
+            limited = tx.rows(_LIMITED) if not claimed else []
+            if limited:
                 chosen = _limited_candidates(tx, limited, limit)
                 # Stamped after the count that found the free slots (on PostgreSQL a statement of
                 # its own, on a newer snapshot): the runs whose end freed them ended before the
@@ -480,17 +514,22 @@ class ExecutionSql(Part):
         fenced (see ``_finish_statement``): whether each was written."""
         now = utcnow()
         # Built before the write lock is taken: the statements, their parameters, the events.
-        prepared = [
-            (_finish_statement(o.outputs is not None, o.error is not None, o.final), *_finished(o, now))
-            for o in outcomes
-        ]
-        written: list[bool] = []
+        statements = []
+        for batch in _finish_batches(outcomes):
+            these = [outcomes[i] for i in batch]
+            o = these[0]
+            statement = _finish_statement(o.outputs is not None, o.error is not None, o.final, len(these))
+            statements.append((batch, statement, _finish_params(these, now)))
+        their_events = [_finished(o, now) for o in outcomes]
+        written = [False] * len(outcomes)
         events: list[dict[str, Any]] = []
         wake: list[str] = []  # waiting parents (and runs just parked) to check for ended children
         with self.db.write() as tx:
-            for o, (statement, params, its_events) in zip(outcomes, prepared, strict=True):
-                ok = tx.run(statement, params) == 1
-                written.append(ok)
+            for batch, statement, params in statements:
+                done = set(tx.scalars(statement, params))
+                for i in batch:
+                    written[i] = outcomes[i].run_id in done
+            for o, ok, its_events in zip(outcomes, written, their_events, strict=True):
                 if not ok:
                     continue
                 if o.children:

@@ -4,7 +4,10 @@ version a run of a stage runs now."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +19,7 @@ from plainrun.domain.runs import Stage
 from plainrun.errors import Conflict, NotFound
 from plainrun.language.names import process_key
 from plainrun.store import schema as t
+from plainrun.store.database import Database
 from plainrun.store.sql._part import Part, param
 from plainrun.store.tx import Tx
 
@@ -53,6 +57,18 @@ _PAGE_OF_AGENT = _PAGE.where(p.agent_id == param(p.agent_id), p.archived == para
 _NAMED = _PROCESSES_OF_AGENT.where(p.name_key == param(p.name_key))
 _NAME_TAKEN = sa.select(p.id).where(p.agent_id == param(p.agent_id), p.name_key == param(p.name_key))
 _PAGE_OF_AGENT_BEFORE = _PAGE_OF_AGENT.where(p.id < param(p.id, "before"))
+#: A process's ``updated_at``: every change of a process sets it (``update``, ``publish``).
+_UPDATED_AT = sa.select(p.updated_at).where(p.id == param(p.id))
+#: How many processes' reads a store remembers for starting runs (all forgotten when full).
+SEEN_MAX = 4096
+
+
+def changed_since(tx: Tx, seen: Mapping[str, datetime]) -> list[str]:
+    """Inside the caller's transaction: the processes (of ``seen``: process id -> its ``updated_at``
+    as read) that changed since, or are gone. Runs prepared from such a read are not to be written.
+    Called after the runs' INSERT, whose foreign key holds the process's row until the commit: a
+    change that commits first is seen here, one that comes later waits for the runs."""
+    return [pid for pid, at in seen.items() if tx.scalar(_UPDATED_AT, {"id": pid}) != at]
 
 
 def _process(row: dict[str, Any]) -> Process:
@@ -95,6 +111,21 @@ def runnable(row: dict[str, Any], stage: Stage) -> Runnable | None:
 
 
 class ProcessesSql(Part):
+    def __init__(self, db: Database):
+        super().__init__(db)
+        #: What :meth:`for_run` last read of each process, for :meth:`seen_for_run`.
+        self._seen: dict[str, dict[str, Any]] = {}
+        self._seen_lock = threading.Lock()
+
+    def _forget(self, tx: Tx, process_id: str) -> None:
+        """A change of the process in this transaction: once it commits, starts here read it again
+        (starts elsewhere find out when they write, see :func:`changed_since`)."""
+
+        def forget() -> None:
+            self._seen.pop(process_id, None)
+
+        tx.after_commit(forget)
+
     @staticmethod
     def _put_source(tx: Tx, text: str) -> str:
         sha = hashlib.sha256(text.encode()).hexdigest()
@@ -148,7 +179,21 @@ class ProcessesSql(Part):
         """A process and what a run of ``stage`` starts from now (None: the stage has no version)."""
         with self.db.read() as tx:
             row = tx.first(_PROCESS_FOR_RUN, {"id": process_id})
-        return (_process(row), runnable(row, stage)) if row else None
+        if row is None:
+            self._seen.pop(process_id, None)
+            return None
+        with self._seen_lock:
+            if len(self._seen) >= SEEN_MAX:
+                self._seen.clear()
+            self._seen[process_id] = row
+        return _process(row), runnable(row, stage)
+
+    def seen_for_run(self, process_id: str, stage: Stage) -> tuple[Process, Runnable | None] | None:
+        """What :meth:`for_run` last read of the process in this store, without a database call
+        (None: not read lately). It may have changed since: a run started from it carries the
+        process's ``updated_at`` as read (``NewRun.process_seen``), checked when it is written."""
+        row = self._seen.get(process_id)
+        return (_process(row), runnable(row, stage)) if row is not None else None
 
     def named(self, agent_id: str, name: str) -> Runnable | None:
         """The agent's process a child run of ``name`` runs: its published version, else its draft.
@@ -218,6 +263,7 @@ class ProcessesSql(Part):
                 values["settings"] = {**row["settings"], **settings}
                 values["max_concurrent_runs"] = values["settings"].get("max_concurrency")
             tx.run(_UPDATE_PROCESS.values(values), {"b_id": process_id})
+            self._forget(tx, process_id)
         return _process({**row, **values})
 
     def publish(self, process_id: str) -> ProcessVersion:
@@ -243,6 +289,7 @@ class ProcessesSql(Part):
             tx.run(_INSERT_VERSION, asdict(version))
             published = {"published_version": version.version, "updated_at": version.created_at}
             tx.run(_UPDATE_PROCESS.values(published), {"b_id": process_id})
+            self._forget(tx, process_id)
         return version
 
     def versions(self, process_id: str) -> list[ProcessVersion]:

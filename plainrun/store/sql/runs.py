@@ -25,11 +25,12 @@ from plainrun.domain.runs import (
     name_key,
     pending_row,
 )
-from plainrun.errors import PlainrunError
+from plainrun.errors import PlainrunError, ProcessChanged
 from plainrun.store import schema as t
 from plainrun.store.database import Database
 from plainrun.store.sql._part import Part, param, params_in
 from plainrun.store.sql.group import GroupCommit
+from plainrun.store.sql.processes import changed_since
 from plainrun.store.tx import Tx
 
 r, e = t.runs.c, t.run_events.c
@@ -186,8 +187,16 @@ class RunsSql(Part):
     def _write_groups(self, groups: Sequence[Sequence[NewRun]]) -> list[list[Run]]:
         rows = [pending_row(n) for group in groups for n in group]
         events = created_events(rows)  # built before the write lock is taken
+        seen = {n.process_id: n.process_seen for group in groups for n in group if n.process_seen}
         with self.db.write() as tx:
             insert_rows(tx, rows, events)
+            if seen and (changed := changed_since(tx, seen)):
+                # Rolled back; the group commit writes each caller's runs alone, and refuses only
+                # those prepared from a process that changed since (they are prepared again).
+                raise ProcessChanged(
+                    "The process changed while the run was being started.",
+                    details=[("process_id", pid) for pid in changed],
+                )
         runs = iter([Run.from_row(row) for row in rows])
         return [[next(runs) for _ in group] for group in groups]
 

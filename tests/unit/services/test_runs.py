@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from plainrun.domain.runs import Run, RunState, Stage, Trigger
 from plainrun.errors import Conflict, InvalidInput, InvalidToken, NotFound
 from plainrun.services.access import SYSTEM
 from plainrun.services.compiler import ProcessSourceInvalid
-from plainrun.services.container import Services
+from plainrun.services.container import Services, build_services
 from plainrun.services.runs import (
     MAX_FILES,
     MAX_INPUT_TEXT,
@@ -23,7 +24,8 @@ from plainrun.services.runs import (
     RunRequest,
     normalize_inputs,
 )
-from tests.unit.services.conftest import agent_principal, new_process, settle
+from plainrun.settings import Settings
+from tests.unit.services.conftest import SOURCE, agent_principal, new_process, settle
 
 
 @pytest.fixture
@@ -147,6 +149,24 @@ def test_an_async_start_writes_the_run_as_a_start_does(services: Services, acme:
     assert [r.inputs[0]["value"] for r in runs] == [1, 2]
     with pytest.raises(NotFound):
         asyncio.run(services.runs.start_async(SYSTEM, request("0" * 25, acme)))
+
+
+def test_starts_on_the_loop_reuse_the_last_read_and_see_another_servers_publish(
+    services: Services, acme: Agent, sqlite_url: str, tmp_path: Path
+) -> None:
+    process = new_process(services, acme, publish=True)
+    published = request(process.id, acme, Stage.PUBLISHED, inputs={"amount": 1, "tax": 2})
+    first = asyncio.run(services.runs.start_async(SYSTEM, published))
+    assert first.version == 1 and services.store.processes.seen_for_run(process.id, Stage.PUBLISHED)
+    assert asyncio.run(services.runs.start_async(SYSTEM, published)).version == 1  # from the read kept
+    other = build_services(Settings(database_url=sqlite_url, data_dir=tmp_path))
+    try:
+        other.processes.update_draft(SYSTEM, process.id, source=SOURCE + "  the total is the sum\n")
+        other.processes.publish(SYSTEM, process.id)
+    finally:
+        other.close()
+    again = asyncio.run(services.runs.start_async(SYSTEM, published))
+    assert again.version == 2 and services.runs.get(SYSTEM, again.id).version == 2
 
 
 # --- files ---------------------------------------------------------------------------------------
