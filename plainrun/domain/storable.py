@@ -147,6 +147,21 @@ def may_lose(raw: bytes) -> bool:
     return False
 
 
+def plain_json(raw: bytes) -> bool:
+    """Whether JSON text surely holds nothing :func:`problem` would find in its value and no number
+    :func:`read_json` must read digit by digit (:func:`may_lose`): no escape (``\\u``, which may
+    be a NUL character or a lone surrogate), no NUL byte and no byte that starts a surrogate's
+    UTF-8 form, and too few brackets to nest deeper than ``MAX_DEPTH``. A look in C over the bytes;
+    False says only that the value is to be looked at."""
+    return (
+        b"\\u" not in raw
+        and b"\x00" not in raw
+        and b"\xed" not in raw
+        and raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH
+        and not may_lose(raw)
+    )
+
+
 def read_json(raw: bytes) -> Any:
     """The value of JSON text a client sent, every number kept exactly as written or refused with
     :class:`Unstorable` saying why: a whole number of more than ``MAX_DIGITS`` digits, a number with

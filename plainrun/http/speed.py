@@ -34,7 +34,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from plainrun.domain import storable
 from plainrun.http.api import render
 from plainrun.http.api.errors import error_response
-from plainrun.http.api.models import CreateRunRequest
+from plainrun.http.api.models import PLAIN_JSON, CreateRunRequest
 from plainrun.http.api.runs import check_path_id, run_request
 from plainrun.services.access import Principal
 from plainrun.services.container import Services
@@ -111,7 +111,10 @@ class RunsFastPath:
 def _create_request(body: bytes) -> CreateRunRequest:
     """The body as the route reads it: a body whose numbers must be read as written (see
     ``storable.read_json``) is read so, the others straight by the model (the C check over the
-    bytes is all they cost). A number that cannot be kept raises, and the route answers it."""
+    bytes is all they cost; with nothing else to look at, the model does not walk the values for
+    what no database keeps either). A value that cannot be kept raises, and the route answers it."""
+    if storable.plain_json(body):
+        return CreateRunRequest.model_validate_json(body, context=PLAIN_JSON)
     if storable.may_lose(body):
         return CreateRunRequest.model_validate(storable.read_json(body))
     return CreateRunRequest.model_validate_json(body)

@@ -41,8 +41,15 @@ class Plan:
         self.compiled = compiled
         self.sql = compiled.string
         self.positional = compiled.positional
-        #: Statements with expanding (``IN``) parameters are rendered per call.
+        #: Statements with expanding (``IN``) parameters are rendered per number of values in each
+        #: (``_expanded``), those with values written into the SQL (``literal_execute``) per call.
         self.expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
+        self._expanding_names = (
+            None
+            if compiled.literal_execute_params
+            else sorted(compiled.bind_names[bind] for bind in compiled.post_compile_params)
+        )
+        self._expanded: dict[tuple[int, ...], _Expanded | None] = {}
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         names = list(compiled.positiontup or ()) if self.positional else list(by_name)
         self.slots: list[tuple[str, Processor, Any, Callable[[], Any] | None]] = []
@@ -81,6 +88,40 @@ class Plan:
         return self.sql, dict(zip(self.names, values, strict=True))
 
     def _bind_expanded(self, params: Params) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+        names = self._expanding_names
+        if names is not None:
+            try:
+                shape = tuple(len(params[name]) for name in names)
+                expanded = self._expanded[shape] if shape in self._expanded else self._expand(params, shape)
+                if expanded is not None:
+                    return expanded.bind(params)
+            except (KeyError, TypeError, IndexError):
+                pass  # a parameter missing or not a list: SQLAlchemy's own rendering says so
+        return self._render_expanded(params)
+
+    def _expand(self, params: Params, shape: tuple[int, ...]) -> _Expanded | None:
+        """The statement rendered once for lists of these lengths, by SQLAlchemy with stand-ins
+        for the values: where each value of a call goes. None when a value it renders is not one
+        of the call's (a default): such statements are rendered per call."""
+        expanding = set(self._expanding_names or ())
+        probes = {
+            name: [_Probe(name, i) for i in range(len(value))] if name in expanding else _Probe(name, None)
+            for name, value in params.items()
+        }
+        state = self.compiled.construct_expanded_state(probes)
+        processors = state.processors or {}
+        order = list(state.positiontup or ()) if self.positional else list(state.parameters)
+        slots: list[tuple[str, str, int | None, Processor]] = []
+        for out in order:
+            probe = state.parameters[out]
+            if not isinstance(probe, _Probe):
+                self._expanded[shape] = None
+                return None
+            slots.append((out, probe.name, probe.index, processors.get(out)))
+        expanded = self._expanded[shape] = _Expanded(state.statement, self.positional, slots)
+        return expanded
+
+    def _render_expanded(self, params: Params) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
         state = self.compiled.construct_expanded_state(dict(params))
         processors = state.processors or {}
         values = {
@@ -109,6 +150,35 @@ class Plan:
                     values[i] = decoder(values[i])
             out.append(values)
         return out
+
+
+class _Probe:
+    """A stand-in for one value of a call while a statement with ``IN`` lists is rendered."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, name: str, index: int | None):
+        self.name = name
+        self.index = index
+
+
+class _Expanded:
+    """A statement with ``IN`` lists rendered for one length of each: its SQL, and for each of its
+    parameters the call's value it takes (a parameter, or one item of a list) and its processor."""
+
+    def __init__(self, sql: str, positional: bool, slots: list[tuple[str, str, int | None, Processor]]):
+        self.sql = sql
+        self.positional = positional
+        self.slots = slots
+
+    def bind(self, params: Params) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+        values = []
+        for _, name, index, processor in self.slots:
+            value = params[name] if index is None else params[name][index]
+            values.append(value if processor is None else processor(value))
+        if self.positional:
+            return self.sql, tuple(values)
+        return self.sql, {slot[0]: value for slot, value in zip(self.slots, values, strict=True)}
 
 
 class Plans:

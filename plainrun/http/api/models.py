@@ -12,6 +12,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     model_validator,
 )
 
@@ -35,12 +36,19 @@ def refuse_unstorable(data: Any) -> Any:
     return data
 
 
+#: The validation context of a body read from JSON text that ``storable.plain_json`` passed: its
+#: values are storable, and are not walked again (by the body and by each model within it).
+PLAIN_JSON: dict[str, bool] = {"plain_json": True}
+
+
 class Body(BaseModel):
     """The base of every request body."""
 
     @model_validator(mode="before")
     @classmethod
-    def _storable(cls, data: Any) -> Any:
+    def _storable(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context is PLAIN_JSON:
+            return data
         return refuse_unstorable(data)
 
 

@@ -196,15 +196,17 @@ _PER_OUTCOME = ("b_id", "b_attempt", "state", "exec_state", "outputs", "error")
 @functools.lru_cache(maxsize=512)
 def _finish_statement(outputs: bool, error: bool, final: bool, n: int) -> sa.Update:
     """The fenced outcomes of ``n`` runs in one statement: each written only while its attempt
-    still holds the run (the same attempt number, still Running), so a worker that lost its lease
-    cannot overwrite a recovered run; the ids written come back, so each fence is known. Each run's
-    values are picked by its id (``CASE runs.id WHEN …``); outputs and error are set only when
-    given (``outputs``, ``error``: given by all ``n``), finished_at when the outcomes are final."""
+    still holds the run (same attempt, still Running), so a worker that lost its lease cannot
+    overwrite a recovered run; the ids written come back (one outcome: the plain statement, whose
+    row count tells). Each run's values are picked by its id (``CASE runs.id WHEN …``); outputs and
+    error set only when given by all ``n``, finished_at when the outcomes are final."""
     ids = [param(r.id, f"b_id__{i}") for i in range(n)]
 
     def each(column: sa.Column[Any], name: str) -> sa.ColumnElement[Any]:
         # ELSE the column itself: never taken (every run of the statement is named), it gives the
         # CASE the column's type on PostgreSQL.
+        if n == 1:
+            return param(column, f"{name}__0")
         return sa.case({ids[i]: param(column, f"{name}__{i}") for i in range(n)}, value=r.id, else_=column)
 
     values: dict[str, Any] = {
@@ -219,12 +221,9 @@ def _finish_statement(outputs: bool, error: bool, final: bool, n: int) -> sa.Upd
         values["error"] = each(r.error, "error")
     if final:
         values["finished_at"] = param(r.finished_at)
-    return (
-        sa.update(t.runs)
-        .where(r.id.in_(ids), r.attempt == each(r.attempt, "b_attempt"), in_sources(FINISH))
-        .values(values)
-        .returning(r.id)
-    )
+    where = r.id == ids[0] if n == 1 else r.id.in_(ids)
+    statement = sa.update(t.runs).where(where, r.attempt == each(r.attempt, "b_attempt"), in_sources(FINISH))
+    return statement.values(values) if n == 1 else statement.values(values).returning(r.id)
 
 
 def _finish_batches(outcomes: Sequence[Outcome]) -> list[list[int]]:
@@ -526,6 +525,9 @@ class ExecutionSql(Part):
         wake: list[str] = []  # waiting parents (and runs just parked) to check for ended children
         with self.db.write() as tx:
             for batch, statement, params in statements:
+                if len(batch) == 1:  # the plain statement: its row count
+                    written[batch[0]] = tx.run(statement, params) == 1
+                    continue
                 done = set(tx.scalars(statement, params))
                 for i in batch:
                     written[i] = outcomes[i].run_id in done

@@ -136,3 +136,44 @@ def test_the_quick_look_misses_nothing_the_search_finds(text: str) -> None:
     if storable._MAY_LOSE.search(raw) is not None:
         assert storable.may_lose(raw)
     assert storable.may_lose(b"3.14159265358979323846264338") and storable.may_lose(b" NaN")
+
+
+_LEAVES = (
+    st.text(max_size=8)
+    | st.sampled_from(["a\x00b", "\ud800", "\udfff", "한", "\x7f"])
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.sampled_from([10**4000, -(10**4000), 10**3999])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.none()
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, st.booleans(), st.integers(min_value=0, max_value=70))
+def test_json_text_passed_as_plain_holds_nothing_the_walk_refuses(
+    value: object, ascii: bool, depth: int
+) -> None:
+    """``plain_json`` lets a body skip the walk of its values: what it passes, the walk (and the
+    careful reading) would have passed too, however the text is written and however deep."""
+    for _ in range(depth):
+        value = [value]
+    try:
+        raw = json.dumps(value, ensure_ascii=ascii, allow_nan=True).encode("utf-8", "surrogatepass")
+    except ValueError:  # a whole number beyond what Python writes
+        return
+    if storable.plain_json(raw):
+        assert not storable.may_lose(raw)
+        assert storable.problem(json.loads(raw)) is None
+
+
+def test_bodies_of_plain_text_and_numbers_are_plain() -> None:
+    assert storable.plain_json(
+        b'{"process_id": "p1", "inputs": [{"name": "x", "value": 12.5}], "a": "\xc3\xa9"}'
+    )
+    for raw in (b'{"v": "a\\u0000b"}', b'{"v": NaN}', b'{"v": 1e400}', b"[" * 65 + b"]" * 65):
+        assert not storable.plain_json(raw)
