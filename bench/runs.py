@@ -394,6 +394,10 @@ class Bench:
         self.posters = itertools.cycle(posters or [client])
         self.seq = itertools.count()
         self.pickups: list[float] = []  # created_at -> started_at of the latency phase's runs
+        #: Where each idle run's time went, by phase (ms): POST sent -> created_at, created_at ->
+        #: started_at, started_at -> finished_at, finished_at -> Succeeded seen by the client (the
+        #: outcome's write, its commit and the polling). Wall clocks of one machine.
+        self.phases: dict[str, list[float]] = {}
 
     def body(self, tag: str) -> dict[str, Any]:
         i = next(self.seq)
@@ -487,6 +491,7 @@ class Bench:
         }
 
     async def one_latency(self) -> float:
+        wall0 = time.time()
         t0 = time.perf_counter()
         run = await self.post("latency")
         url = f"/v2/runs/{run['id']}"
@@ -498,13 +503,20 @@ class Bench:
             r.raise_for_status()
             run = r.json()
         elapsed = time.perf_counter() - t0
+        seen = wall0 + elapsed
         # created -> running, by the server's own clock: how long the idle worker took to pick it up
-        created, started = (dt.datetime.fromisoformat(run[k]) for k in ("created_at", "started_at"))
-        self.pickups.append((started - created).total_seconds())
+        created, started, finished = (
+            dt.datetime.fromisoformat(run[k]).timestamp() for k in ("created_at", "started_at", "finished_at")
+        )
+        self.pickups.append(started - created)
+        marks = {"post": (wall0, created), "pickup": (created, started), "run": (started, finished)}
+        for phase, (a, b) in {**marks, "seen": (finished, seen)}.items():
+            self.phases.setdefault(phase, []).append((b - a) * 1e3)
         return elapsed
 
     async def latency(self, samples: int) -> list[float]:
         self.pickups = []
+        self.phases = {}
         await asyncio.sleep(1.0)
         lats = []
         for _ in range(samples):
@@ -586,6 +598,7 @@ async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, An
                 "latency_ms_max": max(ms),
                 "pickup_ms_median": statistics.median(x * 1e3 for x in bench.pickups),
                 "pickup_ms_p90": pct([x * 1e3 for x in bench.pickups], 90),
+                "latency_phases_ms_median": {k: statistics.median(v) for k, v in bench.phases.items()},
                 "post_latency_ms": c,
             }
             reps.append(r)
@@ -597,7 +610,9 @@ async def run_all(args: argparse.Namespace, server: Server) -> list[dict[str, An
                 f"[plainrun-{server.db}] rep {rep}: enqueue {a['enqueue_rate']:.0f}/s  "
                 f"e2e {a['e2e_rate']:.0f}/s ({a['e2e_s']:.2f} s; CPU {cpu})  "
                 f"latency median {r['latency_ms_median']:.1f} ms (p90 {r['latency_ms_p90']:.1f}, "
-                f"max {r['latency_ms_max']:.1f}; created->running {r['pickup_ms_median']:.1f})  "
+                f"max {r['latency_ms_max']:.1f}; created->running {r['pickup_ms_median']:.1f}; phases "
+                + " ".join(f"{k} {v:.2f}" for k, v in r["latency_phases_ms_median"].items())
+                + ")  "
                 f"POST@{args.rate:g}/s p50 {c['p50']:.1f} "
                 f"p95 {c['p95']:.1f} p99 {c['p99']:.1f} ms ({c['errors']} errors)",
                 flush=True,

@@ -28,6 +28,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from plainrun import heap
 from plainrun.domain.storable import dumps, loads
 from plainrun.engine._wire import HEADER
 
@@ -48,6 +49,7 @@ def main(sock: socket.socket, config: dict[str, Any]) -> None:
         if limit_mb:
             limit = int(limit_mb) * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        heap.freeze()  # what the fork server and the preload made lives as long as this process
     except BaseException as exc:
         _send(sock, {"fatal": _describe(exc)})
         raise SystemExit(1) from None

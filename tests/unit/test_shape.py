@@ -3,7 +3,7 @@ functions. Read from the source (``ast``), so it holds for code that no test run
 
 Layers, from the ground up (a package may import its own layer's modules and any layer below):
 
-    errors, settings · domain · language, books · store · services · engine, triggers, demo, client
+    errors, settings, heap · domain · language, books · store · services · engine, triggers, demo, client
     · http · cli
 
 The client (``plainrun.client``) is an entry point that reaches the service over HTTP only: it imports
@@ -21,7 +21,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "plainrun"
 LAYERS = [
-    {"plainrun", "plainrun._version", "plainrun.errors", "plainrun.settings"},
+    {"plainrun", "plainrun._version", "plainrun.errors", "plainrun.heap", "plainrun.settings"},
     {"plainrun.domain"},
     {"plainrun.language", "plainrun.books"},
     {"plainrun.store"},
