@@ -55,25 +55,25 @@ class _HeadBound(HttpToolsProtocol):
         self._head_open, self._head_bytes, self._head_read = True, 0, 0
 
     def on_url(self, url: bytes) -> None:
-        self._grow(len(url))
+        self._head_bytes += len(url)
+        if self._head_bytes > self.max_head_bytes:
+            self._refuse()
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._grow(len(name) + len(value) + 4)
-        if len(self.headers) >= self.max_headers:
-            self._refused = True
-            raise _HeadTooLarge
+        # Called for every header line of every request: kept to the sums and the comparisons.
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > self.max_head_bytes or len(self.headers) >= self.max_headers:
+            self._refuse()
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._head_open = False
         super().on_headers_complete()
 
-    def _grow(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > self.max_head_bytes:
-            self._refused = True
-            raise _HeadTooLarge
+    def _refuse(self) -> None:
+        self._refused = True
+        raise _HeadTooLarge
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:

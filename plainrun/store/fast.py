@@ -270,6 +270,9 @@ class DriverTx(Tx):
                 self._insert_rows(statement, keys, rows)
                 return
         plan = self.plans.get(statement, rows[0])
+        if len(rows) == 1:  # the driver's executemany costs a third more for one row
+            self.cursor.execute(*plan.bind(rows[0]))
+            return
         bound = [plan.bind(r) for r in rows]
         self.cursor.executemany(bound[0][0], [args for _, args in bound])
 
