@@ -202,8 +202,15 @@ class Worker:
                 if len(runs) == free:
                     self._may_have_work = True  # there may be more waiting
                     continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_poll - time.monotonic()))
+            # Not wait_for: its task around the wait costs two more turns of the loop between a
+            # wake-up and the claim. The poll's time sets the event too (the loop then looks again).
+            timer = asyncio.get_running_loop().call_later(
+                max(0.0, next_poll - time.monotonic()), self._wake.set
+            )
+            try:
+                await self._wake.wait()
+            finally:
+                timer.cancel()
 
     def _on_new_runs(self) -> None:
         self._may_have_work = True
