@@ -15,7 +15,7 @@ from plainrun.domain.processes import Process
 from plainrun.domain.runs import Outcome, RunState
 from plainrun.domain.webhooks import EVENTS, Attempt, DeliveryState, Subscription, new_secret
 from plainrun.store import Store
-from tests.contract.conftest import make_process, make_runs, new_runs
+from tests.contract.conftest import SOURCE, make_process, make_runs, new_runs
 
 
 def subscribe(
@@ -67,6 +67,30 @@ def test_each_told_move_writes_one_delivery_per_wanting_subscription(store: Stor
         store.execution.recover(now=utcnow() + timedelta(seconds=2))
     failed = {d.run_id for d in store.webhooks.deliveries(everything.id) if d.event == "run.failed"}
     assert failed == {paused, lost}
+
+
+def test_a_finish_tells_only_the_subscriptions_that_cover_its_run(store: Store) -> None:
+    """The fenced finish returns, for each run it writes, whether a subscription covers it
+    (``HEARD``), and only those runs are looked up: a run of the agent's other process, or of an
+    agent nobody subscribed to, is told to nobody, finished alone (the plain statement) or with
+    others (one ``UPDATE … CASE``)."""
+    process = make_process(store)
+    subscription = subscribe(store, process)  # this process only
+    sibling = store.processes.create(agent_id=process.agent_id, name="q", source=SOURCE, settings={})
+    unheard = make_process(store)  # an agent without subscriptions
+    mine, theirs, nobodys = (make_runs(store, 2, process=p) for p in (process, sibling, unheard))
+    store.execution.claim("w", limit=6, lease_s=30)
+    for run_id in (mine[0], theirs[0], nobodys[0]):  # one at a time
+        assert store.execution.finish([Outcome(run_id, 1, RunState.SUCCEEDED)]) == [True]
+    together = [Outcome(run_id, 1, RunState.FAILED) for run_id in (nobodys[1], mine[1], theirs[1])]
+    assert store.execution.finish(together) == [True, True, True]
+    told = {(d.run_id, d.event) for d in store.webhooks.deliveries(subscription.id)}
+    assert told == {(mine[0], "run.succeeded"), (mine[1], "run.failed")}
+    everything = subscribe(store, unheard, every_process=True)  # heard from now on
+    [later] = make_runs(store, 1, process=unheard)
+    store.execution.claim("w", limit=1, lease_s=30)
+    assert store.execution.finish([Outcome(later, 1, RunState.SUCCEEDED)]) == [True]
+    assert [d.run_id for d in store.webhooks.deliveries(everything.id)] == [later]
 
 
 def test_a_fenced_out_outcome_tells_nothing(store: Store) -> None:

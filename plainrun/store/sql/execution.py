@@ -18,7 +18,7 @@ other's write.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +43,7 @@ from plainrun.errors import Conflict, NotFound
 from plainrun.store import schema as t
 from plainrun.store.sql._part import Part, param, params_in
 from plainrun.store.sql.runs import INSERT_EVENTS, insert_runs
-from plainrun.store.sql.webhooks import enqueue
+from plainrun.store.sql.webhooks import HEARD, enqueue
 from plainrun.store.tx import Tx
 
 r, p = t.runs.c, t.processes.c
@@ -66,13 +66,13 @@ def unfinished() -> sa.ColumnElement[bool]:
     return r.state.not_in(_literals(FINAL_STATES))
 
 
-def record_moves(tx: Tx, events: Sequence[dict[str, Any]]) -> None:
+def record_moves(tx: Tx, events: Sequence[dict[str, Any]], heard: Collection[str] | None = None) -> None:
     """Inside the caller's transaction: the events of moves (and the log lines written with them),
     and the outbox's deliveries of those that webhook subscribers hear of (a run ended or waiting
-    for guidance), so that a change and its deliveries commit together or not at all. The one way
-    a move's events are written."""
+    for guidance; ``heard``, see ``enqueue``), so that a change and its deliveries commit together
+    or not at all. The one way a move's events are written."""
     tx.execute_many(INSERT_EVENTS, events)
-    enqueue(tx, events)
+    enqueue(tx, events, heard)
 
 
 def in_sources(move: Move) -> sa.ColumnElement[bool]:
@@ -197,9 +197,10 @@ _PER_OUTCOME = ("b_id", "b_attempt", "state", "exec_state", "outputs", "error")
 def _finish_statement(outputs: bool, error: bool, final: bool, n: int) -> sa.Update:
     """The fenced outcomes of ``n`` runs in one statement: each written only while its attempt
     still holds the run (same attempt, still Running), so a worker that lost its lease cannot
-    overwrite a recovered run; the ids written come back (one outcome: the plain statement, whose
-    row count tells). Each run's values are picked by its id (``CASE runs.id WHEN …``); outputs and
-    error set only when given by all ``n``, finished_at when the outcomes are final."""
+    overwrite a recovered run; the ids written come back, each with whether a webhook subscription
+    covers it (``HEARD``). Each run's values are picked by its id (``CASE runs.id WHEN …``; one
+    outcome: the plain values); outputs and error set only when given by all ``n``, finished_at
+    when the outcomes are final."""
     ids = [param(r.id, f"b_id__{i}") for i in range(n)]
 
     def each(column: sa.Column[Any], name: str) -> sa.ColumnElement[Any]:
@@ -223,7 +224,7 @@ def _finish_statement(outputs: bool, error: bool, final: bool, n: int) -> sa.Upd
         values["finished_at"] = param(r.finished_at)
     where = r.id == ids[0] if n == 1 else r.id.in_(ids)
     statement = sa.update(t.runs).where(where, r.attempt == each(r.attempt, "b_attempt"), in_sources(FINISH))
-    return statement.values(values) if n == 1 else statement.values(values).returning(r.id)
+    return statement.values(values).returning(r.id, HEARD)
 
 
 def _finish_batches(outcomes: Sequence[Outcome]) -> list[list[int]]:
@@ -523,12 +524,11 @@ class ExecutionSql(Part):
         written = [False] * len(outcomes)
         events: list[dict[str, Any]] = []
         wake: list[str] = []  # waiting parents (and runs just parked) to check for ended children
+        heard: set[str] = set()  # the runs a webhook subscription covers
         with self.db.write() as tx:
             for batch, statement, params in statements:
-                if len(batch) == 1:  # the plain statement: its row count
-                    written[batch[0]] = tx.run(statement, params) == 1
-                    continue
-                done = set(tx.scalars(statement, params))
+                done = {row["id"]: row["heard"] for row in tx.rows(statement, params)}
+                heard.update(run_id for run_id, covered in done.items() if covered)
                 for i in batch:
                     written[i] = outcomes[i].run_id in done
             for o, ok, its_events in zip(outcomes, written, their_events, strict=True):
@@ -541,7 +541,7 @@ class ExecutionSql(Part):
                 elif o.final and o.parent_run_id:
                     wake.append(o.parent_run_id)
                 events += its_events
-            record_moves(tx, events)
+            record_moves(tx, events, heard)
             wake_parents(tx, wake)
         return written
 

@@ -4,7 +4,9 @@ the record of each attempt.
 The outbox is written by :func:`enqueue`, inside the transaction of the run's change (called from
 ``store.sql.execution.record_moves``, the one way a move's events are written): a delivery for each
 subscription of the run's agent (and process) that wants the event, or, for a run nobody subscribed
-to, nothing but one indexed look-up per transaction.
+to, nothing but one indexed look-up per transaction. A move whose statement returns :data:`HEARD`
+for its runs (the fenced finish) says which runs anybody may hear of, and for the others there is
+no look-up at all.
 
 Deliverers claim due deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so many claim at once
 and none takes another's; SQLite has one writer) by moving ``next_at`` past the try they are about
@@ -15,7 +17,7 @@ lease passed, and whose delivery another tried meanwhile, records nothing).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +40,19 @@ from plainrun.store.tx import Tx
 s, d, a, r = t.webhook_subscriptions.c, t.webhook_deliveries.c, t.webhook_attempts.c, t.runs.c
 _LIMIT = sa.bindparam("limit", type_=sa.Integer)
 
+_COVERS_RUN = sa.or_(s.process_id.is_(None), s.process_id == r.process_id)
+#: The moved run's columns, spelled out: SQLite's ``RETURNING`` is written with bare column names,
+#: and a bare ``agent_id`` inside the subquery below would be the subscription's own.
+_MOVED_AGENT = sa.literal_column("runs.agent_id", r.agent_id.type)
+_MOVED_PROCESS = sa.literal_column("runs.process_id", r.process_id.type)
+#: Whether a subscription of the run's agent covers the run (all its processes, or its own): a
+#: column for the ``RETURNING`` of a statement that moves runs, so that :func:`enqueue` looks up
+#: the subscriptions of those runs only.
+HEARD = (
+    sa.exists()
+    .where(s.agent_id == _MOVED_AGENT, sa.or_(s.process_id.is_(None), s.process_id == _MOVED_PROCESS))
+    .label("heard")
+)
 #: The subscriptions each run's change may be told to, with what its body says of the run.
 _MATCHES = (
     sa.select(
@@ -51,7 +66,7 @@ _MATCHES = (
         r.attempt,
     )
     .select_from(t.runs.join(t.webhook_subscriptions, s.agent_id == r.agent_id))
-    .where(r.id.in_(params_in(r.id, "ids")), sa.or_(s.process_id.is_(None), s.process_id == r.process_id))
+    .where(r.id.in_(params_in(r.id, "ids")), _COVERS_RUN)
 )
 _INSERT_DELIVERIES = sa.insert(t.webhook_deliveries)
 
@@ -130,10 +145,11 @@ _PENDING_COUNT = (
 )
 
 
-def enqueue(tx: Tx, events: Sequence[dict[str, Any]]) -> int:
+def enqueue(tx: Tx, events: Sequence[dict[str, Any]], heard: Collection[str] | None = None) -> int:
     """Inside the caller's transaction: the deliveries of the run events that subscribers hear of
-    (the moves to a told state), one per wanting subscription. How many were written."""
-    told = [e for e in events if e["to_state"] in TOLD_STATES]
+    (the moves to a told state), one per wanting subscription. How many were written. ``heard``:
+    the runs a subscription covers, as the move's own statement found (:data:`HEARD`), when it did."""
+    told = [e for e in events if e["to_state"] in TOLD_STATES and (heard is None or e["run_id"] in heard)]
     if not told:
         return 0
     matches: dict[str, list[dict[str, Any]]] = {}
