@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from plainrun import heap
 from plainrun.cli._common import console, start_services
 from plainrun.services.container import Services
 from plainrun.settings import Settings
@@ -88,6 +89,7 @@ def _serve(services: Services, *, worker: str) -> None:
             worker=WorkerConfig() if worker == "inline" else None,
             worker_metrics_dir=child.metrics_dir if child is not None else None,
         )
+        heap.freeze()  # this process serves until it ends: what it imported lives as long
         with running(Scheduler(services.schedules)):
             uvicorn.run(
                 app,

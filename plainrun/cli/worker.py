@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 import uvloop
 
+from plainrun import heap
 from plainrun.cli._common import start_services
 from plainrun.engine.worker import Worker, WorkerConfig
 from plainrun.settings import Settings
@@ -68,6 +69,8 @@ def register(app: typer.Typer) -> None:
         try:
             # uvloop: the worker's loop turns many times per run (executor messages, futures).
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(run_worker(Worker(services, config)))
+                worker = Worker(services, config)
+                heap.freeze()  # this process is the worker's alone: what it imported lives as long
+                runner.run(run_worker(worker))
         finally:
             services.close()

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from plainrun import heap
 from plainrun.domain import ids
 from plainrun.domain.runs import Outcome, Run, RunState
 from plainrun.engine import metrics
@@ -120,7 +119,6 @@ class Worker:
             if self.deliverer is not None:
                 tasks.append(asyncio.create_task(self.deliverer.run(self._stop), name="webhooks"))
             log.info("worker started", extra={"action": "worker_started", "worker": self.id})
-            heap.freeze()
             self.ready.set()
             try:
                 await stop.wait()

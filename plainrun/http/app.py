@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 from prometheus_client.registry import Collector
 from starlette.responses import RedirectResponse
 
-from plainrun import __version__, heap
+from plainrun import __version__
 from plainrun.http.api import (
     files,
     guidance,
@@ -107,7 +107,6 @@ def _lifespan(services: Services, worker: WorkerConfig | None, *, owned: bool): 
             await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
             if task.done():
                 task.result()  # the worker could not start: fail the start-up loudly
-        heap.freeze()
         try:
             yield
         finally:
