@@ -130,7 +130,6 @@ def _routing_page(
     return pages(request).render(
         request,
         "routing.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         process=process,
         routing=services.routing.get(viewer.principal, process.id),

@@ -13,7 +13,7 @@ from plainrun.domain.processes import MAX_CONCURRENCY, Process
 from plainrun.domain.schedules import Schedule
 from plainrun.errors import Conflict, InvalidInput, TooLarge
 from plainrun.http.web import forms
-from plainrun.http.web.forms import REFUSED, Typed
+from plainrun.http.web.forms import Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 from plainrun.http.web.text import syntax_errors
@@ -59,7 +59,6 @@ def _processes_page(
     return pages(request).render(
         request,
         "processes.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         agent=agent,
         archived=archived,
@@ -127,7 +126,6 @@ def process_view(
     return pages(request).render(
         request,
         "process.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         process=process,
         source=form.text("source") if form is not None and typed_draft else draft.source,

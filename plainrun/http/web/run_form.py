@@ -15,7 +15,7 @@ from plainrun.domain.processes import Process
 from plainrun.domain.runs import Stage, Trigger
 from plainrun.errors import InvalidInput, TooLarge
 from plainrun.http.web import forms
-from plainrun.http.web.forms import REFUSED, Typed
+from plainrun.http.web.forms import Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, pages
 from plainrun.services.compiler import ProcessSourceInvalid
@@ -48,7 +48,6 @@ def _page(
     return pages(request).render(
         request,
         "run_form.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         process=process,
         stage=stage,

@@ -16,7 +16,7 @@ from plainrun.domain.runs import Stage
 from plainrun.domain.schedules import DAYS, KINDS, POLICIES, Schedule, zone_names
 from plainrun.errors import InvalidInput, NotFound
 from plainrun.http.web import forms
-from plainrun.http.web.forms import REFUSED, Typed
+from plainrun.http.web.forms import Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 from plainrun.services.container import Services
@@ -128,7 +128,6 @@ def _render(
     return pages(request).render(
         request,
         "schedule.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         process=process,
         schedule=schedule,

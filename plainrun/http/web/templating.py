@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 
 from plainrun.domain.clock import utcnow
 from plainrun.domain.runs import RunState
-from plainrun.http.web.forms import Forms, Typed
+from plainrun.http.web.forms import REFUSED, Forms, Typed
 
 #: Where the UI is mounted.
 UI = "/ui"
@@ -94,10 +94,16 @@ class Pages:
         self.env = build_environment()
 
     def render(
-        self, request: Request, name: str, status_code: int = 200, form: Typed | None = None, **context: Any
+        self,
+        request: Request,
+        name: str,
+        status_code: int | None = None,
+        form: Typed | None = None,
+        **context: Any,
     ) -> HTMLResponse:
         """The page ``name``; ``form`` is the form of it that was sent and refused (``forms`` in
-        the templates, see ``forms.py``)."""
+        the templates, see ``forms.py``). Unless ``status_code`` says otherwise, a page with a
+        refused form answers ``REFUSED``, any other 200."""
         viewer = getattr(request.state, "viewer", None)
         session = request.scope.get("session") or {}
         flash = session.pop("flash", None) if "session" in request.scope else None
@@ -114,6 +120,8 @@ class Pages:
             forms=Forms(form),
             **context,
         )
+        if status_code is None:
+            status_code = REFUSED if form is not None else 200
         return HTMLResponse(html, status_code=status_code)
 
 

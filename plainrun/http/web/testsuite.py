@@ -14,7 +14,7 @@ from plainrun.domain.runs import Stage
 from plainrun.domain.testsuite import TestCase, TestResult
 from plainrun.errors import InvalidInput, NotFound
 from plainrun.http.web import forms
-from plainrun.http.web.forms import REFUSED, Typed
+from plainrun.http.web.forms import Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 
@@ -46,7 +46,6 @@ def _tests_page(
     return pages(request).render(
         request,
         "tests.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         process=process,
         cases=cases,
@@ -157,7 +156,6 @@ def test_run_view(
     return pages(request).render(
         request,
         "test_run.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         process=process,
         test_run=test_run,

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from plainrun.domain.webhooks import EVENTS
 from plainrun.errors import InvalidInput, NotFound
 from plainrun.http.web import forms
-from plainrun.http.web.forms import REFUSED, Typed
+from plainrun.http.web.forms import Typed
 from plainrun.http.web.session import ServicesDep, ViewerDep, check_csrf
 from plainrun.http.web.templating import UI, flash, pages
 
@@ -33,7 +33,6 @@ def _subscriptions_page(
     return pages(request).render(
         request,
         "webhooks.html",
-        status_code=REFUSED if form is not None else 200,
         form=form,
         agent=agent,
         subscriptions=page.items,
