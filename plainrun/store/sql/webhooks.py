@@ -40,7 +40,12 @@ from plainrun.store.tx import Tx
 s, d, a, r = t.webhook_subscriptions.c, t.webhook_deliveries.c, t.webhook_attempts.c, t.runs.c
 _LIMIT = sa.bindparam("limit", type_=sa.Integer)
 
-_COVERS_RUN = sa.or_(s.process_id.is_(None), s.process_id == r.process_id)
+
+def _covers_process(process_id: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """A subscription of the run's agent covers a run of ``process_id``: all its processes, or that one."""
+    return sa.or_(s.process_id.is_(None), s.process_id == process_id)
+
+
 #: The moved run's columns, spelled out: SQLite's ``RETURNING`` is written with bare column names,
 #: and a bare ``agent_id`` inside the subquery below would be the subscription's own.
 _MOVED_AGENT = sa.literal_column("runs.agent_id", r.agent_id.type)
@@ -48,11 +53,7 @@ _MOVED_PROCESS = sa.literal_column("runs.process_id", r.process_id.type)
 #: Whether a subscription of the run's agent covers the run (all its processes, or its own): a
 #: column for the ``RETURNING`` of a statement that moves runs, so that :func:`enqueue` looks up
 #: the subscriptions of those runs only.
-HEARD = (
-    sa.exists()
-    .where(s.agent_id == _MOVED_AGENT, sa.or_(s.process_id.is_(None), s.process_id == _MOVED_PROCESS))
-    .label("heard")
-)
+HEARD = sa.exists().where(s.agent_id == _MOVED_AGENT, _covers_process(_MOVED_PROCESS)).label("heard")
 #: The subscriptions each run's change may be told to, with what its body says of the run.
 _MATCHES = (
     sa.select(
@@ -66,7 +67,7 @@ _MATCHES = (
         r.attempt,
     )
     .select_from(t.runs.join(t.webhook_subscriptions, s.agent_id == r.agent_id))
-    .where(r.id.in_(params_in(r.id, "ids")), _COVERS_RUN)
+    .where(r.id.in_(params_in(r.id, "ids")), _covers_process(r.process_id))
 )
 _INSERT_DELIVERIES = sa.insert(t.webhook_deliveries)
 
