@@ -36,8 +36,14 @@ class _Seconds(sa.sql.functions.FunctionElement[float]):
 
 @compiles(_Seconds, "sqlite")
 def _seconds_sqlite(element: _Seconds, compiler: Any, **kw: Any) -> str:
-    # SQLite's date functions work in milliseconds.
-    return "(julianday(runs.finished_at) - julianday(runs.started_at)) * 86400.0"
+    # SQLite's date functions round to the millisecond, a whole share of a run of a few: the whole
+    # seconds come from them (text ``YYYY-MM-DD HH:MM:SS`` first) and the fraction from the text.
+    whole = "CAST(strftime('%s', substr(runs.{0}, 1, 19)) AS INTEGER)"
+    part = "CAST(substr(runs.{0}, 20) AS REAL)"
+    return (
+        f"(({whole.format('finished_at')} - {whole.format('started_at')})"
+        f" + ({part.format('finished_at')} - {part.format('started_at')}))"
+    )
 
 
 @compiles(_Seconds)
