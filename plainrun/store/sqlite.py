@@ -32,12 +32,15 @@ from sqlalchemy.pool import QueuePool
 
 from plainrun.domain import storable
 from plainrun.store.database import Database, WouldBlock, log
-from plainrun.store.fast import DriverTx, Plans
+from plainrun.store.fast import DriverTx, JsonCodec, Plans
 from plainrun.store.tx import CoreTx, Tx
 from plainrun.store.wake import CANCEL, NEW_RUNS, WakeReceiver, WakeSender
 
 T = TypeVar("T")
 SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+#: JSON columns are text here, written and read by the store's one codec (SQLAlchemy's engines
+#: and the speed device's plans alike).
+_JSON_CODEC: JsonCodec = (storable.dumps_text, storable.loads)
 
 
 class SqliteDatabase(Database):
@@ -104,8 +107,8 @@ class SqliteDatabase(Database):
             max_overflow=0,
             pool_timeout=60,
             pool_reset_on_return="rollback" if begin else None,
-            json_serializer=storable.dumps_text,
-            json_deserializer=storable.loads,
+            json_serializer=_JSON_CODEC[0],
+            json_deserializer=_JSON_CODEC[1],
         )
         if begin is not None:
 
@@ -122,7 +125,7 @@ class SqliteDatabase(Database):
     @property
     def plans(self) -> Plans:
         if self._plans is None:
-            self._plans = Plans(self._core_engines()[0].dialect)
+            self._plans = Plans(self._core_engines()[0].dialect, _JSON_CODEC)
         return self._plans
 
     # --- transactions ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """A statement with ``IN`` lists is rendered by SQLAlchemy once per length of each list, and each
 call's values are put where that rendering says: the SQL and the parameters are the very ones
-SQLAlchemy renders for the call itself, on both dialects."""
+SQLAlchemy renders for the call itself, on both dialects. With a database's JSON codec, a JSON
+value is sent and read back as SQLAlchemy's own processors do it."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
+from plainrun.domain import storable
 from plainrun.store import schema as t
-from plainrun.store.fast import Plan
+from plainrun.store.fast import JsonCodec, Plan
 from plainrun.store.sql._part import param, params_in
 
 r = t.runs.c
@@ -24,6 +26,7 @@ _STATEMENT = sa.select(r.id).where(
     r.state == param(r.state),
 )
 _AT = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+_CODEC: JsonCodec = (storable.dumps_text, storable.loads)
 
 
 def _rendered(plan: Plan, params: dict[str, Any]) -> tuple[str, Any]:
@@ -63,3 +66,30 @@ def test_a_call_that_is_not_of_lists_is_answered_as_sqlalchemy_answers_it() -> N
     # A set is not indexable: rendered per call, the same values.
     params = {"ids": {"x"}, "ats": (_AT,), "state": "Running"}
     assert plan.bind(params) == _rendered(plan, params)
+
+
+_JSON_VALUES = [
+    None,
+    [],
+    {},
+    [{"name": "total", "value": 12.5}],
+    {"nested": {"deep": [1, "two", None, True, 3.25]}},
+    "text with ünïcode and \u2028",
+    10**40,  # beyond 64 bits: the standard library's JSON, exactly
+    -0.0,
+]
+
+
+@pytest.mark.parametrize("value", _JSON_VALUES, ids=repr)
+def test_a_json_value_goes_through_the_codec_as_sqlalchemys_processor_would_send_it(value: Any) -> None:
+    dialect = sqlite.dialect(json_serializer=storable.dumps_text, json_deserializer=storable.loads)
+    statement = (
+        sa.update(t.runs).values(outputs=param(r.outputs)).where(r.id == param(r.id)).returning(r.outputs)
+    )
+    general, coded = Plan(statement, dialect), Plan(statement, dialect, json_codec=_CODEC)
+    params = {"outputs": value, "id": "x"}
+    assert coded.bind(params) == general.bind(params)
+    (text,) = general.bind(params)[1][:1]
+    description = [("outputs", None, None, None, None, None, None)]
+    assert coded.decode([(text,)], description) == general.decode([(text,)], description)
+    assert coded._decoder(coded.columns[0], None) is storable.loads  # the shortcut is taken
