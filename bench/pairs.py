@@ -31,16 +31,23 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from runs import RESULTS, Bench, Client, Server, loop_factory, machine, write_result
-
-ROOT = Path(__file__).resolve().parent.parent
+from runs import (
+    RESULTS,
+    ROOT,
+    Bench,
+    Client,
+    Server,
+    checkout,
+    last_line_at,
+    loop_factory,
+    machine,
+    write_result,
+)
 
 SEGMENTS = (
     "total",
@@ -103,14 +110,8 @@ async def _one(bench: Bench, client: Client) -> dict[str, float]:
 
 def _measure(root: Path, args: argparse.Namespace) -> dict[str, float]:
     """One round of the build at ``root``, in a process of its own with that package first."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    cmd = [sys.executable, __file__, "--one", "--db", args.db, "--samples", str(args.samples)]
-    done = subprocess.run(
-        [*cmd, "--pg-admin", args.pg_admin], env=env, cwd=root, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"round at {root} failed: {done.stderr[-2000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    options = ["--one", "--db", args.db, "--samples", str(args.samples), "--pg-admin", args.pg_admin]
+    result: dict[str, float] = json.loads(last_line_at(root, __file__, *options))
     return result
 
 
@@ -144,29 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.baseline:
         ap.error("--baseline is required")
     rounds: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="plainrun-pairs-") as scratch:
-        then = Path(scratch) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(then), args.baseline],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            for i in range(1, args.rounds + 1):
-                order = [("then", then), ("now", ROOT)]
-                measured = {
-                    name: (_measure(root, args), os.getloadavg()[0])
-                    for name, root in order[:: (-1) ** (i + 1)]
-                }
-                rounds.append({k: v[0] for k, v in measured.items()} | {"load1": measured["now"][1]})
-                now, was = rounds[-1]["now"]["total"], rounds[-1]["then"]["total"]
-                print(
-                    f"[pairs] round {i}: then {was:.2f} ms, now {now:.2f} ms, now / then {now / was:.3f} "
-                    f"(load {os.getloadavg()[0]:.2f})",
-                    flush=True,
-                )
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(then)], check=False)
+    with (
+        tempfile.TemporaryDirectory(prefix="plainrun-pairs-") as scratch,
+        checkout(args.baseline, Path(scratch) / "baseline") as then,
+    ):
+        for i in range(1, args.rounds + 1):
+            order = [("then", then), ("now", ROOT)]
+            measured = {name: _measure(root, args) for name, root in order[:: (-1) ** (i + 1)]}
+            rounds.append({**measured, "load1": os.getloadavg()[0]})
+            now, was = measured["now"]["total"], measured["then"]["total"]
+            print(
+                f"[pairs] round {i}: then {was:.2f} ms, now {now:.2f} ms, now / then {now / was:.3f} "
+                f"(load {rounds[-1]['load1']:.2f})",
+                flush=True,
+            )
     summary = _summary(rounds)
     print(
         f"[pairs] {args.db}, {summary['rounds']} rounds of {args.samples} idle runs: now / then median "

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runs import checkout
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -180,17 +182,6 @@ def copy_peers(src: Path, dest: Path) -> Path:
     for folder, _, _ in os.walk(target):
         os.chmod(folder, 0o755)
     (target / "results").mkdir()
-    return target
-
-
-def checkout(revision: str, work: Path) -> Path:
-    """A checkout of ``revision`` of this repository in the scratch folder (a git worktree)."""
-    target = work / "baseline"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), revision],
-        check=True,
-        capture_output=True,
-    )
     return target
 
 
@@ -411,21 +402,20 @@ def main(argv: list[str] | None = None) -> int:
         peers = copy_peers(args.peers_src, work)
         env_for_peers = {"BENCH_N": str(args.n), "BENCH_REPS": str(args.reps)}
         env_for_peers["BENCH_LAT_SAMPLES"] = str(args.lat_samples)
-        baseline = checkout(args.baseline, work) if args.baseline and not args.no_plainrun else None
-        systems = [] if args.no_plainrun else plainrun_systems(args, work, baseline)
-        systems += peer_systems(args, peers, args.venvs)
-        records = []
-        for system in systems:
-            if system.kind == "peer":
-                system.env = {**env_for_peers, **system.env}
-            records.append(run_system(system, work, args.timeout))
+        with contextlib.ExitStack() as stack:
+            baseline = None
+            if args.baseline and not args.no_plainrun:
+                baseline = stack.enter_context(checkout(args.baseline, work / "baseline"))
+            systems = [] if args.no_plainrun else plainrun_systems(args, work, baseline)
+            systems += peer_systems(args, peers, args.venvs)
+            records = []
+            for system in systems:
+                if system.kind == "peer":
+                    system.env = {**env_for_peers, **system.env}
+                records.append(run_system(system, work, args.timeout))
         for r in records:  # keep the logs of failures beside the results
             if "error" in r:
                 r["log"] = r["log"].replace(str(work), "<scratch>")
-        if baseline is not None:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=True
-            )
 
     md = table(records, args, started)
     out = {

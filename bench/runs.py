@@ -68,6 +68,7 @@ import aiohttp
 import httpx
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 RESULTS = HERE / "results"
 PEERS = Path("/work/shared/bench/peers/results")
 PG_DB = "bench_plainrun"
@@ -89,6 +90,29 @@ def free_port() -> int:
 def psql(admin_url: str, sql: str) -> None:
     env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
     subprocess.run(["psql", admin_url, "-qAtc", sql], check=True, env=env)
+
+
+@contextlib.contextmanager
+def checkout(revision: str, folder: Path) -> Iterator[Path]:
+    """A checkout of ``revision`` of this repository at ``folder`` (a git worktree), removed after."""
+    git = ["git", "-C", str(ROOT), "worktree"]
+    subprocess.run([*git, "add", "--detach", str(folder), revision], check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run([*git, "remove", "--force", str(folder)], check=False)
+
+
+def last_line_at(root: Path, script: str, *options: str) -> str:
+    """The last line a bench script prints when run with the package at ``root`` first on the path
+    (a checkout of another revision, or this one)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, script, *options], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{Path(script).name} {' '.join(options)} at {root} failed: {done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def write_result(out: Path, result: dict[str, Any]) -> Path:

@@ -21,27 +21,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from runs import ROOT, Bench, Client, Server, checkout, last_line_at
+
 OPS = ("create", "claim", "finish")
 
 
 def _made_database(folder: Path) -> Path:
     """A database of ``plainrun serve --examples`` (of the package first on the path) with 2,000 runs,
     checkpointed."""
-    from runs import Bench, Client, Server
 
     async def fill() -> None:
         with Server("sqlite", folder, "postgresql://postgres@127.0.0.1:5432/postgres") as server:
@@ -148,18 +147,6 @@ def one_round(source: Path, runs: int, drop: list[str]) -> dict[str, float]:
     return {op: statistics.fmean(v) * 1e6 for op, v in spent.items()}
 
 
-def _in(root: Path, *options: str) -> str:
-    """This script's last line of output, run with the package at ``root`` first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    cmd = [sys.executable, __file__, *options]
-    done = subprocess.run(
-        cmd, env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{options[0]} at {root} failed: {done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()[-1]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--baseline", help="an earlier revision (git) measured the same way, rounds alternating")
@@ -175,39 +162,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(one_round(args.one, args.runs, args.drop)), flush=True)
         return 0
-    with tempfile.TemporaryDirectory(prefix="plainrun-store-ops-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="plainrun-store-ops-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
         builds = [("now", ROOT)]
         if args.baseline:
-            then = Path(scratch) / "baseline"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(then), args.baseline],
-                check=True,
-                capture_output=True,
+            builds.insert(
+                0, ("then", stack.enter_context(checkout(args.baseline, Path(scratch) / "baseline")))
             )
-            builds.insert(0, ("then", then))
-        try:
-            made = {}
-            for name, root in builds:
-                (Path(scratch) / name).mkdir()
-                made[name] = _in(root, "--make", str(Path(scratch) / name))
-            drops = [x for index in args.drop for x in ("--drop", index)]
-            for i in range(1, args.rounds + 1):
-                for name, root in builds[:: (-1) ** (i + 1)]:
-                    us = json.loads(_in(root, "--one", made[name], "--runs", str(args.runs), *drops))
-                    cells = "  ".join(f"{op} {us[op]:5.0f}" for op in OPS)
-                    print(
-                        f"[store_ops] round {i} {name:4}: {cells}  all {sum(us.values()):5.0f} µs a run "
-                        f"(load {os.getloadavg()[0]:.2f})",
-                        flush=True,
-                    )
-        finally:
-            if args.baseline:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(then)], check=False
+        made = {}
+        for name, root in builds:
+            (Path(scratch) / name).mkdir()
+            made[name] = last_line_at(root, __file__, "--make", str(Path(scratch) / name))
+        drops = [x for index in args.drop for x in ("--drop", index)]
+        for i in range(1, args.rounds + 1):
+            for name, root in builds[:: (-1) ** (i + 1)]:
+                options = ["--one", made[name], "--runs", str(args.runs), *drops]
+                us = json.loads(last_line_at(root, __file__, *options))
+                cells = "  ".join(f"{op} {us[op]:5.0f}" for op in OPS)
+                print(
+                    f"[store_ops] round {i} {name:4}: {cells}  all {sum(us.values()):5.0f} µs a run "
+                    f"(load {os.getloadavg()[0]:.2f})",
+                    flush=True,
                 )
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     raise SystemExit(main())
